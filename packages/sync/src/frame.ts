@@ -1,0 +1,215 @@
+import * as Y from 'yjs'
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
+import * as syncProtocol from 'y-protocols/sync'
+import { AuthType, MessageType, SyncType } from './message-type.js'
+import { ProtocolError } from './errors.js'
+
+/** A decoded frame. Payload arrays are views into the received bytes (no copy). */
+export type Frame =
+  | { type: 'sync-step1'; stateVector: Uint8Array }
+  | { type: 'sync-step2'; update: Uint8Array }
+  | { type: 'sync-update'; update: Uint8Array }
+  | { type: 'awareness'; update: Uint8Array }
+  | { type: 'auth-denied'; reason: string }
+  | { type: 'query-awareness' }
+
+// ---------------------------------------------------------------------------------------------
+// Writers: each returns the whole frame, ready to send. Built on y-protocols/lib0 encoders.
+
+const frameOf = (write: (e: encoding.Encoder) => void): Uint8Array => {
+  const e = encoding.createEncoder()
+  write(e)
+  return encoding.toUint8Array(e)
+}
+
+/** Sync step 1 carrying `doc`'s state vector. */
+export const writeSyncStep1 = (doc: Y.Doc): Uint8Array =>
+  frameOf((e) => {
+    encoding.writeVarUint(e, MessageType.Sync)
+    syncProtocol.writeSyncStep1(e, doc)
+  })
+
+/** Sync step 1 from an already-encoded state vector. */
+export const writeSyncStep1FromStateVector = (stateVector: Uint8Array): Uint8Array =>
+  frameOf((e) => {
+    encoding.writeVarUint(e, MessageType.Sync)
+    encoding.writeVarUint(e, SyncType.Step1)
+    encoding.writeVarUint8Array(e, stateVector)
+  })
+
+/** Sync step 2 carrying an update (usually Y.encodeStateAsUpdate(doc, theirStateVector)). */
+export const writeSyncStep2 = (update: Uint8Array): Uint8Array =>
+  frameOf((e) => {
+    encoding.writeVarUint(e, MessageType.Sync)
+    encoding.writeVarUint(e, SyncType.Step2)
+    encoding.writeVarUint8Array(e, update)
+  })
+
+export const writeSyncUpdate = (update: Uint8Array): Uint8Array =>
+  frameOf((e) => {
+    encoding.writeVarUint(e, MessageType.Sync)
+    syncProtocol.writeUpdate(e, update)
+  })
+
+export const writeAwareness = (awarenessUpdate: Uint8Array): Uint8Array =>
+  frameOf((e) => {
+    encoding.writeVarUint(e, MessageType.Awareness)
+    encoding.writeVarUint8Array(e, awarenessUpdate)
+  })
+
+export const writeQueryAwareness = (): Uint8Array =>
+  frameOf((e) => encoding.writeVarUint(e, MessageType.QueryAwareness))
+
+export const writeAuthDenied = (reason: string): Uint8Array =>
+  frameOf((e) => {
+    encoding.writeVarUint(e, MessageType.Auth)
+    encoding.writeVarUint(e, AuthType.PermissionDenied)
+    encoding.writeVarString(e, reason)
+  })
+
+// ---------------------------------------------------------------------------------------------
+// Readers: bounds-checked. lib0's decoders trust lengths, and a Node Buffer is often a view
+// into a larger pooled ArrayBuffer, so an unchecked length could read a neighbour's bytes.
+
+const MAX_VARUINT_BYTES = 8 // 7 bits each: 56 bits ≥ Number.MAX_SAFE_INTEGER's 53
+
+function readVarUint(d: decoding.Decoder, what: string): number {
+  const start = d.pos
+  let n = 0
+  let mult = 1
+  for (;;) {
+    if (d.pos >= d.arr.length) throw new ProtocolError(`truncated ${what}`, 1007, 'truncated')
+    const b = d.arr[d.pos++]!
+    n += (b & 0x7f) * mult
+    if (b < 0x80) break
+    mult *= 128
+    if (d.pos - start >= MAX_VARUINT_BYTES || n > Number.MAX_SAFE_INTEGER) {
+      throw new ProtocolError(`${what} out of range`, 1007, 'varint-range')
+    }
+  }
+  if (n > Number.MAX_SAFE_INTEGER) throw new ProtocolError(`${what} out of range`, 1007, 'varint-range')
+  return n
+}
+
+function readBytes(d: decoding.Decoder, what: string): Uint8Array {
+  const len = readVarUint(d, `${what} length`)
+  if (len > d.arr.length - d.pos) throw new ProtocolError(`truncated ${what}`, 1007, 'truncated')
+  const view = d.arr.subarray(d.pos, d.pos + len)
+  d.pos += len
+  return view
+}
+
+function readString(d: decoding.Decoder, what: string): string {
+  const bytes = readBytes(d, what)
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    throw new ProtocolError(`${what} is not valid UTF-8`, 1007, 'utf8')
+  }
+}
+
+function end(d: decoding.Decoder, frame: Frame): Frame {
+  if (d.pos !== d.arr.length) throw new ProtocolError('trailing bytes after message', 1007, 'trailing')
+  return frame
+}
+
+/** Decodes one frame. Throws ProtocolError (never anything else) for any malformed input. */
+export function readFrame(bytes: Uint8Array): Frame {
+  const d = decoding.createDecoder(bytes)
+  const type = readVarUint(d, 'message type')
+  switch (type) {
+    case MessageType.Sync: {
+      const syncType = readVarUint(d, 'sync type')
+      const payload = readBytes(d, 'sync payload')
+      switch (syncType) {
+        case SyncType.Step1:
+          return end(d, { type: 'sync-step1', stateVector: payload })
+        case SyncType.Step2:
+          return end(d, { type: 'sync-step2', update: payload })
+        case SyncType.Update:
+          return end(d, { type: 'sync-update', update: payload })
+        default:
+          throw new ProtocolError(`unknown sync type ${syncType}`, 1007, 'unknown-sync-type')
+      }
+    }
+    case MessageType.Awareness:
+      return end(d, { type: 'awareness', update: readBytes(d, 'awareness update') })
+    case MessageType.Auth: {
+      const authType = readVarUint(d, 'auth type')
+      if (authType !== AuthType.PermissionDenied) {
+        throw new ProtocolError(`unknown auth type ${authType}`, 1007, 'unknown-auth-type')
+      }
+      return end(d, { type: 'auth-denied', reason: readString(d, 'auth reason') })
+    }
+    case MessageType.QueryAwareness:
+      return end(d, { type: 'query-awareness' })
+    default:
+      throw new ProtocolError(`unknown message type ${type}`, 1007, 'unknown-type')
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payload validation.
+
+/**
+ * Parses a v1 Yjs update completely. Y.applyUpdate swallows nothing but can half-apply a
+ * truncated update, and y-protocols' readSyncStep2 logs and continues; so every update is
+ * decoded in full before anything applies it. Returns true when the update carries content
+ * (structs or deletions), false for the empty update a synced peer sends as its step 2.
+ */
+export function validateUpdate(update: Uint8Array): boolean {
+  let decoded: ReturnType<typeof Y.decodeUpdate>
+  try {
+    decoded = Y.decodeUpdate(update)
+  } catch (err) {
+    throw new ProtocolError(`invalid Yjs update: ${(err as Error).message}`, 1007, 'invalid-update')
+  }
+  return decoded.structs.length > 0 || decoded.ds.clients.size > 0
+}
+
+/** Cheap check for the 2-byte empty update ([0 structs][0 delete-set clients]) without decoding. */
+export const isEmptyUpdate = (update: Uint8Array): boolean =>
+  update.length === 2 && update[0] === 0 && update[1] === 0
+
+export interface AwarenessEntry {
+  clientID: number
+  clock: number
+  /** parsed JSON state; null means "this client left" */
+  state: unknown
+}
+
+/** Parses and validates an awareness update (JSON guarded). Throws ProtocolError. */
+export function readAwarenessUpdate(update: Uint8Array): AwarenessEntry[] {
+  const d = decoding.createDecoder(update)
+  const n = readVarUint(d, 'awareness count')
+  // Each entry is at least 3 bytes; a count larger than that is a lie that would make us loop.
+  if (n > update.length) throw new ProtocolError('awareness count exceeds payload', 1007, 'awareness')
+  const entries: AwarenessEntry[] = []
+  for (let i = 0; i < n; i++) {
+    const clientID = readVarUint(d, 'awareness clientID')
+    const clock = readVarUint(d, 'awareness clock')
+    const json = readString(d, 'awareness state')
+    let state: unknown
+    try {
+      state = JSON.parse(json)
+    } catch {
+      throw new ProtocolError('awareness state is not JSON', 1007, 'awareness-json')
+    }
+    entries.push({ clientID, clock, state })
+  }
+  if (d.pos !== update.length) throw new ProtocolError('trailing bytes in awareness update', 1007, 'trailing')
+  return entries
+}
+
+/** Encodes awareness entries (the inverse of readAwarenessUpdate). */
+export function writeAwarenessUpdate(entries: readonly AwarenessEntry[]): Uint8Array {
+  return frameOf((e) => {
+    encoding.writeVarUint(e, entries.length)
+    for (const { clientID, clock, state } of entries) {
+      encoding.writeVarUint(e, clientID)
+      encoding.writeVarUint(e, clock)
+      encoding.writeVarString(e, JSON.stringify(state))
+    }
+  })
+}

@@ -1,0 +1,5 @@
+export * from './message-type.js'
+export * from './errors.js'
+export * from './frame.js'
+export * from './room-name.js'
+export * from './provider.js'

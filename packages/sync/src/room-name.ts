@@ -1,0 +1,37 @@
+import { ProtocolError } from './errors.js'
+
+/** Room names are capped so a hostile URL cannot grow maps, logs and metrics without bound. */
+export const MAX_ROOM_NAME_BYTES = 256
+
+// Control characters (C0, DEL, C1) have no business in a name that ends up in logs and URLs.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
+
+/** Validates a decoded room name; throws ProtocolError (closeCode 400 semantics) when unusable. */
+export function validateRoomName(name: string): string {
+  if (name.length === 0) throw new ProtocolError('empty room name', 1008, 'room-empty')
+  if (CONTROL.test(name)) throw new ProtocolError('room name contains control characters', 1008, 'room-control')
+  if (new TextEncoder().encode(name).length > MAX_ROOM_NAME_BYTES) {
+    throw new ProtocolError(`room name longer than ${MAX_ROOM_NAME_BYTES} bytes`, 1008, 'room-too-long')
+  }
+  return name
+}
+
+/**
+ * Room from a request path: `/<room>?query` → room, percent-decoded.
+ * The whole path after the leading '/' is the room, so `a/b` and `a%2Fb` name the same room.
+ */
+export function roomFromPath(pathWithQuery: string): string {
+  const q = pathWithQuery.search(/[?#]/)
+  const path = q === -1 ? pathWithQuery : pathWithQuery.slice(0, q)
+  if (!path.startsWith('/')) throw new ProtocolError('path must start with /', 1008, 'room-path')
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(path.slice(1))
+  } catch {
+    throw new ProtocolError('room name is not valid percent-encoding', 1008, 'room-encoding')
+  }
+  return validateRoomName(decoded)
+}
+
+/** Path segment for a room; the inverse of roomFromPath. */
+export const roomToPath = (room: string): string => encodeURIComponent(room)
