@@ -1,0 +1,136 @@
+import { accessSync, constants, mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
+
+/**
+ * The ONLY reader of process.env. Everything else receives a frozen Config.
+ * A bad value stops the server at startup with a message naming the variable.
+ */
+export interface Config {
+  port: number
+  host: string
+  dataDir: string
+  /** 'sqlite' (default, under dataDir), 'postgres' (DATABASE_URL) or 'memory' (STORE=memory: benchmarks/tests only, NOT durable) */
+  store: 'sqlite' | 'postgres' | 'memory'
+  databaseUrl: string | undefined
+  redisUrl: string | undefined
+  authSecret: string | undefined
+  allowedOrigins: readonly string[] | undefined
+  logLevel: string
+  /** ws maxPayload: larger frames close the socket with 1009 */
+  maxPayloadBytes: number
+  /** bufferedAmount above this (beyond the initial sync reply) closes a slow consumer with 1013 */
+  maxBufferedBytes: number
+  pingIntervalMs: number
+  /** compaction: fold the update log into a snapshot after this many updates or bytes */
+  compactAfterUpdates: number
+  compactAfterBytes: number
+  /** SQLite PRAGMA synchronous: NORMAL survives process crashes (kill -9); FULL also power loss */
+  sqliteSynchronous: 'NORMAL' | 'FULL'
+  shutdownTimeoutMs: number
+  /** directory of the built editor served at / (empty string = do not serve) */
+  editorDir: string
+  pgPoolMax: number
+  pgStatementTimeoutMs: number
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`)
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `expected a whole number, got ${JSON.stringify(raw)}`)
+  const n = Number(raw)
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`)
+  return n
+}
+
+function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return undefined
+  let parsed: URL
+  try {
+    parsed = new URL(raw)
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL')
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must start with ${protocols.map((p) => p + '//').join(' or ')}`)
+  }
+  return raw
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const v = raw.trim() as T
+  if (!values.includes(v)) throw new ConfigError(name, `must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`)
+  return v
+}
+
+function writableDir(name: string, dir: string): string {
+  const abs = resolve(dir)
+  try {
+    mkdirSync(abs, { recursive: true })
+    accessSync(abs, constants.W_OK | constants.R_OK)
+  } catch (err) {
+    throw new ConfigError(name, `${abs} is not a writable directory (${(err as NodeJS.ErrnoException).code ?? String(err)})`)
+  }
+  return abs
+}
+
+export function loadConfig(env: Env = process.env, defaults: { editorDir: string }): Config {
+  const port = int(env, 'PORT', 1234, 0, 65535)
+  const host = env.HOST?.trim() || '127.0.0.1'
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'])
+  const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:'])
+  if (redisUrl && !databaseUrl) {
+    throw new ConfigError(
+      'REDIS_URL',
+      'requires DATABASE_URL: servers sharing a fan-out must share one store, or their documents diverge',
+    )
+  }
+  const storeOverride = oneOf(env, 'STORE', ['sqlite', 'postgres', 'memory'] as const, databaseUrl ? 'postgres' : 'sqlite')
+  if (storeOverride === 'postgres' && !databaseUrl) throw new ConfigError('STORE', 'postgres requires DATABASE_URL')
+  const store = storeOverride
+  const dataDir = store === 'sqlite' ? writableDir('DATA_DIR', env.DATA_DIR || './data') : resolve(env.DATA_DIR || './data')
+  const origins = env.ALLOWED_ORIGINS?.trim()
+  const allowedOrigins = origins
+    ? origins.split(',').map((o) => o.trim()).filter(Boolean).map((o) => {
+        try {
+          return new URL(o).origin
+        } catch {
+          throw new ConfigError('ALLOWED_ORIGINS', `${JSON.stringify(o)} is not an origin like https://example.com`)
+        }
+      })
+    : undefined
+  const authSecret = env.AUTH_SECRET || undefined
+  const maxPayloadBytes = int(env, 'MAX_PAYLOAD_BYTES', 16 * 1024 * 1024, 1024, 512 * 1024 * 1024)
+  return Object.freeze({
+    port,
+    host,
+    dataDir,
+    store,
+    databaseUrl,
+    redisUrl,
+    authSecret,
+    allowedOrigins: allowedOrigins && Object.freeze(allowedOrigins),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    maxPayloadBytes,
+    maxBufferedBytes: int(env, 'MAX_BUFFERED_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    pingIntervalMs: int(env, 'PING_INTERVAL_MS', 30_000, 100, 3_600_000),
+    compactAfterUpdates: int(env, 'COMPACT_AFTER_UPDATES', 500, 1, 10_000_000),
+    compactAfterBytes: int(env, 'COMPACT_AFTER_BYTES', 4 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+    sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['NORMAL', 'FULL'] as const, 'NORMAL'),
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 5_000, 0, 600_000),
+    editorDir: env.EDITOR_DIR ?? defaults.editorDir,
+    pgPoolMax: int(env, 'PG_POOL_MAX', 10, 1, 1000),
+    pgStatementTimeoutMs: int(env, 'PG_STATEMENT_TIMEOUT_MS', 10_000, 0, 3_600_000),
+  })
+}

@@ -1,0 +1,112 @@
+import Database from 'better-sqlite3'
+import { join } from 'node:path'
+import type { AppendEntry, DocStore, LoadedDoc, StoredRow } from './types.js'
+
+/**
+ * Embedded default store: one SQLite file in WAL mode under DATA_DIR.
+ * better-sqlite3 is synchronous, so `append` has committed when it returns; the promise
+ * wrapper only keeps the DocStore interface uniform with PostgreSQL.
+ */
+export function createSqliteStore(opts: { dataDir: string; synchronous: 'NORMAL' | 'FULL'; file?: string }): DocStore {
+  const db = new Database(join(opts.dataDir, opts.file ?? 'tandem.sqlite'))
+  db.pragma('journal_mode = WAL')
+  // NORMAL in WAL mode: a commit survives the process being killed (the WAL is in the OS page
+  // cache); FULL additionally fsyncs each commit so it survives power loss.
+  db.pragma(`synchronous = ${opts.synchronous}`)
+  db.pragma('busy_timeout = 5000')
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS updates (
+      seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+      room TEXT NOT NULL,
+      data BLOB NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS updates_room_seq ON updates (room, seq);
+    CREATE TABLE IF NOT EXISTS snapshots (
+      room TEXT PRIMARY KEY,
+      seq  INTEGER NOT NULL,
+      data BLOB NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS quarantine (
+      room   TEXT NOT NULL,
+      seq    INTEGER NOT NULL,
+      data   BLOB NOT NULL,
+      reason TEXT NOT NULL,
+      at     TEXT NOT NULL DEFAULT (datetime('now'))
+    );
+  `)
+
+  const insert = db.prepare<[string, Uint8Array]>('INSERT INTO updates (room, data) VALUES (?, ?)')
+  const selectSnapshot = db.prepare<[string], { seq: number; data: Buffer }>('SELECT seq, data FROM snapshots WHERE room = ?')
+  const selectUpdates = db.prepare<[string, number], { seq: number; data: Buffer }>(
+    'SELECT seq, data FROM updates WHERE room = ? AND seq > ? ORDER BY seq',
+  )
+  const upsertSnapshot = db.prepare<[string, number, Uint8Array]>(
+    'INSERT INTO snapshots (room, seq, data) VALUES (?, ?, ?) ON CONFLICT (room) DO UPDATE SET seq = excluded.seq, data = excluded.data',
+  )
+  const deleteThrough = db.prepare<[string, number]>('DELETE FROM updates WHERE room = ? AND seq <= ?')
+  const selectRow = db.prepare<[string, number], { data: Buffer }>('SELECT data FROM updates WHERE room = ? AND seq = ?')
+  const selectSnapshotAt = db.prepare<[string, number], { data: Buffer }>('SELECT data FROM snapshots WHERE room = ? AND seq = ?')
+  const insertQuarantine = db.prepare<[string, number, Uint8Array, string]>(
+    'INSERT INTO quarantine (room, seq, data, reason) VALUES (?, ?, ?, ?)',
+  )
+  const deleteRow = db.prepare<[string, number]>('DELETE FROM updates WHERE room = ? AND seq = ?')
+  const deleteSnapshotAt = db.prepare<[string, number]>('DELETE FROM snapshots WHERE room = ? AND seq = ?')
+
+  const appendTx = db.transaction((entries: readonly AppendEntry[]) =>
+    entries.map((e) => Number(insert.run(e.room, asBuffer(e.update)).lastInsertRowid)),
+  )
+  const compactTx = db.transaction((room: string, snapshot: Uint8Array, throughSeq: number) => {
+    upsertSnapshot.run(room, throughSeq, asBuffer(snapshot))
+    deleteThrough.run(room, throughSeq)
+  })
+  const quarantineTx = db.transaction((room: string, seqs: readonly number[], reason: string) => {
+    for (const seq of seqs) {
+      const row = selectRow.get(room, seq)
+      if (row) {
+        insertQuarantine.run(room, seq, row.data, reason)
+        deleteRow.run(room, seq)
+        continue
+      }
+      const snap = selectSnapshotAt.get(room, seq)
+      if (snap) {
+        insertQuarantine.run(room, seq, snap.data, reason)
+        deleteSnapshotAt.run(room, seq)
+      }
+    }
+  })
+  const loadTx = db.transaction((room: string): LoadedDoc => {
+    const snap = selectSnapshot.get(room)
+    const snapshot: StoredRow | null = snap ? { seq: snap.seq, data: snap.data } : null
+    const updates: StoredRow[] = selectUpdates.all(room, snapshot?.seq ?? 0).map((r) => ({ seq: r.seq, data: r.data }))
+    return { snapshot, updates }
+  })
+
+  let closed = false
+  return {
+    kind: 'sqlite',
+    load: async (room) => loadTx(room),
+    append: async (entries) => appendTx(entries),
+    compact: async (room, snapshot, throughSeq) => {
+      compactTx(room, snapshot, throughSeq)
+    },
+    quarantine: async (room, seqs, reason) => {
+      quarantineTx(room, seqs, reason)
+    },
+    health: async () => {
+      try {
+        db.prepare('SELECT 1').get()
+        return { ok: true }
+      } catch (err) {
+        return { ok: false, detail: (err as Error).message }
+      }
+    },
+    close: async () => {
+      if (closed) return
+      closed = true
+      db.close()
+    },
+  }
+}
+
+/** better-sqlite3 binds Buffers as BLOBs; wrap a Uint8Array view without copying. */
+const asBuffer = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength))
