@@ -21,6 +21,8 @@ export interface Config {
   /** bufferedAmount above this (beyond the initial sync reply) closes a slow consumer with 1013 */
   maxBufferedBytes: number
   pingIntervalMs: number
+  /** largest awareness entry (one client's presence state) accepted */
+  maxAwarenessBytes: number
   /** compaction: fold the update log into a snapshot after this many updates or bytes */
   compactAfterUpdates: number
   compactAfterBytes: number
@@ -125,6 +127,7 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
     maxPayloadBytes,
     maxBufferedBytes: int(env, 'MAX_BUFFERED_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     pingIntervalMs: int(env, 'PING_INTERVAL_MS', 30_000, 100, 3_600_000),
+    maxAwarenessBytes: int(env, 'MAX_AWARENESS_BYTES', 64 * 1024, 64, 16 * 1024 * 1024),
     compactAfterUpdates: int(env, 'COMPACT_AFTER_UPDATES', 500, 1, 10_000_000),
     compactAfterBytes: int(env, 'COMPACT_AFTER_BYTES', 4 * 1024 * 1024, 1, 1024 * 1024 * 1024),
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['NORMAL', 'FULL'] as const, 'NORMAL'),

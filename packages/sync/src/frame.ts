@@ -213,3 +213,46 @@ export function writeAwarenessUpdate(entries: readonly AwarenessEntry[]): Uint8A
     }
   })
 }
+
+export interface AwarenessHeader {
+  clientID: number
+  clock: number
+  /** the state is JSON `null`: the client left */
+  isNull: boolean
+  /** byte range of this whole entry inside the update, to re-encode a subset without JSON work */
+  start: number
+  end: number
+}
+
+const NULL_JSON = [0x6e, 0x75, 0x6c, 0x6c] // "null"
+
+/**
+ * Reads an awareness update's entry headers without parsing the JSON states (applying the
+ * update parses them; parsing twice would double the cost of the hottest message type).
+ * Validates the framing completely. Throws ProtocolError.
+ */
+export function readAwarenessHeaders(update: Uint8Array): AwarenessHeader[] {
+  const d = decoding.createDecoder(update)
+  const n = readVarUint(d, 'awareness count')
+  if (n > update.length) throw new ProtocolError('awareness count exceeds payload', 1007, 'awareness')
+  const headers: AwarenessHeader[] = []
+  for (let i = 0; i < n; i++) {
+    const start = d.pos
+    const clientID = readVarUint(d, 'awareness clientID')
+    const clock = readVarUint(d, 'awareness clock')
+    const state = readBytes(d, 'awareness state')
+    const isNull =
+      state.length === 4 && state[0] === NULL_JSON[0] && state[1] === NULL_JSON[1] && state[2] === NULL_JSON[2] && state[3] === NULL_JSON[3]
+    headers.push({ clientID, clock, isNull, start, end: d.pos })
+  }
+  if (d.pos !== update.length) throw new ProtocolError('trailing bytes in awareness update', 1007, 'trailing')
+  return headers
+}
+
+/** Re-encodes a subset of an awareness update's entries by copying their bytes. */
+export function sliceAwarenessUpdate(update: Uint8Array, keep: readonly AwarenessHeader[]): Uint8Array {
+  return frameOf((e) => {
+    encoding.writeVarUint(e, keep.length)
+    for (const h of keep) encoding.writeUint8Array(e, update.subarray(h.start, h.end))
+  })
+}

@@ -1,0 +1,107 @@
+import type { DocStore } from './store/types.js'
+import type { Metrics } from './metrics.js'
+import type { Logger } from './log.js'
+
+/** An accepted (validated) update waiting for its group commit. */
+export interface PendingUpdate<R, C> {
+  room: R
+  update: Uint8Array
+  /** the connection it came from, so it is not echoed back (undefined for API writes) */
+  origin: C | undefined
+  /** the frame it arrived in when that frame is a sync-update: relayed as-is (encode once) */
+  frame: Uint8Array | undefined
+  seq: number
+}
+
+export interface CommitTarget<R, C> {
+  /** called once per room per commit, with that room's entries in arrival order */
+  applyCommitted(room: R, entries: PendingUpdate<R, C>[]): void
+  /** the commit failed: nothing was stored, nothing may be relayed */
+  commitFailed(room: R, entries: PendingUpdate<R, C>[], err: unknown): void
+}
+
+/**
+ * Group commit. Updates accepted during one event-loop turn are committed in ONE store
+ * transaction (scheduled with setImmediate, i.e. after every socket read of this poll phase),
+ * and only then applied and relayed. At most one append is in flight, so commit order is
+ * arrival order, and the durability invariant holds: stored before any peer receives it.
+ */
+export function createCommitter<R extends { name: string }, C>(
+  store: DocStore,
+  target: CommitTarget<R, C>,
+  metrics: Metrics,
+  log: Logger,
+) {
+  let queue: PendingUpdate<R, C>[] = []
+  let scheduled: NodeJS.Immediate | undefined
+  let inFlight: Promise<void> | undefined
+
+  const schedule = () => {
+    if (scheduled || inFlight) return
+    scheduled = setImmediate(run)
+  }
+
+  function run() {
+    scheduled = undefined
+    if (queue.length === 0) return
+    const batch = queue
+    queue = []
+    inFlight = commit(batch).finally(() => {
+      inFlight = undefined
+      if (queue.length) schedule()
+    })
+  }
+
+  async function commit(batch: PendingUpdate<R, C>[]) {
+    const started = performance.now()
+    const byRoom = new Map<R, PendingUpdate<R, C>[]>()
+    for (const e of batch) {
+      const list = byRoom.get(e.room)
+      if (list) list.push(e)
+      else byRoom.set(e.room, [e])
+    }
+    let seqs: number[]
+    try {
+      seqs = await store.append(batch.map((e) => ({ room: e.room.name, update: e.update })))
+    } catch (err) {
+      log.error({ err, updates: batch.length }, 'store append failed; affected connections will resync')
+      for (const [room, entries] of byRoom) target.commitFailed(room, entries, err)
+      return
+    }
+    metrics.storeAppendSeconds.observe((performance.now() - started) / 1000)
+    metrics.storeAppendBatch.observe(batch.length)
+    metrics.updatesStored.inc(batch.length)
+    for (let i = 0; i < batch.length; i++) batch[i]!.seq = seqs[i]!
+    for (const [room, entries] of byRoom) {
+      try {
+        target.applyCommitted(room, entries)
+      } catch (err) {
+        // Stored but not applied in memory: the room is inconsistent with its store until reloaded.
+        log.error({ err, room: room.name }, 'applying committed updates failed')
+        target.commitFailed(room, entries, err)
+      }
+    }
+  }
+
+  return {
+    enqueue(room: R, update: Uint8Array, origin: C | undefined, frame: Uint8Array | undefined) {
+      queue.push({ room, update, origin, frame, seq: 0 })
+      schedule()
+    },
+    /** Resolves when everything enqueued before the call is committed (or failed). */
+    async flushed(): Promise<void> {
+      while (queue.length || inFlight || scheduled) {
+        if (scheduled) {
+          clearImmediate(scheduled)
+          run()
+        } else if (!inFlight && queue.length) {
+          run()
+        }
+        await inFlight
+      }
+    },
+    pending: () => queue.length,
+  }
+}
+
+export type Committer<R extends { name: string }, C> = ReturnType<typeof createCommitter<R, C>>

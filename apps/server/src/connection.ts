@@ -1,0 +1,139 @@
+import type { RawData, WebSocket } from 'ws'
+import { CloseCode, ProtocolError, readFrame, writeAuthDenied } from '@tandem/sync'
+import type { Room, RoomPeer } from './room.js'
+import type { TxOrigin } from './origins.js'
+import type { Metrics } from './metrics.js'
+import type { Logger } from './log.js'
+
+export interface ConnectionDeps {
+  metrics: Metrics
+  log: Logger
+  maxBufferedBytes: number
+  onClose(conn: Connection): void
+}
+
+let nextId = 1
+
+/**
+ * One socket in one room. Inbound frames are handled synchronously in arrival order, so the
+ * updates of one connection are committed and relayed in the order it sent them.
+ * This class is the ONE error boundary per connection: anything thrown while handling a frame
+ * closes this socket only (with the error's close code) and never reaches the process.
+ */
+export class Connection implements RoomPeer {
+  readonly id = nextId++
+  readonly txOrigin: TxOrigin = Object.freeze({ kind: 'connection', id: this.id })
+  readonly awarenessIds = new Set<number>()
+  /** liveness: cleared by each ping sweep, set by the pong */
+  alive = true
+  /** anything sent since the last sweep (quiet connections get an app-level keepalive) */
+  sentSinceSweep = false
+  private closed = false
+  private warnedReadOnly = false
+  private bufferLimit: number
+
+  constructor(
+    private readonly ws: WebSocket,
+    readonly room: Room,
+    readonly access: 'write' | 'read',
+    private readonly deps: ConnectionDeps,
+  ) {
+    this.bufferLimit = deps.maxBufferedBytes
+    ws.on('message', this.onMessage)
+    ws.on('pong', this.onPong)
+    ws.on('error', this.onError)
+    ws.once('close', this.onClose)
+  }
+
+  private readonly onMessage = (data: RawData, isBinary: boolean): void => {
+    if (this.closed) return
+    if (!isBinary) {
+      this.fail(new ProtocolError('text frames are not part of the protocol', CloseCode.UnsupportedData, 'text-frame'))
+      return
+    }
+    // binaryType 'nodebuffer' (ws default): fragmented messages arrive concatenated.
+    const bytes = data as Buffer
+    try {
+      const frame = readFrame(bytes)
+      const type = bytes[0]! // known types are < 128, so the first byte IS the type
+      this.deps.metrics.messagesIn[type]!.inc()
+      this.deps.metrics.bytesIn[type]!.inc(bytes.length)
+      this.room.handle(this, frame, bytes)
+    } catch (err) {
+      this.fail(err)
+    }
+  }
+
+  private readonly onPong = (): void => {
+    this.alive = true
+  }
+
+  /** ws reports protocol violations it detects itself (oversized frame → 1009, bad opcode, …). */
+  private readonly onError = (err: Error & { code?: string }): void => {
+    const reason = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'too-big' : (err.code ?? 'socket-error').toLowerCase()
+    this.deps.metrics.rejectedFrames.labels(reason).inc()
+    this.deps.log.warn({ room: this.room.name, conn: this.id, reason, msg: err.message }, 'connection error')
+  }
+
+  private readonly onClose = (): void => {
+    this.closed = true
+    this.ws.off('message', this.onMessage)
+    this.ws.off('pong', this.onPong)
+    this.room.leave(this)
+    this.deps.onClose(this)
+  }
+
+  send(frame: Uint8Array, syncReply = false): void {
+    if (this.closed) return
+    if (syncReply) this.bufferLimit = Math.max(this.bufferLimit, this.deps.maxBufferedBytes + frame.length)
+    this.ws.send(frame)
+    this.sentSinceSweep = true
+    // Slow consumer: never buffer without bound. It reconnects and resyncs from the store.
+    if (this.ws.bufferedAmount > this.bufferLimit) {
+      this.deps.metrics.slowConsumerCloses.inc()
+      this.deps.log.warn({ room: this.room.name, conn: this.id, buffered: this.ws.bufferedAmount }, 'slow consumer closed')
+      this.close(CloseCode.TryAgainLater, 'slow consumer')
+    }
+  }
+
+  rejectWrite(): void {
+    if (this.warnedReadOnly) {
+      this.fail(new ProtocolError('write on a read-only connection', CloseCode.PolicyViolation, 'read-only'))
+      return
+    }
+    this.warnedReadOnly = true
+    this.deps.metrics.rejectedFrames.labels('read-only-warned').inc()
+    this.send(writeAuthDenied('read-only: document updates are not accepted on this connection'))
+  }
+
+  fail(err: unknown): void {
+    if (err instanceof ProtocolError) {
+      this.deps.metrics.rejectedFrames.labels(err.reason).inc()
+      this.deps.log.warn({ room: this.room.name, conn: this.id, code: err.closeCode, reason: err.reason, msg: err.message }, 'closing connection: bad input')
+      this.close(err.closeCode, err.reason)
+    } else {
+      this.deps.metrics.rejectedFrames.labels('internal').inc()
+      this.deps.log.error({ err, room: this.room.name, conn: this.id }, 'closing connection: internal error')
+      this.close(CloseCode.InternalError, 'internal error')
+    }
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return
+    this.closed = true
+    // The close frame queues behind buffered data; ws destroys the socket if the peer never
+    // answers it (closeTimeout), so a dead slow consumer cannot pin memory for long.
+    this.ws.close(code, reason.slice(0, 120))
+  }
+
+  /** No pong since the last sweep: the peer is gone without a FIN; drop it now. */
+  terminate(): void {
+    this.closed = true
+    this.ws.terminate()
+  }
+
+  ping(): void {
+    this.alive = false
+    this.ws.ping()
+  }
+}

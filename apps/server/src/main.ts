@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+import { fileURLToPath } from 'node:url'
+import { ConfigError, loadConfig } from './config.js'
+import { createLogger } from './log.js'
+import { createBackends } from './backends.js'
+import { createTandemServer } from './server.js'
+
+/** Composition root: config → backends → server; the ready line; signals. */
+async function main(): Promise<void> {
+  let config
+  try {
+    config = loadConfig(process.env, { editorDir: fileURLToPath(new URL('../../editor/dist/', import.meta.url)) })
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tandem: invalid configuration: ${err.message}\n`)
+      process.exit(2)
+    }
+    throw err
+  }
+  const log = createLogger(config.logLevel)
+  const { store, fanout } = await createBackends(config, log)
+  const server = createTandemServer({ config, store, fanout, log })
+  const address = await server.listen().catch((err: NodeJS.ErrnoException) => {
+    process.stderr.write(`tandem: cannot listen on ${config.host}:${config.port} (PORT/HOST): ${err.code ?? err.message}\n`)
+    process.exit(2)
+  })
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  // The ready signal: the only line Tandem ever writes to stdout.
+  process.stdout.write(`tandem listening on http://${host}:${address.port}\n`)
+  log.info({ host: address.address, port: address.port, store: store.kind, fanout: fanout.kind }, 'ready')
+
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'shutting down')
+    const force = setTimeout(() => {
+      log.error('shutdown timed out; exiting')
+      process.exit(1)
+    }, config.shutdownTimeoutMs)
+    force.unref()
+    server
+      .close()
+      .then(() => Promise.all([fanout.close(), store.close()]))
+      .then(() => {
+        log.info('stopped')
+        log.flush?.()
+        process.exit(0)
+      })
+      .catch((err) => {
+        log.error({ err }, 'shutdown failed')
+        process.exit(1)
+      })
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+}
+
+main().catch((err) => {
+  process.stderr.write(`tandem: failed to start: ${(err as Error).stack ?? String(err)}\n`)
+  process.exit(1)
+})

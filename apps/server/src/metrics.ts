@@ -1,0 +1,58 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { messageTypeName } from '@tandem/sync'
+
+/**
+ * One prom-client registry per server instance (no global singleton, so tests can run
+ * several servers in one process). Hot-path counters are pre-bound to their label values:
+ * `labels()` hashes its arguments on every call.
+ */
+export function createMetrics() {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+
+  const connections = new Gauge({ name: 'tandem_connections', help: 'Open WebSocket connections', registers: [registry] })
+  const rooms = new Gauge({ name: 'tandem_rooms', help: 'Rooms loaded in memory', registers: [registry] })
+  const messagesIn = new Counter({ name: 'tandem_messages_in_total', help: 'Frames received, by message type', labelNames: ['type'], registers: [registry] })
+  const messagesOut = new Counter({ name: 'tandem_messages_out_total', help: 'Frames sent, by message type', labelNames: ['type'], registers: [registry] })
+  const bytesIn = new Counter({ name: 'tandem_bytes_in_total', help: 'Bytes received, by message type', labelNames: ['type'], registers: [registry] })
+  const bytesOut = new Counter({ name: 'tandem_bytes_out_total', help: 'Bytes sent, by message type', labelNames: ['type'], registers: [registry] })
+  const updatesStored = new Counter({ name: 'tandem_updates_stored_total', help: 'Document updates committed to the store', registers: [registry] })
+  const storeAppendSeconds = new Histogram({
+    name: 'tandem_store_append_seconds',
+    help: 'Latency of one group commit to the store',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  })
+  const storeAppendBatch = new Histogram({
+    name: 'tandem_store_append_batch_size',
+    help: 'Updates per group commit',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+    registers: [registry],
+  })
+  const slowConsumerCloses = new Counter({ name: 'tandem_slow_consumer_closes_total', help: 'Connections closed because too many bytes were buffered for them', registers: [registry] })
+  const rejectedFrames = new Counter({ name: 'tandem_rejected_frames_total', help: 'Frames that closed their connection, by reason', labelNames: ['reason'], registers: [registry] })
+  const rejectedUpgrades = new Counter({ name: 'tandem_rejected_upgrades_total', help: 'WebSocket upgrades refused, by reason', labelNames: ['reason'], registers: [registry] })
+  const quarantinedRows = new Counter({ name: 'tandem_quarantined_rows_total', help: 'Stored rows that failed to load and were moved aside', registers: [registry] })
+  const compactions = new Counter({ name: 'tandem_compactions_total', help: 'Update logs folded into a snapshot', registers: [registry] })
+
+  const byType = (c: Counter<'type'>) => messageTypeName.map((t) => c.labels(t))
+  return {
+    registry,
+    connections,
+    rooms,
+    messagesIn: byType(messagesIn),
+    messagesOut: byType(messagesOut),
+    bytesIn: byType(bytesIn),
+    bytesOut: byType(bytesOut),
+    updatesStored,
+    storeAppendSeconds,
+    storeAppendBatch,
+    slowConsumerCloses,
+    rejectedFrames,
+    rejectedUpgrades,
+    quarantinedRows,
+    compactions,
+  }
+}
+
+export type Metrics = ReturnType<typeof createMetrics>

@@ -1,0 +1,344 @@
+import * as Y from 'yjs'
+import * as awarenessProtocol from 'y-protocols/awareness'
+import {
+  MessageType,
+  ProtocolError,
+  type Frame,
+  isEmptyUpdate,
+  readAwarenessHeaders,
+  sliceAwarenessUpdate,
+  validateUpdate,
+  writeAwareness,
+  writeSyncStep1,
+  writeSyncStep2,
+  writeSyncUpdate,
+} from '@tandem/sync'
+import type { PendingUpdate } from './committer.js'
+import type { FanoutMessage } from './fanout/types.js'
+import { API_ORIGIN, FANOUT_ORIGIN, LOAD_ORIGIN, type TxOrigin } from './origins.js'
+import type { RoomContext } from './room-context.js'
+
+/** What a room needs from a connection. */
+export interface RoomPeer {
+  readonly id: number
+  readonly access: 'write' | 'read'
+  readonly txOrigin: TxOrigin
+  /** awareness client ids this connection introduced: the only ones it may change */
+  readonly awarenessIds: Set<number>
+  /** `syncReply`: the initial state for this peer, allowed on top of the slow-consumer limit */
+  send(frame: Uint8Array, syncReply?: boolean): void
+  /** a write from a read-only connection: warn once, then close with 1008 */
+  rejectWrite(): void
+  close(code: number, reason: string): void
+}
+
+const EMPTY_STATE_VECTOR = (sv: Uint8Array) => sv.length === 1 && sv[0] === 0
+
+/**
+ * One document: a Y.Doc, its Awareness and the connections editing it.
+ * Update path: validate → group-commit to the store → apply → relay the same bytes to every
+ * other peer. Nothing reaches a peer before the store has it.
+ */
+export class Room {
+  readonly doc = new Y.Doc({ gc: true })
+  readonly awareness = new awarenessProtocol.Awareness(this.doc)
+  readonly peers = new Set<RoomPeer>()
+  /** awareness clientID → the connection that introduced it */
+  private readonly owners = new Map<number, RoomPeer>()
+
+  /** highest store seq applied to `doc` */
+  lastSeq = 0
+  /** log growth since the last snapshot, to decide when to compact */
+  private sinceSnapshot = { updates: 0, bytes: 0 }
+  private compacting: Promise<void> | undefined
+
+  // State shared by joiners, recomputed only when the document changes (join storms encode once).
+  private version = 0
+  private cache: { version: number; step1?: Uint8Array; fullState?: Uint8Array; fullStep2?: Uint8Array } = { version: -1 }
+
+  constructor(
+    readonly name: string,
+    private readonly ctx: RoomContext,
+  ) {
+    // The server is not a participant: no local awareness state of its own.
+    this.awareness.setLocalState(null)
+  }
+
+  /** Applies rows loaded from the store (already validated by the loader). */
+  loadState(update: Uint8Array, lastSeq: number, logRows: number, logBytes: number): void {
+    Y.applyUpdate(this.doc, update, LOAD_ORIGIN)
+    this.lastSeq = lastSeq
+    this.sinceSnapshot = { updates: logRows, bytes: logBytes }
+    this.version++
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Peers
+
+  join(peer: RoomPeer): void {
+    this.peers.add(peer)
+    peer.send(this.step1())
+    if (this.awareness.getStates().size > 0) {
+      peer.send(writeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...this.awareness.getStates().keys()])))
+    }
+  }
+
+  leave(peer: RoomPeer): void {
+    if (!this.peers.delete(peer)) return
+    if (peer.awarenessIds.size === 0) return
+    const ids = [...peer.awarenessIds].filter((id) => this.owners.get(id) === peer)
+    for (const id of ids) this.owners.delete(id)
+    peer.awarenessIds.clear()
+    const present = ids.filter((id) => this.awareness.meta.has(id))
+    if (present.length === 0) return
+    awarenessProtocol.removeAwarenessStates(this.awareness, present, peer.txOrigin)
+    const update = awarenessProtocol.encodeAwarenessUpdate(this.awareness, present)
+    this.broadcast(writeAwareness(update), undefined, MessageType.Awareness)
+    this.ctx.fanout.publish(this.name, { kind: 'awareness', payload: update })
+  }
+
+  get isEmpty(): boolean {
+    return this.peers.size === 0
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Inbound frames (already decoded; errors thrown here close only the sender)
+
+  handle(peer: RoomPeer, frame: Frame, raw: Uint8Array): void {
+    switch (frame.type) {
+      case 'sync-step1':
+        peer.send(this.step2For(frame.stateVector), true)
+        return
+      case 'sync-step2':
+      case 'sync-update': {
+        const { update } = frame
+        // A synced peer answers our step 1 with an empty update: nothing to store or relay.
+        if (isEmptyUpdate(update)) return
+        // Read-only is enforced by dropping the whole message, never by filtering its content.
+        if (peer.access !== 'write') return peer.rejectWrite()
+        if (!validateUpdate(update)) return
+        this.ctx.committer.enqueue(this, update, peer, frame.type === 'sync-update' ? raw : undefined)
+        return
+      }
+      case 'awareness':
+        this.receiveAwareness(peer, frame.update, raw)
+        return
+      case 'query-awareness':
+        peer.send(writeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...this.awareness.getStates().keys()])))
+        return
+      case 'auth-denied':
+        // Only servers send this; a client sending it is confused but harmless.
+        return
+    }
+  }
+
+  private receiveAwareness(peer: RoomPeer, update: Uint8Array, raw: Uint8Array): void {
+    const headers = readAwarenessHeaders(update)
+    if (headers.length === 0) return
+    // A connection may only change the states of client ids it introduced: no spoofing others' carets.
+    let kept = headers
+    for (const h of headers) {
+      const owner = this.owners.get(h.clientID)
+      if (owner !== undefined && owner !== peer) {
+        kept = headers.filter((x) => {
+          const o = this.owners.get(x.clientID)
+          return o === undefined || o === peer
+        })
+        break
+      }
+    }
+    if (kept.length === 0) return
+    const payload = kept === headers ? update : sliceAwarenessUpdate(update, kept)
+    // Cap what one client can make every other client hold and render.
+    for (const h of kept) {
+      if (h.end - h.start > this.ctx.config.maxAwarenessBytes) {
+        throw new ProtocolError('awareness state too large', 1008, 'awareness-too-large')
+      }
+    }
+    try {
+      awarenessProtocol.applyAwarenessUpdate(this.awareness, payload, peer.txOrigin)
+    } catch (err) {
+      throw new ProtocolError(`invalid awareness state: ${(err as Error).message}`, 1007, 'awareness-json')
+    }
+    for (const h of kept) {
+      if (h.isNull) {
+        this.owners.delete(h.clientID)
+        peer.awarenessIds.delete(h.clientID)
+      } else if (!this.owners.has(h.clientID)) {
+        this.owners.set(h.clientID, peer)
+        peer.awarenessIds.add(h.clientID)
+      }
+    }
+    this.broadcast(kept === headers ? raw : writeAwareness(payload), peer, MessageType.Awareness)
+    this.ctx.fanout.publish(this.name, { kind: 'awareness', payload })
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Committed updates (called by the committer after the store transaction)
+
+  applyCommitted(entries: PendingUpdate<Room, RoomPeer>[]): void {
+    for (const e of entries) Y.applyUpdate(this.doc, e.update, e.origin?.txOrigin ?? API_ORIGIN)
+    this.version++
+    const last = entries[entries.length - 1]!
+    this.lastSeq = Math.max(this.lastSeq, last.seq)
+    this.sinceSnapshot.updates += entries.length
+    for (const e of entries) this.sinceSnapshot.bytes += e.update.length
+
+    if (entries.length === 1) {
+      this.broadcast(last.frame ?? writeSyncUpdate(last.update), last.origin, MessageType.Sync)
+      this.ctx.fanout.publish(this.name, { kind: 'update', payload: last.update })
+    } else {
+      this.relayMerged(entries)
+    }
+    this.compactIfDue()
+  }
+
+  /**
+   * Several updates in one commit: send ONE merged frame per receiver instead of one frame per
+   * update (fewer syscalls and frames; Hocuspocus does the same per event-loop turn). A sender
+   * gets a merge of the others' updates only, never its own back.
+   */
+  private relayMerged(entries: PendingUpdate<Room, RoomPeer>[]): void {
+    const all = Y.mergeUpdates(entries.map((e) => e.update))
+    const origins = new Set<RoomPeer | undefined>(entries.map((e) => e.origin))
+    const allFrame = writeSyncUpdate(all)
+    let n = 0
+    for (const p of this.peers) {
+      if (origins.has(p)) continue
+      p.send(allFrame)
+      n++
+    }
+    this.countOut(MessageType.Sync, n, allFrame.length)
+    if (origins.size > 1) {
+      for (const origin of origins) {
+        if (origin === undefined || !this.peers.has(origin)) continue
+        const others = entries.filter((e) => e.origin !== origin).map((e) => e.update)
+        const frame = writeSyncUpdate(others.length === 1 ? others[0]! : Y.mergeUpdates(others))
+        origin.send(frame)
+        this.countOut(MessageType.Sync, 1, frame.length)
+      }
+    }
+    this.ctx.fanout.publish(this.name, { kind: 'update', payload: all })
+  }
+
+  /** The commit failed: nothing was stored, so nothing is relayed; senders resync on reconnect. */
+  commitFailed(entries: PendingUpdate<Room, RoomPeer>[]): void {
+    for (const e of entries) e.origin?.close(1011, 'update could not be stored')
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Other servers (fan-out): already stored by the server that accepted them
+
+  receiveFanout(msg: FanoutMessage): void {
+    if (msg.kind === 'update') {
+      if (!validateUpdate(msg.payload)) return
+      Y.applyUpdate(this.doc, msg.payload, FANOUT_ORIGIN)
+      this.version++
+      this.broadcast(writeSyncUpdate(msg.payload), undefined, MessageType.Sync)
+    } else {
+      readAwarenessHeaders(msg.payload)
+      awarenessProtocol.applyAwarenessUpdate(this.awareness, msg.payload, FANOUT_ORIGIN)
+      this.broadcast(writeAwareness(msg.payload), undefined, MessageType.Awareness)
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Sync replies, shared per document version
+
+  private fresh() {
+    if (this.cache.version !== this.version) this.cache = { version: this.version }
+    return this.cache
+  }
+
+  /** Y.encodeStateAsUpdate(doc), computed once per document version. */
+  encodeState(): Uint8Array {
+    const c = this.fresh()
+    return (c.fullState ??= Y.encodeStateAsUpdate(this.doc))
+  }
+
+  private step1(): Uint8Array {
+    const c = this.fresh()
+    return (c.step1 ??= writeSyncStep1(this.doc))
+  }
+
+  private step2For(stateVector: Uint8Array): Uint8Array {
+    if (EMPTY_STATE_VECTOR(stateVector)) {
+      const c = this.fresh()
+      return (c.fullStep2 ??= writeSyncStep2(this.encodeState()))
+    }
+    let diff: Uint8Array
+    try {
+      diff = Y.encodeStateAsUpdate(this.doc, stateVector)
+    } catch (err) {
+      throw new ProtocolError(`invalid state vector: ${(err as Error).message}`, 1007, 'invalid-state-vector')
+    }
+    return writeSyncStep2(diff)
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Relay
+
+  /** Sends the same bytes to every peer but `except`: encoded once, whatever the room size. */
+  broadcast(frame: Uint8Array, except: RoomPeer | undefined, type: MessageType): void {
+    let n = 0
+    for (const p of this.peers) {
+      if (p === except) continue
+      p.send(frame)
+      n++
+    }
+    this.countOut(type, n, frame.length)
+  }
+
+  private countOut(type: MessageType, n: number, bytes: number): void {
+    if (n === 0) return
+    this.ctx.metrics.messagesOut[type]!.inc(n)
+    this.ctx.metrics.bytesOut[type]!.inc(n * bytes)
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Compaction: fold the log into a snapshot so a restart does not replay a long log
+
+  get needsSnapshot(): boolean {
+    return this.sinceSnapshot.updates > 0
+  }
+
+  /** Schedules a snapshot when the log passed its count or size threshold (also right after a load). */
+  compactIfDue(): void {
+    const { compactAfterUpdates, compactAfterBytes } = this.ctx.config
+    if (this.compactQueued) return
+    if (this.sinceSnapshot.updates < compactAfterUpdates && this.sinceSnapshot.bytes < compactAfterBytes) return
+    this.compactQueued = true
+    // Off the relay path: the snapshot is encoded after this turn's deliveries went out.
+    setImmediate(() => {
+      this.compact()
+        .catch((err) => this.ctx.log.error({ err, room: this.name }, 'compaction failed; the log is kept'))
+        .finally(() => (this.compactQueued = false))
+    })
+  }
+  private compactQueued = false
+  private compactChain: Promise<void> = Promise.resolve()
+
+  /** Writes a snapshot of everything applied through `lastSeq` and drops those log rows. Serialized. */
+  compact(): Promise<void> {
+    const run = this.compactChain.then(() => this.writeSnapshot())
+    this.compactChain = run.catch(() => {})
+    return run
+  }
+
+  private async writeSnapshot(): Promise<void> {
+    const counted = { ...this.sinceSnapshot }
+    if (counted.updates === 0) return
+    await this.ctx.store.compact(this.name, this.encodeState(), this.lastSeq)
+    this.sinceSnapshot.updates -= counted.updates
+    this.sinceSnapshot.bytes -= counted.bytes
+    this.ctx.metrics.compactions.inc()
+  }
+
+  destroy(): void {
+    this.awareness.destroy()
+    this.doc.destroy()
+    this.peers.clear()
+    this.owners.clear()
+    this.cache = { version: -1 }
+  }
+}

@@ -1,0 +1,195 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { AddressInfo } from 'node:net'
+import { WebSocketServer } from 'ws'
+import { CloseCode, writeAwareness } from '@tandem/sync'
+import type { Config } from './config.js'
+import type { DocStore } from './store/types.js'
+import type { Fanout } from './fanout/types.js'
+import type { Logger } from './log.js'
+import { createMetrics, type Metrics } from './metrics.js'
+import { createCommitter } from './committer.js'
+import { createRoomRegistry } from './room-registry.js'
+import type { Room, RoomPeer } from './room.js'
+import { Connection } from './connection.js'
+import { allowAll, decideUpgrade, type Authorizer } from './upgrade.js'
+import { allowAllHttp, type HttpAuthorizer } from './http-auth.js'
+import { createHttpHandler } from './http-routes.js'
+
+export interface ServerDeps {
+  config: Config
+  store: DocStore
+  fanout: Fanout
+  log: Logger
+  authorize?: Authorizer
+  authorizeHttp?: HttpAuthorizer
+  /** wraps node:http for TLS (https.createServer) when set */
+  createServer?: (handler: Parameters<typeof createHttpServer>[1]) => HttpServer
+}
+
+/** An empty awareness update: a no-op for every y-protocols client, but proof the link is alive. */
+const KEEPALIVE = writeAwareness(new Uint8Array([0]))
+
+/**
+ * The sync server: node:http + ws in noServer mode. Owns every socket, timer and room;
+ * close() undoes all of it.
+ */
+export function createTandemServer(deps: ServerDeps) {
+  const { config, store, fanout, log } = deps
+  const metrics: Metrics = createMetrics()
+  const authorize = deps.authorize ?? allowAll
+  const connections = new Set<Connection>()
+  let draining = false
+
+  const committer = createCommitter<Room, RoomPeer>(
+    store,
+    {
+      applyCommitted: (room, entries) => room.applyCommitted(entries),
+      commitFailed: (room, entries) => room.commitFailed(entries),
+    },
+    metrics,
+    log,
+  )
+  const registry = createRoomRegistry({ config, store, fanout, committer, metrics, log })
+
+  // Explicit cap well below ws' 100 MiB default: a hostile frame cannot balloon memory.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes, perMessageDeflate: false, clientTracking: false })
+
+  const httpHandler = createHttpHandler({
+    metrics,
+    registry,
+    store,
+    fanout,
+    log,
+    editorDir: config.editorDir,
+    startedAt: Date.now(),
+    connections: () => connections.size,
+    authorizeHttp: deps.authorizeHttp ?? allowAllHttp,
+  })
+  const http = deps.createServer ? deps.createServer(httpHandler) : createHttpServer(httpHandler)
+
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgrade(req, socket, head).catch((err) => {
+      log.error({ err }, 'upgrade failed')
+      refuse(socket, 500, 'internal-error')
+    })
+  })
+
+  function refuse(socket: Duplex, status: number, reason: string): void {
+    metrics.rejectedUpgrades.labels(reason).inc()
+    if (socket.destroyed) return
+    const body = `${reason}\n`
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    )
+  }
+
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy())
+    if (draining) return refuse(socket, 503, 'shutting-down')
+    const decision = await decideUpgrade(req, authorize)
+    if (!decision.ok) return refuse(socket, decision.status, decision.reason)
+    let room: Room
+    try {
+      room = await registry.acquire(decision.room)
+    } catch (err) {
+      log.error({ err, room: decision.room }, 'room failed to load')
+      return refuse(socket, 503, 'room-unavailable')
+    }
+    if (draining || socket.destroyed) {
+      registry.release(room)
+      return refuse(socket, 503, draining ? 'shutting-down' : 'client-gone')
+    }
+    // ws refuses malformed handshakes itself without calling back: release the room then too.
+    let established = false
+    socket.once('close', () => {
+      if (!established) registry.release(room)
+    })
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      established = true
+      const conn = new Connection(ws, room, decision.access, {
+        metrics,
+        log,
+        maxBufferedBytes: config.maxBufferedBytes,
+        onClose: (c) => {
+          connections.delete(c)
+          metrics.connections.dec()
+          registry.release(c.room)
+        },
+      })
+      connections.add(conn)
+      metrics.connections.inc()
+      room.join(conn)
+    })
+  }
+
+  // One sweep for all sockets (not a timer per connection). Every half ping interval:
+  // quiet connections get an app-level keepalive, so clients that detect dead links by
+  // silence (y-websocket: 30 s) keep a healthy idle link; every other sweep pings, and a
+  // peer that did not answer the previous ping is terminated.
+  let sweeps = 0
+  const sweep = setInterval(() => {
+    const pingNow = sweeps++ % 2 === 1
+    for (const c of connections) {
+      if (pingNow) {
+        if (!c.alive) {
+          log.info({ room: c.room.name, conn: c.id }, 'terminating connection that missed a pong')
+          c.terminate()
+          continue
+        }
+        c.ping()
+      }
+      if (!c.sentSinceSweep) c.send(KEEPALIVE)
+      c.sentSinceSweep = false
+    }
+  }, Math.max(50, Math.floor(config.pingIntervalMs / 2)))
+  sweep.unref()
+
+  return {
+    http,
+    metrics,
+    registry,
+    committer,
+    get connectionCount() {
+      return connections.size
+    },
+    listen(): Promise<AddressInfo> {
+      return new Promise((resolve, reject) => {
+        http.once('error', reject)
+        http.listen(config.port, config.host, () => {
+          http.off('error', reject)
+          resolve(http.address() as AddressInfo)
+        })
+      })
+    },
+    /**
+     * Graceful shutdown: refuse new upgrades (503), close sockets with 1001, flush pending
+     * writes, snapshot and unload rooms. The store and fan-out belong to the caller.
+     */
+    async close(): Promise<void> {
+      if (draining) return
+      draining = true
+      clearInterval(sweep)
+      const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()))
+      for (const c of connections) c.close(CloseCode.GoingAway, 'server shutting down')
+      await committer.flushed()
+      await registry.closeAll()
+      // Sockets that never answer the close frame must not hold the process open.
+      for (const c of connections) c.terminate()
+      http.closeAllConnections?.()
+      await httpClosed
+      wss.close()
+    },
+  }
+}
+
+export type TandemServer = ReturnType<typeof createTandemServer>
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+}

@@ -1,0 +1,371 @@
+import pg from 'pg'
+import * as Y from 'yjs'
+import type { AppendEntry, DocStore, LoadedDoc, StoredRow } from './types.js'
+
+/**
+ * Shared store (DATABASE_URL): PostgreSQL via node-postgres, same semantics as the SQLite store,
+ * plus what several servers sharing one database need.
+ *
+ * Tables live in their own schema (`schema`, default "tandem"), created and migrated on start;
+ * `schema_version` records the applied migrations. Migrations run under a transaction-scoped
+ * advisory lock, so N servers starting together migrate once.
+ *
+ * Group commit: `append` is ONE transaction per call, whatever the number of entries. The caller
+ * (the server's committer) already gathers one event-loop turn of accepted updates into one
+ * append call and keeps at most one append in flight, so a busy server pays one commit round
+ * trip per turn instead of one per update. Nothing here batches behind the caller's back: when
+ * append resolves, the rows are committed (the DocStore invariant).
+ *
+ * Per-room commit order: every transaction that writes a room (append, compact) first takes a
+ * transaction-scoped advisory lock on (schema, room). Seqs come from one global sequence, so
+ * without the lock two servers appending to the same room could commit seq 11 before seq 10, and
+ * a reader who saw 11 but not yet 10 would later ask for "rows after 11" and miss 10 forever.
+ * With the lock, within a room the committed seqs are always a prefix in seq order, which is what
+ * makes `loadSince` (the catch-up after a fan-out outage) exact.
+ */
+export interface PostgresStoreOptions {
+  /** postgres://… connection string */
+  url: string
+  /** schema holding the tables (created if missing); one per deployment, or one per test */
+  schema?: string
+  /** pool size (PG_POOL_MAX) */
+  poolMax?: number
+  /** server-side statement_timeout per connection, ms; 0 disables (PG_STATEMENT_TIMEOUT_MS) */
+  statementTimeoutMs?: number
+  /** how long to wait for a pooled connection before failing, ms */
+  connectTimeoutMs?: number
+  /** idle pooled connections that die (database restart) are reported here instead of crashing */
+  onError?: (err: Error) => void
+}
+
+export interface PostgresStore extends DocStore {
+  readonly schema: string
+  /**
+   * Catch-up read for a room whose in-memory doc is known to hold every row with seq <= afterSeq:
+   * rows after it, in seq order. If the room was compacted past afterSeq, the rows in between are
+   * gone, so the snapshot comes back too (apply it whole; Yjs ignores what the doc already has).
+   */
+  loadSince(room: string, afterSeq: number): Promise<LoadedDoc>
+}
+
+export const DEFAULT_PG_SCHEMA = 'tandem'
+
+/** Unquoted-identifier rules, so a schema name never needs escaping surprises in logs or SQL. */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
+
+const HEALTH_TIMEOUT_MS = 2_000
+
+/** Rows per INSERT statement: 2 bind parameters each, far below PostgreSQL's 65,535 limit. */
+const INSERT_CHUNK = 1000
+
+const MIGRATIONS: readonly ((s: string) => string)[] = [
+  // 1: the same three tables as SQLite. bigserial seq: strictly increasing per store.
+  (s) => `
+    CREATE TABLE ${s}.updates (
+      seq  bigserial PRIMARY KEY,
+      room text NOT NULL,
+      data bytea NOT NULL
+    );
+    CREATE INDEX updates_room_seq ON ${s}.updates (room, seq);
+    CREATE TABLE ${s}.snapshots (
+      room text PRIMARY KEY,
+      seq  bigint NOT NULL,
+      data bytea NOT NULL
+    );
+    CREATE TABLE ${s}.quarantine (
+      room   text NOT NULL,
+      seq    bigint NOT NULL,
+      data   bytea NOT NULL,
+      reason text NOT NULL,
+      at     timestamptz NOT NULL DEFAULT now()
+    );`,
+]
+
+export async function createPostgresStore(opts: PostgresStoreOptions): Promise<PostgresStore> {
+  const schema = opts.schema ?? DEFAULT_PG_SCHEMA
+  if (!SCHEMA_NAME.test(schema)) {
+    throw new Error(`PostgreSQL schema name ${JSON.stringify(schema)} must match ${SCHEMA_NAME} (lower-case, unquoted identifier)`)
+  }
+  const s = `"${schema}"`
+  const statementTimeoutMs = opts.statementTimeoutMs ?? 10_000
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.poolMax ?? 10,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+    // Sent in the startup packet, so it applies to every statement on every pooled connection.
+    ...(statementTimeoutMs > 0
+      ? {
+          statement_timeout: statementTimeoutMs,
+          // A transaction left open (a bug, a stuck client) must not pin room locks forever.
+          idle_in_transaction_session_timeout: Math.max(statementTimeoutMs * 2, 1000),
+          // Client-side guard for a half-open TCP connection, where the server-side timeout never fires.
+          query_timeout: statementTimeoutMs + 5_000,
+        }
+      : {}),
+    application_name: 'tandem',
+  })
+  // An idle client whose connection drops emits 'error' on the pool; unhandled, it kills the process.
+  pool.on('error', (err) => opts.onError?.(err))
+
+  // Advisory lock namespace: (schema key, room key), so deployments and tests sharing a database
+  // never contend with each other.
+  const schemaKey = hash32(schema)
+
+  try {
+    await migrate(pool, schema, s, schemaKey)
+  } catch (err) {
+    await pool.end().catch(() => {})
+    throw err
+  }
+
+  const sql = {
+    lockRooms: `SELECT pg_advisory_xact_lock($1::int4, k) FROM unnest($2::int4[]) AS t(k)`,
+    load: `
+      SELECT 0 AS part, seq, data FROM ${s}.snapshots WHERE room = $1
+      UNION ALL
+      SELECT 1 AS part, u.seq, u.data FROM ${s}.updates u
+       WHERE u.room = $1 AND u.seq > COALESCE((SELECT seq FROM ${s}.snapshots WHERE room = $1), 0)
+      ORDER BY part, seq`,
+    loadSince: `
+      SELECT 0 AS part, seq, data FROM ${s}.snapshots WHERE room = $1 AND seq > $2
+      UNION ALL
+      SELECT 1 AS part, u.seq, u.data FROM ${s}.updates u
+       WHERE u.room = $1 AND u.seq > GREATEST($2, COALESCE((SELECT seq FROM ${s}.snapshots WHERE room = $1), 0))
+      ORDER BY part, seq`,
+    snapshotForUpdate: `SELECT seq, data FROM ${s}.snapshots WHERE room = $1`,
+    rowsThrough: `SELECT seq, data FROM ${s}.updates WHERE room = $1 AND seq <= $2 ORDER BY seq`,
+    upsertSnapshot: `
+      INSERT INTO ${s}.snapshots (room, seq, data) VALUES ($1, $2, $3)
+      ON CONFLICT (room) DO UPDATE SET seq = excluded.seq, data = excluded.data`,
+    deleteThrough: `DELETE FROM ${s}.updates WHERE room = $1 AND seq <= $2`,
+    quarantine: `
+      WITH u AS (DELETE FROM ${s}.updates WHERE room = $1 AND seq = ANY($2::int8[]) RETURNING room, seq, data),
+           -- like SQLite: a seq names a log row if one exists, else the snapshot taken at it
+           sn AS (DELETE FROM ${s}.snapshots sp WHERE sp.room = $1 AND sp.seq = ANY($2::int8[])
+                    AND NOT EXISTS (SELECT 1 FROM ${s}.updates x WHERE x.room = $1 AND x.seq = sp.seq)
+                  RETURNING sp.room, sp.seq, sp.data)
+      INSERT INTO ${s}.quarantine (room, seq, data, reason)
+      SELECT room, seq, data, $3 FROM u UNION ALL SELECT room, seq, data, $3 FROM sn`,
+  }
+
+  /** Runs fn in one transaction; deadlocks (lock order is deterministic, so only as a safety net) retry. */
+  async function tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await pool.connect()
+      let broken: Error | undefined
+      try {
+        await client.query('BEGIN')
+        const result = await fn(client)
+        await client.query('COMMIT')
+        return result
+      } catch (err) {
+        try {
+          await client.query('ROLLBACK')
+        } catch (rollbackErr) {
+          // The connection is unusable: destroy it instead of returning it to the pool.
+          broken = rollbackErr as Error
+        }
+        // Only errors that guarantee nothing was committed are retried; a connection lost during
+        // COMMIT has an unknown outcome and must surface to the caller.
+        const code = (err as { code?: string }).code
+        if ((code === '40P01' || code === '40001') && attempt < 5 && !broken) continue
+        throw err
+      } finally {
+        client.release(broken)
+      }
+    }
+  }
+
+  /** Takes the per-room write locks, in ascending key order so two writers never deadlock. */
+  const lockRooms = (c: pg.PoolClient, rooms: Iterable<string>) => {
+    const keys = [...new Set([...rooms].map(hash32))].sort((a, b) => a - b)
+    return c.query(sql.lockRooms, [schemaKey, keys])
+  }
+
+  const toRows = (rows: { part: number; seq: string; data: Buffer }[]): LoadedDoc => {
+    let snapshot: StoredRow | null = null
+    const updates: StoredRow[] = []
+    for (const r of rows) {
+      const row = { seq: Number(r.seq), data: r.data }
+      if (r.part === 0) snapshot = row
+      else updates.push(row)
+    }
+    return { snapshot, updates }
+  }
+
+  let closed = false
+  const store: PostgresStore = {
+    kind: 'postgres',
+    schema,
+
+    // One statement sees one MVCC snapshot, so snapshot and log are consistent without a transaction.
+    load: async (room) => toRows((await pool.query(sql.load, [room])).rows),
+
+    loadSince: async (room, afterSeq) => toRows((await pool.query(sql.loadSince, [room, afterSeq])).rows),
+
+    append: async (entries) => {
+      if (entries.length === 0) return []
+      return tx(async (c) => {
+        await lockRooms(c, entries.map((e) => e.room))
+        const seqs: number[] = []
+        for (let i = 0; i < entries.length; i += INSERT_CHUNK) {
+          const chunk = entries.slice(i, i + INSERT_CHUNK)
+          // VALUES rows are inserted in list order, and nextval() runs per inserted row, so the
+          // seqs ascend in input order; sorting RETURNING (whose order SQL does not promise)
+          // recovers exactly the input order.
+          const values = chunk.map((_, j) => `($${2 * j + 1}, $${2 * j + 2})`).join(', ')
+          const params = chunk.flatMap((e: AppendEntry) => [e.room, asBuffer(e.update)])
+          const res = await c.query<{ seq: string }>(`INSERT INTO ${s}.updates (room, data) VALUES ${values} RETURNING seq`, params)
+          seqs.push(...res.rows.map((r) => Number(r.seq)).sort((a, b) => a - b))
+        }
+        return seqs
+      })
+    },
+
+    compact: async (room, snapshot, throughSeq) => {
+      await tx(async (c) => {
+        await lockRooms(c, [room])
+        const prev = (await c.query<{ seq: string; data: Buffer }>(sql.snapshotForUpdate, [room])).rows[0]
+        const rows = (await c.query<{ seq: string; data: Buffer }>(sql.rowsThrough, [room, throughSeq])).rows
+        // Several servers hold the same room. The caller's doc may lack a row another server
+        // committed but whose fan-out message had not arrived yet (or was lost in a Redis outage).
+        // Replacing blindly would delete that row and leave it out of the snapshot: silent data
+        // loss. So the new snapshot is the union of the caller's snapshot, the previous snapshot
+        // and every row it replaces. Caller's snapshot first: where structs overlap, its (GC'd)
+        // version wins, so when nothing was missing the result is about the caller's size.
+        const parts = [snapshot, ...(prev ? [prev.data] : []), ...rows.map((r) => r.data)]
+        const merged = parts.length === 1 ? snapshot : mergeOrQuarantine(parts, snapshot, prev, rows)
+        // A slower server can compact "through" an older seq than a faster one already did; the
+        // snapshot seq never moves backwards (the merged data covers both).
+        const seq = Math.max(throughSeq, prev ? Number(prev.seq) : 0)
+        await c.query(sql.upsertSnapshot, [room, seq, asBuffer(merged.data)])
+        await c.query(sql.deleteThrough, [room, throughSeq])
+        for (const bad of merged.unreadable) {
+          await c.query(`INSERT INTO ${s}.quarantine (room, seq, data, reason) VALUES ($1, $2, $3, $4)`, [
+            room,
+            bad.seq,
+            bad.data,
+            'unreadable at compaction',
+          ])
+        }
+      })
+    },
+
+    quarantine: async (room, seqs, reason) => {
+      if (seqs.length === 0) return
+      await pool.query(sql.quarantine, [room, seqs.map(String), reason])
+    },
+
+    health: async () => {
+      // Bounded: /healthz must answer even while the pool waits for a database that is gone.
+      let timer: NodeJS.Timeout | undefined
+      try {
+        await Promise.race([
+          pool.query('SELECT 1'),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`no answer within ${HEALTH_TIMEOUT_MS} ms`)), HEALTH_TIMEOUT_MS)
+          }),
+        ])
+        return { ok: true }
+      } catch (err) {
+        return { ok: false, detail: (err as Error).message }
+      } finally {
+        clearTimeout(timer)
+      }
+    },
+
+    close: async () => {
+      if (closed) return
+      closed = true
+      // Waits for checked-out clients (an in-flight append) to be released, then disconnects.
+      await pool.end()
+    },
+  }
+  return store
+}
+
+interface PgRow {
+  seq: string
+  data: Buffer
+}
+
+/**
+ * Y.mergeUpdates over all parts; if that throws, finds the unreadable stored parts, leaves them
+ * out (they are quarantined in the same transaction) and merges the rest. The caller's own
+ * snapshot being unreadable is a bug upstream: that throws and the compaction rolls back.
+ */
+function mergeOrQuarantine(
+  parts: Uint8Array[],
+  snapshot: Uint8Array,
+  prev: PgRow | undefined,
+  rows: PgRow[],
+): { data: Uint8Array; unreadable: { seq: number; data: Buffer }[] } {
+  try {
+    return { data: Y.mergeUpdates(parts), unreadable: [] }
+  } catch {
+    const readable = (u: Uint8Array) => {
+      try {
+        Y.decodeUpdate(u)
+        return true
+      } catch {
+        return false
+      }
+    }
+    if (!readable(snapshot)) throw new Error('compact: the snapshot to store is not a valid Yjs update')
+    const stored = [...(prev ? [prev] : []), ...rows]
+    const unreadable = stored.filter((r) => !readable(r.data)).map((r) => ({ seq: Number(r.seq), data: r.data }))
+    const ok = stored.filter((r) => readable(r.data)).map((r) => r.data)
+    return { data: Y.mergeUpdates([snapshot, ...ok]), unreadable }
+  }
+}
+
+async function migrate(pool: pg.Pool, schema: string, s: string, schemaKey: number): Promise<void> {
+  const c = await pool.connect()
+  let broken: Error | undefined
+  try {
+    await c.query('BEGIN')
+    // Serialises concurrent starts (CREATE SCHEMA IF NOT EXISTS itself races on the catalog).
+    await c.query('SELECT pg_advisory_xact_lock($1::int4, 0)', [schemaKey])
+    // CREATE SCHEMA checks the CREATE privilege before IF NOT EXISTS: skip it when the schema
+    // exists, so a role that owns a pre-created schema needs no database-level privilege.
+    const exists = await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])
+    if (exists.rowCount === 0) await c.query(`CREATE SCHEMA ${s}`)
+    await c.query(`CREATE TABLE IF NOT EXISTS ${s}.schema_version (
+      version    int PRIMARY KEY,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`)
+    const { rows } = await c.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${s}.schema_version`)
+    const current = rows[0]?.v ?? 0
+    if (current > MIGRATIONS.length) {
+      throw new Error(
+        `PostgreSQL schema ${schema} is at version ${current}, newer than this server knows (${MIGRATIONS.length}): refusing to run an old server against it`,
+      )
+    }
+    for (let v = current + 1; v <= MIGRATIONS.length; v++) {
+      await c.query(MIGRATIONS[v - 1]!(s))
+      await c.query(`INSERT INTO ${s}.schema_version (version) VALUES ($1)`, [v])
+    }
+    await c.query('COMMIT')
+  } catch (err) {
+    await c.query('ROLLBACK').catch((e: Error) => {
+      broken = e
+    })
+    throw err
+  } finally {
+    c.release(broken)
+  }
+}
+
+/** FNV-1a, 32-bit signed: advisory-lock keys. A collision only serialises two rooms' commits. */
+function hash32(str: string): number {
+  let h = 0x811c9dc5
+  const bytes = Buffer.from(str, 'utf8')
+  for (const b of bytes) {
+    h ^= b
+    h = Math.imul(h, 0x01000193)
+  }
+  return h | 0
+}
+
+/** node-postgres sends Buffers as binary parameters; wrap a Uint8Array view without copying. */
+const asBuffer = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength))
