@@ -234,7 +234,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
         // and every row it replaces. Caller's snapshot first: where structs overlap, its (GC'd)
         // version wins, so when nothing was missing the result is about the caller's size.
         const parts = [snapshot, ...(prev ? [prev.data] : []), ...rows.map((r) => r.data)]
-        const merged = parts.length === 1 ? snapshot : mergeOrQuarantine(parts, snapshot, prev, rows)
+        const merged = parts.length === 1 ? { data: snapshot, unreadable: [] } : mergeOrQuarantine(parts, snapshot, prev, rows)
         // A slower server can compact "through" an older seq than a faster one already did; the
         // snapshot seq never moves backwards (the merged data covers both).
         const seq = Math.max(throughSeq, prev ? Number(prev.seq) : 0)
@@ -354,6 +354,14 @@ async function migrate(pool: pg.Pool, schema: string, s: string, schemaKey: numb
   } finally {
     c.release(broken)
   }
+}
+
+/**
+ * The advisory lock (two int4 keys) a write transaction holds on a room: operators can find it in
+ * pg_locks (classid, objid), and tests can hold it to play a concurrent writer.
+ */
+export function roomLockKey(schema: string, room: string): [number, number] {
+  return [hash32(schema), hash32(room)]
 }
 
 /** FNV-1a, 32-bit signed: advisory-lock keys. A collision only serialises two rooms' commits. */

@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto'
+import { Socket } from 'node:net'
+import pg from 'pg'
+
+/**
+ * The real PostgreSQL and Redis the scale-out tests run against (../../../../shared/TOOLCHAIN.md:
+ * both run on 127.0.0.1 before a session starts, and CI uses the same machine).
+ *
+ * A test that needs a service and finds it down FAILS with the command that starts it: skipping
+ * would let a broken setup look green. Each test isolates itself with its own schema / key prefix.
+ */
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379'
+
+const START_POSTGRES = 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start'
+const START_REDIS =
+  'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log'
+
+/** Throws (failing the test) unless PostgreSQL answers `SELECT 1` at TEST_DATABASE_URL. */
+export async function requirePostgres(): Promise<string> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 3_000 })
+  try {
+    await client.connect()
+    await client.query('SELECT 1')
+    return TEST_DATABASE_URL
+  } catch (err) {
+    throw new Error(
+      `PostgreSQL is not reachable at ${TEST_DATABASE_URL} (${(err as Error).message}).\n` +
+        `These tests need the real database. Start it with:\n  ${START_POSTGRES}\n` +
+        `or point TEST_DATABASE_URL at another server (trust auth, a database the user may create schemas in).`,
+    )
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
+/** Throws (failing the test) unless Redis answers PING at TEST_REDIS_URL. Raw RESP: no client state to leak. */
+export async function requireRedis(): Promise<string> {
+  const { hostname, port } = new URL(TEST_REDIS_URL)
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const sock = new Socket()
+      const timer = setTimeout(() => {
+        sock.destroy()
+        reject(new Error('no answer within 3 s'))
+      }, 3_000)
+      let reply = ''
+      sock.once('error', (err) => {
+        clearTimeout(timer)
+        reject(err)
+      })
+      sock.on('data', (d) => {
+        reply += d.toString()
+        if (reply.includes('\r\n')) {
+          clearTimeout(timer)
+          sock.end()
+          if (reply.startsWith('+PONG')) resolve()
+          else reject(new Error(`unexpected reply ${JSON.stringify(reply.trim())}`))
+        }
+      })
+      sock.connect(Number(port || 6379), hostname.replace(/^\[|\]$/g, ''), () => sock.write('PING\r\n'))
+    })
+    return TEST_REDIS_URL
+  } catch (err) {
+    throw new Error(
+      `Redis is not reachable at ${TEST_REDIS_URL} (${(err as Error).message}).\n` +
+        `These tests need the real Redis. Start it with:\n  ${START_REDIS}\n` +
+        `or point TEST_REDIS_URL at another server.`,
+    )
+  }
+}
+
+/** A name no other test run uses: lower-case identifier, fits PostgreSQL's 63-byte limit. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${process.pid}_${randomBytes(5).toString('hex')}`
+}
+
+/** DROP SCHEMA … CASCADE with a short-lived connection (after the stores under test are closed). */
+export async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 3_000 })
+  await client.connect()
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema.replace(/"/g, '""')}" CASCADE`)
+  } finally {
+    await client.end()
+  }
+}
+
+/** One-off query against the test database (fixtures that poke behind the store's back). */
+export async function withPg<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 3_000 })
+  await client.connect()
+  try {
+    return await fn(client)
+  } finally {
+    await client.end()
+  }
+}
