@@ -4,11 +4,14 @@ import type { Room, RoomPeer } from './room.js'
 import type { TxOrigin } from './origins.js'
 import type { Metrics } from './metrics.js'
 import type { Logger } from './log.js'
+import { ConnectionRateLimiter, type RateLimit } from './limits/token-bucket.js'
 
 export interface ConnectionDeps {
   metrics: Metrics
   log: Logger
   maxBufferedBytes: number
+  /** inbound frames/s and bytes/s; exceeding either closes this connection with 1008 */
+  rateLimit?: RateLimit
   onClose(conn: Connection): void
 }
 
@@ -29,8 +32,11 @@ export class Connection implements RoomPeer {
   /** anything sent since the last sweep (quiet connections get an app-level keepalive) */
   sentSinceSweep = false
   private closed = false
+  /** sweeps seen since close() was called without the socket finishing its close */
+  closingSweeps = -1
   private warnedReadOnly = false
   private bufferLimit: number
+  private readonly limiter: ConnectionRateLimiter | undefined
 
   constructor(
     private readonly ws: WebSocket,
@@ -39,6 +45,7 @@ export class Connection implements RoomPeer {
     private readonly deps: ConnectionDeps,
   ) {
     this.bufferLimit = deps.maxBufferedBytes
+    this.limiter = deps.rateLimit && new ConnectionRateLimiter(deps.rateLimit)
     ws.on('message', this.onMessage)
     ws.on('pong', this.onPong)
     ws.on('error', this.onError)
@@ -53,6 +60,12 @@ export class Connection implements RoomPeer {
     }
     // binaryType 'nodebuffer' (ws default): fragmented messages arrive concatenated.
     const bytes = data as Buffer
+    // Before decoding: a flood costs the server a clock read per frame, nothing more.
+    const limited = this.limiter?.check(bytes.length)
+    if (limited) {
+      this.fail(new ProtocolError(`inbound ${limited === 'rate-limit-bytes' ? 'bytes' : 'messages'} above the rate limit`, CloseCode.PolicyViolation, limited))
+      return
+    }
     try {
       const frame = readFrame(bytes)
       const type = bytes[0]! // known types are < 128, so the first byte IS the type
@@ -121,8 +134,9 @@ export class Connection implements RoomPeer {
   close(code: number, reason: string): void {
     if (this.closed) return
     this.closed = true
-    // The close frame queues behind buffered data; ws destroys the socket if the peer never
-    // answers it (closeTimeout), so a dead slow consumer cannot pin memory for long.
+    this.closingSweeps = 0
+    // The close frame queues behind buffered data: a peer that reads slowly still gets the
+    // code; one that never reads is terminated by the next sweep (see server.ts).
     this.ws.close(code, reason.slice(0, 120))
   }
 

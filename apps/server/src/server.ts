@@ -131,6 +131,12 @@ export function createTandemServer(deps: ServerDeps) {
   const sweep = setInterval(() => {
     const pingNow = sweeps++ % 2 === 1
     for (const c of connections) {
+      if (c.closingSweeps >= 0) {
+        // Closed by us but the peer never completed the close (e.g. a consumer that stopped reading):
+        // drop it instead of holding its buffered bytes for ws' 30 s close timeout.
+        if (c.closingSweeps++ >= 1) c.terminate()
+        continue
+      }
       if (pingNow) {
         if (!c.alive) {
           log.info({ room: c.room.name, conn: c.id }, 'terminating connection that missed a pong')

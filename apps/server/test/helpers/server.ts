@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/log.js'
 import { createBackends } from '../../src/backends.js'
 import { createTandemServer, type TandemServer } from '../../src/server.js'
+import type { DocStore } from '../../src/store/types.js'
 
 export const tempDir = (prefix = 'tandem-test-'): string => mkdtempSync(join(tmpdir(), prefix))
 
@@ -21,11 +22,16 @@ export interface RunningServer {
 }
 
 /** A real server on a real port (PORT=0) in this process, with its own temp DATA_DIR. */
-export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
+export async function startServer(
+  env: Record<string, string> = {},
+  opts: { wrapStore?: (store: DocStore) => DocStore } = {},
+): Promise<RunningServer> {
   const dataDir = env.DATA_DIR ?? tempDir()
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env, DATA_DIR: dataDir }, { editorDir: '' })
   const log = createLogger(config.logLevel)
-  const { store, fanout } = await createBackends(config, log)
+  const backends = await createBackends(config, log)
+  const store = opts.wrapStore ? opts.wrapStore(backends.store) : backends.store
+  const fanout = backends.fanout
   const server = createTandemServer({ config, store, fanout, log })
   const { port } = await server.listen()
   let closed = false
