@@ -33,6 +33,19 @@ export interface Config {
   editorDir: string
   pgPoolMax: number
   pgStatementTimeoutMs: number
+  /** TLS_CERT + TLS_KEY (PEM paths, both or neither): listen with https/wss */
+  tls: { certFile: string; keyFile: string } | undefined
+  /** reverse proxies in front whose X-Forwarded-For entry is trusted for per-client limits (0 = none) */
+  trustProxy: number
+  /** upgrade-time limits (0 = unlimited): refused with 429/503 before the socket opens */
+  maxConnectionsPerIp: number
+  maxConnectionsPerRoom: number
+  maxRooms: number
+  /** per-connection inbound token buckets (0 per-second = unlimited): exceeded → close 1008 */
+  rateLimitMessagesPerSec: number
+  rateLimitMessageBurst: number
+  rateLimitBytesPerSec: number
+  rateLimitByteBurst: number
 }
 
 export class ConfigError extends Error {
@@ -87,6 +100,16 @@ function writableDir(name: string, dir: string): string {
   return abs
 }
 
+/** Below this an HS256 secret is brute-forceable from any token it signed (RFC 7518 §3.2: ≥ 256 bits). */
+export const MIN_AUTH_SECRET_BYTES = 32
+
+/** AUTH_SECRET alone, for the token CLI (which must not create DATA_DIR or need anything else). */
+export function loadAuthSecret(env: Env): string {
+  const secret = env.AUTH_SECRET
+  if (!secret) throw new ConfigError('AUTH_SECRET', "is not set: tokens are signed with the server's secret")
+  return secret
+}
+
 export function loadConfig(env: Env = process.env, defaults: { editorDir: string }): Config {
   const port = int(env, 'PORT', 1234, 0, 65535)
   const host = env.HOST?.trim() || '127.0.0.1'
@@ -114,6 +137,18 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
     : undefined
   const authSecret = env.AUTH_SECRET || undefined
   const maxPayloadBytes = int(env, 'MAX_PAYLOAD_BYTES', 16 * 1024 * 1024, 1024, 512 * 1024 * 1024)
+  const tlsCert = env.TLS_CERT?.trim() || undefined
+  const tlsKey = env.TLS_KEY?.trim() || undefined
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new ConfigError(tlsCert ? 'TLS_KEY' : 'TLS_CERT', 'TLS_CERT and TLS_KEY must be set together (PEM file paths)')
+  }
+  const rateLimitMessagesPerSec = int(env, 'RATE_LIMIT_MESSAGES_PER_SEC', 200, 0, 10_000_000)
+  const rateLimitBytesPerSec = int(env, 'RATE_LIMIT_BYTES_PER_SEC', 1024 * 1024, 0, 1024 * 1024 * 1024)
+  // A frame larger than the byte burst could never pass the bucket: the burst must hold the largest legal frame.
+  const rateLimitByteBurst = int(env, 'RATE_LIMIT_BYTE_BURST', maxPayloadBytes, 1, 1024 * 1024 * 1024)
+  if (rateLimitBytesPerSec > 0 && rateLimitByteBurst < maxPayloadBytes) {
+    throw new ConfigError('RATE_LIMIT_BYTE_BURST', `must be at least MAX_PAYLOAD_BYTES (${maxPayloadBytes}), or no frame of that size could ever pass`)
+  }
   return Object.freeze({
     port,
     host,
@@ -135,5 +170,14 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
     editorDir: env.EDITOR_DIR ?? defaults.editorDir,
     pgPoolMax: int(env, 'PG_POOL_MAX', 10, 1, 1000),
     pgStatementTimeoutMs: int(env, 'PG_STATEMENT_TIMEOUT_MS', 10_000, 0, 3_600_000),
+    tls: tlsCert && tlsKey ? Object.freeze({ certFile: resolve(tlsCert), keyFile: resolve(tlsKey) }) : undefined,
+    trustProxy: int(env, 'TRUST_PROXY', 0, 0, 10),
+    maxConnectionsPerIp: int(env, 'MAX_CONNECTIONS_PER_IP', 100, 0, 10_000_000),
+    maxConnectionsPerRoom: int(env, 'MAX_CONNECTIONS_PER_ROOM', 1000, 0, 10_000_000),
+    maxRooms: int(env, 'MAX_ROOMS', 10_000, 0, 10_000_000),
+    rateLimitMessagesPerSec,
+    rateLimitMessageBurst: int(env, 'RATE_LIMIT_MESSAGE_BURST', 1000, 1, 10_000_000),
+    rateLimitBytesPerSec,
+    rateLimitByteBurst,
   })
 }
