@@ -24,11 +24,6 @@ async function main(): Promise<void> {
     process.stderr.write(`tandem: cannot listen on ${config.host}:${config.port} (PORT/HOST): ${err.code ?? err.message}\n`)
     process.exit(2)
   })
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  // The ready signal: the only line Tandem ever writes to stdout.
-  process.stdout.write(`tandem listening on http://${host}:${address.port}\n`)
-  log.info({ host: address.address, port: address.port, store: store.kind, fanout: fanout.kind }, 'ready')
-
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) return
@@ -54,6 +49,12 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+
+  // Signal handlers first, then the ready line: a supervisor may stop us the moment it reads it.
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  // The ready signal: the only line Tandem ever writes to stdout.
+  process.stdout.write(`tandem listening on http://${host}:${address.port}\n`)
+  log.info({ host: address.address, port: address.port, store: store.kind, fanout: fanout.kind }, 'ready')
 }
 
 main().catch((err) => {
