@@ -12,13 +12,28 @@ export interface FanoutMessage {
 
 export interface Fanout {
   readonly kind: string
-  /** Resolves once messages for `room` published from now on will reach `onMessage`. */
+  /**
+   * Resolves once messages for `room` published from now on will reach `onMessage`, or, when the
+   * fan-out is down (or does not acknowledge in time), once a later `onResync` naming `room` is
+   * guaranteed, so a room can still open during an outage without missing anything for good.
+   */
   subscribe(room: string, onMessage: (msg: FanoutMessage) => void): Promise<void>
   unsubscribe(room: string): Promise<void>
   /** Fire-and-forget; durability comes from the store, not from the fan-out. */
   publish(room: string, msg: FanoutMessage): void
   health(): Promise<{ ok: boolean; detail?: string }>
   close(): Promise<void>
+  /**
+   * OPTIONAL (a fan-out that can lose messages implements it; the local one cannot lose any).
+   * `cb` receives subscribed rooms whose messages may have been missed: after the subscriber link
+   * to the broker comes back, after a subscription that was not acknowledged in time finally is,
+   * when a peer server vanished (it may have committed updates it never published), or when a
+   * peer reports that it dropped outgoing messages. The server must then catch up from the store,
+   * the source of truth: every update is committed there before any server relays or publishes it,
+   * so reading a room's rows newer than what the room last read from the store (see
+   * `DocStore.loadSince`) and applying them converges the room. Returns a function removing `cb`.
+   */
+  onResync?(cb: (rooms: readonly string[]) => void): () => void
 }
 
 /** One server, nothing to fan out to. */

@@ -96,3 +96,78 @@ export async function withPg<T>(fn: (client: pg.Client) => Promise<T>): Promise<
     await client.end()
   }
 }
+
+/**
+ * A TCP proxy in front of a service, so ONE test's links to it can be cut and restored
+ * ("Redis restarted" for one server) without touching the shared service other tests use.
+ * `cut()` destroys every proxied connection and refuses new ones; `restore()` accepts again on
+ * the same port.
+ */
+export interface TcpProxy {
+  port: number
+  url(protocol: string): string
+  cut(): Promise<void>
+  restore(): Promise<void>
+  close(): Promise<void>
+}
+
+export async function createTcpProxy(targetUrl: string): Promise<TcpProxy> {
+  const { createServer } = await import('node:net')
+  const target = new URL(targetUrl)
+  const targetPort = Number(target.port || 6379)
+  const targetHost = target.hostname.replace(/^\[|\]$/g, '')
+  const sockets = new Set<import('node:net').Socket>()
+  let server = makeServer()
+  function makeServer() {
+    return createServer((client) => {
+      const upstream = new Socket()
+      sockets.add(client)
+      sockets.add(upstream)
+      const drop = () => {
+        client.destroy()
+        upstream.destroy()
+        sockets.delete(client)
+        sockets.delete(upstream)
+      }
+      client.on('error', drop).on('close', drop)
+      upstream.on('error', drop).on('close', drop)
+      upstream.connect(targetPort, targetHost, () => {
+        client.pipe(upstream)
+        upstream.pipe(client)
+      })
+    })
+  }
+  const listen = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject)
+        resolve((server.address() as import('node:net').AddressInfo).port)
+      })
+    })
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy()
+      sockets.clear()
+      if (!server.listening) return resolve()
+      server.close(() => resolve())
+    })
+  const port = await listen(0)
+  return {
+    port,
+    url: (protocol) => {
+      const u = new URL(targetUrl)
+      u.protocol = protocol
+      u.hostname = '127.0.0.1'
+      u.port = String(port)
+      return u.toString()
+    },
+    cut: stop,
+    async restore() {
+      if (server.listening) return
+      server = makeServer()
+      await listen(port)
+    },
+    close: stop,
+  }
+}

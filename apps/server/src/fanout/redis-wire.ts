@@ -1,0 +1,102 @@
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+
+/**
+ * Wire format of one Redis pub/sub message between Tandem servers (binary, never JSON):
+ *
+ *   u8      version (1); a different version is ignored, so a rolling upgrade never misparses
+ *   u8      type: 0 update | 1 awareness | 2 heartbeat | 3 resync | 4 bye
+ *   varStr  sender: the publishing server's id (a server ignores its own messages)
+ *   f64     sentAt: Date.now() at the publisher, for the fan-out lag metric (clock skew applies)
+ *   rest    payload: a Yjs update (update), a y-protocols awareness update (awareness),
+ *           empty otherwise
+ *
+ * Channels: `${prefix}:room:${room}` carry update/awareness/resync for one room;
+ * `${prefix}:servers` carries heartbeat/bye, one per server, not one per room.
+ */
+export const WIRE_VERSION = 1
+
+export const WireType = { Update: 0, Awareness: 1, Heartbeat: 2, Resync: 3, Bye: 4 } as const
+export type WireType = (typeof WireType)[keyof typeof WireType]
+
+export interface WireMessage {
+  type: WireType
+  sender: string
+  sentAt: number
+  payload: Uint8Array
+}
+
+export function encodeWire(type: WireType, sender: string, payload: Uint8Array = EMPTY, sentAt = Date.now()): Buffer {
+  const enc = encoding.createEncoder()
+  encoding.writeUint8(enc, WIRE_VERSION)
+  encoding.writeUint8(enc, type)
+  encoding.writeVarString(enc, sender)
+  encoding.writeFloat64(enc, sentAt)
+  const header = encoding.toUint8Array(enc)
+  // One copy of the payload, into the buffer ioredis writes to the socket.
+  const out = Buffer.allocUnsafe(header.length + payload.length)
+  out.set(header, 0)
+  out.set(payload, header.length)
+  return out
+}
+
+/** undefined for anything that is not a well-formed message of this version. */
+export function decodeWire(buf: Uint8Array): WireMessage | undefined {
+  try {
+    const dec = decoding.createDecoder(buf)
+    if (decoding.readUint8(dec) !== WIRE_VERSION) return undefined
+    const type = decoding.readUint8(dec)
+    if (type > WireType.Bye) return undefined
+    const sender = decoding.readVarString(dec)
+    const sentAt = decoding.readFloat64(dec)
+    return { type: type as WireType, sender, sentAt, payload: buf.subarray(dec.pos) }
+  } catch {
+    return undefined
+  }
+}
+
+export interface AwarenessEntry {
+  clientID: number
+  clock: number
+  removed: boolean
+}
+
+/**
+ * The (clientID, clock, removed) triples of a y-protocols awareness update
+ * (varUint n, then n × [varUint clientID, varUint clock, varString stateJSON]).
+ * undefined when it does not parse; the room validates it on its own anyway.
+ */
+export function readAwarenessEntries(update: Uint8Array): AwarenessEntry[] | undefined {
+  try {
+    const dec = decoding.createDecoder(update)
+    const n = decoding.readVarUint(dec)
+    const out: AwarenessEntry[] = []
+    for (let i = 0; i < n; i++) {
+      const clientID = decoding.readVarUint(dec)
+      const clock = decoding.readVarUint(dec)
+      const state = decoding.readVarString(dec)
+      out.push({ clientID, clock, removed: state === 'null' })
+    }
+    return out
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * An awareness update removing `entries` AT THE CLOCK LAST SEEN (y-protocols applies a null state
+ * with an equal clock as a removal). If the client has since reconnected elsewhere, its clock moved
+ * on and this removal is ignored: a live client is never removed by its old server's obituary.
+ */
+export function encodeAwarenessRemoval(entries: readonly { clientID: number; clock: number }[]): Uint8Array {
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, entries.length)
+  for (const e of entries) {
+    encoding.writeVarUint(enc, e.clientID)
+    encoding.writeVarUint(enc, e.clock)
+    encoding.writeVarString(enc, 'null')
+  }
+  return encoding.toUint8Array(enc)
+}
+
+const EMPTY = new Uint8Array(0)
