@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url'
-import { ConfigError, loadConfig } from './config.js'
+import { ConfigError, MIN_AUTH_SECRET_BYTES, loadConfig } from './config.js'
 import { createLogger } from './log.js'
 import { createBackends } from './backends.js'
 import { createTandemServer } from './server.js'
+import { httpsServerFactory } from './tls.js'
 
 /** Composition root: config → backends → server; the ready line; signals. */
 async function main(): Promise<void> {
   let config
+  let createServer
   try {
     config = loadConfig(process.env, { editorDir: fileURLToPath(new URL('../../editor/dist/', import.meta.url)) })
+    createServer = config.tls && httpsServerFactory(config.tls)
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`tandem: invalid configuration: ${err.message}\n`)
@@ -18,8 +21,11 @@ async function main(): Promise<void> {
     throw err
   }
   const log = createLogger(config.logLevel)
+  if (config.authSecret && Buffer.byteLength(config.authSecret) < MIN_AUTH_SECRET_BYTES) {
+    log.warn(`AUTH_SECRET is shorter than ${MIN_AUTH_SECRET_BYTES} bytes: anyone holding one token can brute-force it offline; use \`openssl rand -base64 32\``)
+  }
   const { store, fanout } = await createBackends(config, log)
-  const server = createTandemServer({ config, store, fanout, log })
+  const server = createTandemServer({ config, store, fanout, log, createServer })
   const address = await server.listen().catch((err: NodeJS.ErrnoException) => {
     process.stderr.write(`tandem: cannot listen on ${config.host}:${config.port} (PORT/HOST): ${err.code ?? err.message}\n`)
     process.exit(2)
@@ -53,8 +59,9 @@ async function main(): Promise<void> {
   // Signal handlers first, then the ready line: a supervisor may stop us the moment it reads it.
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   // The ready signal: the only line Tandem ever writes to stdout.
-  process.stdout.write(`tandem listening on http://${host}:${address.port}\n`)
-  log.info({ host: address.address, port: address.port, store: store.kind, fanout: fanout.kind }, 'ready')
+  // With TLS_CERT/TLS_KEY the same line says https:// (and clients use wss://).
+  process.stdout.write(`tandem listening on ${config.tls ? 'https' : 'http'}://${host}:${address.port}\n`)
+  log.info({ host: address.address, port: address.port, store: store.kind, fanout: fanout.kind, tls: !!config.tls }, 'ready')
 }
 
 main().catch((err) => {

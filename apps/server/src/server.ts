@@ -12,8 +12,11 @@ import { createCommitter } from './committer.js'
 import { createRoomRegistry } from './room-registry.js'
 import type { Room, RoomPeer } from './room.js'
 import { Connection } from './connection.js'
-import { allowAll, decideUpgrade, type Authorizer } from './upgrade.js'
-import { allowAllHttp, type HttpAuthorizer } from './http-auth.js'
+import { decideUpgrade, type Authorizer } from './upgrade.js'
+import type { HttpAuthorizer } from './http-auth.js'
+import { createAuth } from './auth.js'
+import { clientAddress, createAdmission } from './limits/admission.js'
+import { ExpiryQueue } from './limits/expiry-queue.js'
 import { createHttpHandler } from './http-routes.js'
 
 export interface ServerDeps {
@@ -37,7 +40,28 @@ const KEEPALIVE = writeAwareness(new Uint8Array([0]))
 export function createTandemServer(deps: ServerDeps) {
   const { config, store, fanout, log } = deps
   const metrics: Metrics = createMetrics()
-  const authorize = deps.authorize ?? allowAll
+  // Derived from config unless injected: a server given AUTH_SECRET/ALLOWED_ORIGINS enforces them
+  // whoever composes it (main.ts, tests, an embedding app). No secret and no origins = open.
+  const auth = createAuth({ secret: config.authSecret, allowedOrigins: config.allowedOrigins })
+  const authorize = deps.authorize ?? auth.authorize
+  const authorizeHttp = deps.authorizeHttp ?? auth.authorizeHttp
+  const admission = createAdmission({
+    connectionsPerIp: config.maxConnectionsPerIp,
+    connectionsPerRoom: config.maxConnectionsPerRoom,
+    rooms: config.maxRooms,
+  })
+  const rateLimit = {
+    messagesPerSec: config.rateLimitMessagesPerSec,
+    messageBurst: config.rateLimitMessageBurst,
+    bytesPerSec: config.rateLimitBytesPerSec,
+    byteBurst: config.rateLimitByteBurst,
+  }
+  // Token expiry mid-session: one timer for every connection, the earliest deadline armed.
+  const expiry = new ExpiryQueue<Connection>((c) => {
+    metrics.expiredSessions.inc()
+    log.info({ room: c.room.name, conn: c.id }, 'token expired; closing with 4001')
+    c.close(CloseCode.TokenExpired, 'token expired')
+  })
   const connections = new Set<Connection>()
   let draining = false
 
@@ -64,7 +88,11 @@ export function createTandemServer(deps: ServerDeps) {
     editorDir: config.editorDir,
     startedAt: Date.now(),
     connections: () => connections.size,
-    authorizeHttp: deps.authorizeHttp ?? allowAllHttp,
+    authorizeHttp: async (req, url, room) => {
+      const denied = await authorizeHttp(req, url, room)
+      if (denied) metrics.rejectedRequests.labels(denied.reason).inc()
+      return denied
+    },
   })
   const http = deps.createServer ? deps.createServer(httpHandler) : createHttpServer(httpHandler)
 
@@ -89,19 +117,28 @@ export function createTandemServer(deps: ServerDeps) {
     if (draining) return refuse(socket, 503, 'shutting-down')
     const decision = await decideUpgrade(req, authorize)
     if (!decision.ok) return refuse(socket, decision.status, decision.reason)
+    // Limits after authentication (a stranger learns nothing but 401/403) and before the room
+    // loads: a refused upgrade costs one HTTP response.
+    const slot = admission.admit(clientAddress(req, config.trustProxy), decision.room)
+    if (!slot.ok) return refuse(socket, slot.status, slot.reason)
+    let established = false
+    socket.once('close', () => {
+      if (!established) slot.release()
+    })
     let room: Room
     try {
       room = await registry.acquire(decision.room)
     } catch (err) {
       log.error({ err, room: decision.room }, 'room failed to load')
+      slot.release()
       return refuse(socket, 503, 'room-unavailable')
     }
     if (draining || socket.destroyed) {
       registry.release(room)
+      slot.release()
       return refuse(socket, 503, draining ? 'shutting-down' : 'client-gone')
     }
     // ws refuses malformed handshakes itself without calling back: release the room then too.
-    let established = false
     socket.once('close', () => {
       if (!established) registry.release(room)
     })
@@ -111,7 +148,10 @@ export function createTandemServer(deps: ServerDeps) {
         metrics,
         log,
         maxBufferedBytes: config.maxBufferedBytes,
+        rateLimit,
         onClose: (c) => {
+          expiry.delete(c)
+          slot.release()
           connections.delete(c)
           metrics.connections.dec()
           registry.release(c.room)
@@ -119,6 +159,7 @@ export function createTandemServer(deps: ServerDeps) {
       })
       connections.add(conn)
       metrics.connections.inc()
+      if (decision.expiresAt !== undefined) expiry.add(conn, decision.expiresAt)
       room.join(conn)
     })
   }
@@ -176,6 +217,7 @@ export function createTandemServer(deps: ServerDeps) {
       if (draining) return
       draining = true
       clearInterval(sweep)
+      expiry.close()
       const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()))
       for (const c of connections) c.close(CloseCode.GoingAway, 'server shutting down')
       await committer.flushed()

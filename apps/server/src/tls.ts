@@ -18,7 +18,7 @@ export interface TlsFiles {
   keyFile: string
 }
 
-export function httpsServerFactory(files: TlsFiles): (handler: RequestListener) => HttpServer {
+export function httpsServerFactory(files: TlsFiles): (handler?: RequestListener) => HttpServer {
   const cert = readPem('TLS_CERT', files.certFile)
   const key = readPem('TLS_KEY', files.keyFile)
   let x509: X509Certificate
@@ -38,7 +38,7 @@ export function httpsServerFactory(files: TlsFiles): (handler: RequestListener) 
   }
   // Node's defaults: TLS 1.2+ and its vetted cipher list. https.Server is an http.Server for
   // everything server.ts uses (listen, upgrade, close, closeAllConnections).
-  return (handler) => createHttpsServer({ cert, key }, handler) as unknown as HttpServer
+  return (handler) => createHttpsServer({ cert, key }, handler)
 }
 
 function readPem(variable: string, path: string): Buffer {
