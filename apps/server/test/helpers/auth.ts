@@ -38,7 +38,7 @@ export function noneToken(claims: Claims = {}): string {
 /** A correctly signed RS256 token, from a key pair the server has never seen. */
 export async function rs256Token(claims: Claims = {}): Promise<string> {
   const { privateKey } = await generateKeyPair('RS256')
-  const payload = { sub: 'mallory', room: 'doc', access: 'write', exp: Math.floor(nowS()) + 3600, ...claims }
+  const payload: Record<string, unknown> = { sub: 'mallory', room: 'doc', access: 'write', exp: Math.floor(nowS()) + 3600, ...claims }
   return new SignJWT(payload).setProtectedHeader({ alg: 'RS256' }).sign(privateKey)
 }
 
