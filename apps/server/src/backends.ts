@@ -1,12 +1,23 @@
+import type { Registry } from 'prom-client'
 import type { Config } from './config.js'
 import type { Logger } from './log.js'
 import type { DocStore } from './store/types.js'
 import { createSqliteStore } from './store/sqlite.js'
 import { createMemoryStore } from './store/memory.js'
+import { createPostgresStore } from './store/postgres.js'
 import { createLocalFanout, type Fanout } from './fanout/types.js'
+import { createRedisFanout } from './fanout/redis.js'
+import { createFanoutPromMetrics } from './fanout/redis-metrics.js'
 
-/** The only place that chooses implementations: SQLite, PostgreSQL or memory; Redis or none. */
-export async function createBackends(config: Config, log: Logger): Promise<{ store: DocStore; fanout: Fanout }> {
+/**
+ * The only place that chooses implementations: SQLite, PostgreSQL or memory; Redis or none.
+ * `metricsRegistry`: where the Redis fan-out registers its counters (the server's /metrics registry).
+ */
+export async function createBackends(
+  config: Config,
+  log: Logger,
+  opts: { metricsRegistry?: Registry } = {},
+): Promise<{ store: DocStore; fanout: Fanout }> {
   let store: DocStore
   switch (config.store) {
     case 'sqlite':
@@ -17,9 +28,27 @@ export async function createBackends(config: Config, log: Logger): Promise<{ sto
       store = createMemoryStore()
       break
     case 'postgres':
-      throw new Error('PostgreSQL store: not implemented yet')
+      // Creates/migrates the schema; a database that cannot be reached fails the start here.
+      store = await createPostgresStore({
+        url: config.databaseUrl!,
+        schema: config.pgSchema,
+        poolMax: config.pgPoolMax,
+        statementTimeoutMs: config.pgStatementTimeoutMs,
+        onError: (err) => log.warn({ err: err.message }, 'postgres: idle connection lost; the pool reconnects'),
+      })
+      break
   }
   let fanout: Fanout = createLocalFanout()
-  if (config.redisUrl) throw new Error('Redis fan-out: not implemented yet')
+  if (config.redisUrl) {
+    // Not awaited: a server starts (and relays locally) while Redis is down; rooms opened before
+    // the link is up are resynced from the store once it is (see Fanout.onResync).
+    fanout = createRedisFanout({
+      url: config.redisUrl,
+      prefix: config.redisPrefix,
+      heartbeatMs: config.fanoutHeartbeatMs,
+      log,
+      metrics: opts.metricsRegistry ? createFanoutPromMetrics(opts.metricsRegistry) : undefined,
+    })
+  }
   return { store, fanout }
 }

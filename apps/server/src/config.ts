@@ -33,6 +33,12 @@ export interface Config {
   editorDir: string
   pgPoolMax: number
   pgStatementTimeoutMs: number
+  /** PG_SCHEMA: PostgreSQL schema holding Tandem's tables (created and migrated on start) */
+  pgSchema: string
+  /** REDIS_PREFIX: Redis channel namespace; servers that act as one share it */
+  redisPrefix: string
+  /** FANOUT_HEARTBEAT_MS: server heartbeat on Redis; a peer silent for 3 heartbeats counts as gone */
+  fanoutHeartbeatMs: number
   /** TLS_CERT + TLS_KEY (PEM paths, both or neither): listen with https/wss */
   tls: { certFile: string; keyFile: string } | undefined
   /** reverse proxies in front whose X-Forwarded-For entry is trusted for per-client limits (0 = none) */
@@ -78,6 +84,13 @@ function url(env: Env, name: string, protocols: readonly string[]): string | und
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(name, `must start with ${protocols.map((p) => p + '//').join(' or ')}`)
   }
+  return raw
+}
+
+function pattern(env: Env, name: string, re: RegExp, expected: string, fallback: string): string {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!re.test(raw)) throw new ConfigError(name, `expected ${expected}, got ${JSON.stringify(raw)}`)
   return raw
 }
 
@@ -170,6 +183,10 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
     editorDir: env.EDITOR_DIR ?? defaults.editorDir,
     pgPoolMax: int(env, 'PG_POOL_MAX', 10, 1, 1000),
     pgStatementTimeoutMs: int(env, 'PG_STATEMENT_TIMEOUT_MS', 10_000, 0, 3_600_000),
+    pgSchema: pattern(env, 'PG_SCHEMA', /^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier (letters, digits, _)', 'tandem'),
+    redisPrefix: pattern(env, 'REDIS_PREFIX', /^[\x21-\x7e]{1,64}$/, '1-64 printable ASCII characters, no spaces', 'tandem'),
+    // Must stay well under y-protocols' 30 s awareness timeout: a dead peer is noticed after 3 beats.
+    fanoutHeartbeatMs: int(env, 'FANOUT_HEARTBEAT_MS', 5_000, 50, 9_000),
     tls: tlsCert && tlsKey ? Object.freeze({ certFile: resolve(tlsCert), keyFile: resolve(tlsKey) }) : undefined,
     trustProxy: int(env, 'TRUST_PROXY', 0, 0, 10),
     maxConnectionsPerIp: int(env, 'MAX_CONNECTIONS_PER_IP', 100, 0, 10_000_000),

@@ -20,6 +20,18 @@ interface Slot {
 export function createRoomRegistry(ctx: RoomContext) {
   const slots = new Map<string, Slot>()
 
+  // The fan-out may have lost messages for these rooms (Redis outage, a peer died between commit
+  // and publish): catch them up from the store. A room still loading catches up once loaded.
+  const catchUp = (room: Room) =>
+    room.catchUp().catch((err) => ctx.log.error({ err, room: room.name }, 'catch-up from the store failed'))
+  const stopResync = ctx.fanout.onResync?.((names) => {
+    for (const name of names) {
+      const slot = slots.get(name)
+      if (slot?.room) void catchUp(slot.room)
+      else if (slot) void slot.loading.then(catchUp, () => {})
+    }
+  })
+
   async function open(name: string): Promise<Room> {
     // Subscribe BEFORE reading the store: an update another server commits meanwhile arrives
     // through the fan-out instead of falling between the two. Early messages are replayed.
@@ -34,6 +46,7 @@ export function createRoomRegistry(ctx: RoomContext) {
       for (const msg of early!) loaded.receiveFanout(msg)
       early = undefined
       room = loaded
+      loaded.storeSyncedSeq = loaded.lastSeq
       // A log left long by a crash is folded now, so the next restart does not replay it again.
       loaded.compactIfDue()
       ctx.metrics.rooms.inc()
@@ -110,6 +123,7 @@ export function createRoomRegistry(ctx: RoomContext) {
     },
     /** Shutdown: flush, snapshot and drop every room regardless of holders. */
     async closeAll(): Promise<void> {
+      stopResync?.()
       await ctx.committer.flushed()
       await Promise.all(
         [...slots.values()].map(async (slot) => {

@@ -48,6 +48,15 @@ export class Room {
 
   /** highest store seq applied to `doc` */
   lastSeq = 0
+  /**
+   * Every stored row of this room with seq <= storeSyncedSeq is in `doc`: set after the load and
+   * by each catch-up. Not `lastSeq`: with several servers, this room's own commits run ahead of rows
+   * another server committed earlier whose fan-out message is still in flight, or was lost.
+   */
+  storeSyncedSeq = 0
+  private catchingUp: Promise<void> | undefined
+  private catchUpAgain = false
+  private destroyed = false
   /** log growth since the last snapshot, to decide when to compact */
   private sinceSnapshot = { updates: 0, bytes: 0 }
   private compacting: Promise<void> | undefined
@@ -242,6 +251,63 @@ export class Room {
     }
   }
 
+  /**
+   * The fan-out may have missed messages (Redis outage, a peer that died between commit and
+   * publish): read what the store, the source of truth, has beyond `storeSyncedSeq`, apply it and
+   * relay only what was new to this server's peers. This is the server-to-server sync step; it does
+   * not rely on pub/sub having delivered everything. Coalesced: one run at a time, plus at most one
+   * more if asked again meanwhile.
+   */
+  catchUp(): Promise<void> {
+    if (this.catchingUp) {
+      this.catchUpAgain = true
+      return this.catchingUp
+    }
+    const run = async () => {
+      do {
+        this.catchUpAgain = false
+        await this.catchUpOnce()
+      } while (this.catchUpAgain && !this.destroyed)
+    }
+    this.catchingUp = run().finally(() => (this.catchingUp = undefined))
+    return this.catchingUp
+  }
+
+  private async catchUpOnce(): Promise<void> {
+    const { store } = this.ctx
+    const since = this.storeSyncedSeq
+    const loaded = store.loadSince ? await store.loadSince(this.name, since) : await store.load(this.name)
+    if (this.destroyed) return
+    const rows = loaded.snapshot ? [loaded.snapshot, ...loaded.updates] : loaded.updates
+    let seen = since
+    const news: Uint8Array[] = []
+    for (const row of rows) {
+      seen = Math.max(seen, row.seq)
+      try {
+        if (validateUpdate(row.data)) news.push(row.data)
+      } catch {
+        // Unreadable rows are quarantined by the next load; they cannot be applied here either.
+      }
+    }
+    if (news.length) {
+      // Only the part the doc did not have yet is relayed: Yjs reports exactly that as 'update'.
+      const delta: Uint8Array[] = []
+      const onUpdate = (u: Uint8Array) => delta.push(u)
+      this.doc.on('update', onUpdate)
+      try {
+        Y.applyUpdate(this.doc, news.length === 1 ? news[0]! : Y.mergeUpdates(news), FANOUT_ORIGIN)
+      } finally {
+        this.doc.off('update', onUpdate)
+      }
+      if (delta.length) {
+        this.version++
+        this.broadcast(writeSyncUpdate(delta.length === 1 ? delta[0]! : Y.mergeUpdates(delta)), undefined, MessageType.Sync)
+      }
+    }
+    this.storeSyncedSeq = Math.max(this.storeSyncedSeq, seen)
+    this.lastSeq = Math.max(this.lastSeq, seen)
+  }
+
   // ------------------------------------------------------------------------------------------
   // Sync replies, shared per document version
 
@@ -335,6 +401,7 @@ export class Room {
   }
 
   destroy(): void {
+    this.destroyed = true
     this.awareness.destroy()
     this.doc.destroy()
     this.peers.clear()

@@ -28,6 +28,14 @@ export interface LoadedDoc {
 export interface DocStore {
   readonly kind: string
   load(room: string): Promise<LoadedDoc>
+  /**
+   * OPTIONAL catch-up read (stores shared by several servers implement it; without it the server
+   * falls back to `load`). For a room whose in-memory doc holds every row with seq <= afterSeq:
+   * the rows after it, in seq order, plus the snapshot if compaction went past afterSeq (apply it
+   * whole; Yjs ignores what the doc already has). Within a room, rows must become visible in seq
+   * order (no later seq visible before an earlier one commits), or a reader could skip a row.
+   */
+  loadSince?(room: string, afterSeq: number): Promise<LoadedDoc>
   /** Commits all entries in ONE transaction (group commit); resolves with their seqs, in order. */
   append(entries: readonly AppendEntry[]): Promise<number[]>
   /** Replaces the room's snapshot with `snapshot` and deletes log rows with seq <= throughSeq, atomically. */
