@@ -3,10 +3,9 @@ import * as Y from 'yjs'
 import WebSocket from 'ws'
 import { Redis } from 'ioredis'
 import { SyncProvider } from '@tandem/sync'
-import { spawnServer, tempDir, removeDir, type ChildServer } from './helpers/server.js'
 import { text, yws } from './helpers/clients.js'
 import { until } from './helpers/wait.js'
-import { dropSchema, requirePostgres, requireRedis, uniqueName } from './helpers/services.js'
+import { createCluster, requirePostgres, requireRedis } from './helpers/services.js'
 
 /**
  * Several BUILT servers (`node apps/server/dist/main.js`, PORT=0) sharing one PostgreSQL schema
@@ -27,43 +26,7 @@ afterEach(async () => {
   while (cleanups.length) await Promise.resolve(cleanups.pop()!()).catch(() => {})
 })
 
-interface Cluster {
-  schema: string
-  prefix: string
-  start(): Promise<ChildServer>
-}
-
-function cluster(): Cluster {
-  const schema = uniqueName('t_so')
-  const prefix = uniqueName('so')
-  const dataDir = tempDir()
-  cleanups.push(async () => {
-    await dropSchema(schema)
-    removeDir(dataDir)
-  })
-  return {
-    schema,
-    prefix,
-    async start() {
-      const s = await spawnServer({
-        DATABASE_URL: pgUrl,
-        PG_SCHEMA: schema,
-        REDIS_URL: redisUrl,
-        REDIS_PREFIX: prefix,
-        FANOUT_HEARTBEAT_MS: '100',
-        DATA_DIR: dataDir,
-        LOG_LEVEL: 'info',
-      })
-      cleanups.push(async () => {
-        if (s.child.exitCode === null && s.child.signalCode === null) {
-          s.child.kill('SIGKILL')
-          await s.exited
-        }
-      })
-      return s
-    },
-  }
-}
+const cluster = () => createCluster({ pg: pgUrl, redis: redisUrl }, cleanups)
 
 type Urls = string | string[]
 function client(urls: Urls, room: string, name: string) {
@@ -105,7 +68,7 @@ async function fetchJson(url: string): Promise<any> {
 
 describe('several servers act as one (PostgreSQL store + Redis fan-out)', () => {
   it('clients of one room on two servers converge both ways, edits and awareness', async () => {
-    const c = cluster()
+    const c = await cluster()
     const [a, b] = await Promise.all([c.start(), c.start()])
     const room = 'shared ☕ doc'
     const onA = client(a.wsUrl, room, 'Ann')
@@ -134,7 +97,7 @@ describe('several servers act as one (PostgreSQL store + Redis fan-out)', () => 
   })
 
   it('kill -9 of one server mid-editing: its clients move to the other and nothing relayed is lost', async () => {
-    const c = cluster()
+    const c = await cluster()
     const [a, b] = await Promise.all([c.start(), c.start()])
     const room = 'failover'
     // The editor knows both servers (SyncProvider rotates through the list on reconnect).
@@ -178,7 +141,7 @@ describe('several servers act as one (PostgreSQL store + Redis fan-out)', () => 
   })
 
   it('Redis connections killed mid-editing (as in a Redis restart): servers reconnect, resync from the store and converge', async () => {
-    const c = cluster()
+    const c = await cluster()
     const [a, b] = await Promise.all([c.start(), c.start()])
     const room = 'outage'
     const onA = client(a.wsUrl, room, 'Ann')

@@ -171,3 +171,51 @@ export async function createTcpProxy(targetUrl: string): Promise<TcpProxy> {
     close: stop,
   }
 }
+
+/**
+ * Built Tandem servers (child processes, PORT=0) sharing one PostgreSQL schema and one Redis key
+ * prefix, both unique to the caller. `cleanups` receives what undoes each step (kill, drop).
+ */
+export interface ServerCluster {
+  schema: string
+  prefix: string
+  start(extraEnv?: Record<string, string>): Promise<import('./server.js').ChildServer>
+}
+
+export async function createCluster(
+  urls: { pg: string; redis: string },
+  cleanups: (() => Promise<unknown> | unknown)[],
+): Promise<ServerCluster> {
+  const { spawnServer, tempDir, removeDir } = await import('./server.js')
+  const schema = uniqueName('t_so')
+  const prefix = uniqueName('so')
+  const dataDir = tempDir()
+  cleanups.push(async () => {
+    await dropSchema(schema)
+    removeDir(dataDir)
+  })
+  return {
+    schema,
+    prefix,
+    async start(extraEnv = {}) {
+      const s = await spawnServer({
+        DATABASE_URL: urls.pg,
+        PG_SCHEMA: schema,
+        REDIS_URL: urls.redis,
+        REDIS_PREFIX: prefix,
+        // Short, so a dead server is noticed quickly.
+        FANOUT_HEARTBEAT_MS: '100',
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'info',
+        ...extraEnv,
+      })
+      cleanups.push(async () => {
+        if (s.child.exitCode === null && s.child.signalCode === null) {
+          s.child.kill('SIGKILL')
+          await s.exited
+        }
+      })
+      return s
+    },
+  }
+}
