@@ -1,0 +1,72 @@
+// bench/README.md: how the benchmark works and a summary of the last committed run.
+import { goalsTable } from './markdown.mjs'
+import { num, ratio } from './format.mjs'
+
+/** @param {{ machine: any, config: import('../config.mjs').Config, agg: Record<string, import('./aggregate.mjs').Row[]>,
+ *   goals: ReturnType<typeof import('./goals.mjs').checkGoals>, startedAt: string }} r */
+export function readme (r) {
+  const m = r.machine
+  const head = (/** @type {string} */ sc, /** @type {string} */ key, /** @type {number} */ digits) => (id) => {
+    const row = r.agg[sc]?.find((x) => x.target === id)
+    return row ? `${num(row.values[key], digits)} (${ratio(row.vsRelay[key])})` : '—'
+  }
+  const cols = [
+    ['A deliveries/s', head('A', 'deliveriesPerSec', 0)],
+    ['A CPU ms/1k', head('A', 'cpuMsPer1000', 2)],
+    ['B p99 ms', head('B', 'p99', 2)],
+    ['C KiB/conn', head('C', 'rssPerConnKiB', 1)],
+    ['D CPU ms/wave', head('D', 'waveCpuMs', 0)],
+    ['E CPU ms/1k', head('E', 'cpuMsPer1000', 2)],
+  ]
+  const ids = [...new Set(Object.values(r.agg).flat().map((x) => x.target))]
+  const labels = Object.fromEntries(Object.values(r.agg).flat().map((x) => [x.target, x.label]))
+  const verified = Object.fromEntries(Object.values(r.agg).flat().map((x) => [x.target, x.verified]))
+  const summary = [
+    `| server | ${cols.map((c) => c[0]).join(' | ')} |`,
+    `|---|${cols.map(() => '---:').join('|')}|`,
+    ...ids.map((id) => `| ${labels[id]}${verified[id] ? '' : ' (unverified)'} | ${cols.map(([, f]) => /** @type {any} */ (f)(id)).join(' | ')} |`),
+  ].join('\n')
+  return `# @tandem/bench — Tandem against its peers, same machine, same run
+
+\`pnpm bench\` (from the repository root) starts each server as its own Node process, drives it
+from a separate load-generator process, and writes \`results/results.md\` (one table per
+scenario), \`results/results.json\` (every run plus the medians) and \`results/results.svg\`.
+
+    pnpm bench                       # default sizes, 3 interleaved repeats (~25 min on 2 cores)
+    pnpm bench --quick               # tiny sizes, 1 repeat, < 2 min; writes results/tmp/quick/
+    pnpm bench --scenarios A,D --targets relay,tandem --repeats 1
+    pnpm bench --set A.rooms=20      # or BENCH_A_ROOMS=20; every parameter is listed in src/config.mjs
+    pnpm bench --profile             # Tandem runs with --cpu-prof; profiles in results/tmp/prof/
+
+## Servers
+- **ws relay**: \`servers/ws-relay.mjs\`, a \`ws\` server that forwards each frame's bytes to the other
+  sockets of its room (in scenario D it also replays the room's frames to newcomers). The per-frame ceiling.
+- **@y/websocket-server 0.1.1**, its own \`src/server.js\`, in memory.
+- **Hocuspocus 4.7.0** (\`servers/hocuspocus.mjs\`), in memory, and with \`@hocuspocus/extension-sqlite\`.
+- **Tandem**: \`node apps/server/dist/main.js\` with its SQLite store, and with \`STORE=memory\` for scenario F.
+
+## Method
+- Load clients (\`src/loadgen/\`) do no Yjs work: they send pre-generated, byte-exact Yjs updates and
+  awareness frames, and read only frame headers and struct ids (\`src/wire/parse.mjs\`, checked against
+  \`Y.decodeUpdate\` by \`test/loadgen.test.ts\`). Hocuspocus is spoken the way its provider does (document
+  name before every message, auth message first).
+- Before any timing, a real client (y-websocket's \`WebsocketProvider\`, or \`HocuspocusProvider\`) and the
+  light client edit one room on each server and must converge; a row that fails is marked unverified.
+- Server CPU = utime+stime of the server's own process (\`/proc/<pid>/stat\`, 10 ms ticks), RSS = VmRSS.
+  Targets run one at a time, in a rotated order per repeat; every run gets a fresh server process.
+- A delivery is one update (or awareness state) arriving at one client other than its author.
+  Latency is measured from the scheduled send time (open loop, no coordinated omission).
+- Scenario D's document is generated from a seeded editing trace (5 authors, typing bursts,
+  backspace runs, caret jumps) and cached in \`results/tmp/\`.
+
+## Last run
+${r.startedAt} on ${m.nproc} × ${m.cpuModel} (nproc ${m.nproc}), ${m.memGiB} GiB RAM, Node ${m.node}.
+${r.config.repeats} repeats, medians. Value (× the ws relay's):
+
+${summary}
+
+${goalsTable(r.goals)}
+
+Full tables: [results/results.md](results/results.md), chart: [results/results.svg](results/results.svg).
+`
+}

@@ -1,0 +1,92 @@
+// pnpm bench: verify every target, run the scenarios interleaved and repeated, write results.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseConfig } from './config.mjs'
+import { machineInfo } from './machine.mjs'
+import { availableTargets } from './targets.mjs'
+import { startServer } from './server-process.mjs'
+import { verifyTarget } from './verify.mjs'
+import { ensureTrace } from './trace.mjs'
+import { SCENARIOS } from './scenarios/index.mjs'
+import { aggregate, storeCost } from './report/aggregate.mjs'
+import { checkGoals } from './report/goals.mjs'
+import { resultsMarkdown } from './report/markdown.mjs'
+import { resultsSvg } from './report/svg.mjs'
+import { readme } from './report/readme.mjs'
+import { BENCH_DIR, RESULTS_DIR, TMP_DIR } from './paths.mjs'
+
+const config = parseConfig(process.argv.slice(2).filter((a) => a !== '--'), process.env)
+const machine = machineInfo()
+const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+const t0 = performance.now()
+const log = (/** @type {string} */ s) => console.log(`[bench ${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${s}`)
+
+let targets = availableTargets()
+if (config.targets) targets = targets.filter((t) => config.targets?.includes(t.id))
+if (!targets.some((t) => t.role === 'tandem')) log('Tandem is not built (apps/server/dist/main.js missing): running the peers only')
+const wanted = new Set(config.scenarios)
+if (wanted.has('F')) { wanted.add('A'); wanted.add('B') }
+const scenarios = SCENARIOS.filter((s) => wanted.has(s.id))
+log(`${machine.nproc} × ${machine.cpuModel}, Node ${machine.node}; targets: ${targets.map((t) => t.id).join(', ')}; scenarios: ${scenarios.map((s) => s.id).join('')}; repeats: ${config.repeats}`)
+
+// Scenario D's document, generated once (deterministic) and cached.
+const trace = wanted.has('D') ? ensureTrace(/** @type {any} */ (config.params.D), TMP_DIR) : null
+if (trace) log(`trace: ${trace.info.inserts} inserts + ${trace.info.deletes} deletes -> ${trace.info.stateBytes} bytes`)
+
+/** @type {Record<string, { ok: boolean, ms: number, error?: string }>} */
+const verified = {}
+for (const t of targets) {
+  const dir = mkdtempSync(join(tmpdir(), `tandem-bench-verify-${t.id}-`))
+  try {
+    const server = await startServer(t, { dataDir: dir })
+    try { verified[t.id] = await verifyTarget(t, server.base) } finally { await server.stop() }
+  } catch (err) {
+    verified[t.id] = { ok: false, ms: 0, error: String(/** @type {Error} */ (err).message) }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  log(`verify ${t.id}: ${verified[t.id].ok ? 'converged' : `UNVERIFIED (${verified[t.id].error})`}`)
+}
+
+const profDir = join(TMP_DIR, 'prof')
+if (config.profile) mkdirSync(profDir, { recursive: true })
+
+/** @type {import('./report/aggregate.mjs').RawRun[]} */
+const raw = []
+for (let rep = 0; rep < config.repeats; rep++) {
+  for (const sc of scenarios) {
+    const ts = targets.filter((t) => !t.memoryVariant || sc.memoryVariants)
+    const order = ts.map((_, i) => ts[(i + rep) % ts.length]) // rotate so no target always runs first
+    for (const target of order) {
+      const nodeArgs = config.profile && target.role === 'tandem'
+        ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${target.id}-${sc.id}-${rep}-${Date.now()}.cpuprofile`]
+        : []
+      const t1 = performance.now()
+      try {
+        const result = await sc.run({ target, params: config.params[sc.id], nodeArgs, tracePath: trace?.path ?? '' })
+        raw.push({ scenario: sc.id, target: target.id, repeat: rep, ok: true, result })
+        const headline = sc.metrics.filter((m) => m.ratio).map((m) => `${m.label} ${Number(result[m.key]).toFixed(m.digits ?? 1)}`).join(', ')
+        log(`${sc.id} #${rep + 1} ${target.id}: ${headline} (${((performance.now() - t1) / 1000).toFixed(1)} s)`)
+      } catch (err) {
+        const error = String(/** @type {Error} */ (err).message)
+        raw.push({ scenario: sc.id, target: target.id, repeat: rep, ok: false, error })
+        log(`${sc.id} #${rep + 1} ${target.id}: FAILED ${error.split('\n').slice(0, 6).join(' | ')}`)
+      }
+    }
+  }
+}
+
+const agg = aggregate(raw, targets, verified)
+const store = wanted.has('F') ? storeCost(agg) : []
+const goals = targets.some((t) => t.id === 'tandem') ? checkGoals(agg) : []
+const labels = Object.fromEntries(targets.map((t) => [t.id, t.label]))
+const durationS = (performance.now() - t0) / 1000
+const report = { machine, config, agg, store, goals, labels, startedAt, durationS, traceInfo: trace?.info ?? null }
+
+mkdirSync(config.outDir, { recursive: true })
+writeFileSync(join(config.outDir, 'results.md'), resultsMarkdown(report))
+writeFileSync(join(config.outDir, 'results.svg'), resultsSvg(agg, `${startedAt} · ${machine.nproc} × ${machine.cpuModel} · Node ${machine.node} · median of ${config.repeats}`))
+writeFileSync(join(config.outDir, 'results.json'), JSON.stringify({ startedAt, durationS, machine, config, verified, trace: trace?.info ?? null, summary: agg, scenarioF: store, goals, runs: raw }, null, 1))
+if (config.outDir === RESULTS_DIR) writeFileSync(join(BENCH_DIR, 'README.md'), readme(report))
+log(`wrote ${config.outDir}/results.{md,json,svg}${config.outDir === RESULTS_DIR ? ' and bench/README.md' : ''}`)

@@ -1,0 +1,62 @@
+// Scenario D: a ~370 KB document built from a long editing trace; waves of joiners, then the
+// same after a graceful restart (durable targets only: the others lose the document).
+import { withRig, sleep } from './rig.mjs'
+import { sample, cpuBetween } from '../proc-stats.mjs'
+import { median } from '../stats.mjs'
+
+const ROOM = 'large-doc'
+
+/** @param {import('./rig.mjs').RunContext} ctx */
+export async function runD (ctx) {
+  const p = ctx.params
+  const relay = ctx.target.proto === 'relay'
+  return withRig(ctx, { replay: relay }, async (rig) => {
+    const { lg } = rig
+    const open = () => lg.call('joinOpen', { base: rig.server.base, proto: ctx.target.proto, room: ROOM, tracePath: ctx.tracePath })
+    await open()
+    const s0 = sample(rig.server.pid)
+    const seed = await lg.call('joinSeed')
+    const seedCpuMs = cpuBetween(s0, sample(rig.server.pid)).cpuMs
+    await sleep(p.settleMs) // let debounced stores (Hocuspocus: 2 s) run before timing
+    const wave = async () => {
+      const a = sample(rig.server.pid)
+      const w = await lg.call('joinWave', { clients: p.clients })
+      const b = sample(rig.server.pid)
+      if (w.failed > 0) throw new Error(`${w.failed} of ${p.clients} joiners did not get the document: ${w.firstError ?? ''}`)
+      return { ms: w.ms, cpuMs: cpuBetween(a, b).cpuMs, minBytes: w.minBytes, rssMiB: b.rss / 1024 }
+    }
+    const waves = []
+    for (let i = 0; i < p.waves; i++) waves.push(await wave())
+    const verified = await lg.call('joinVerify')
+    /** @type {Record<string, any>} */
+    const out = {
+      waveMs: median(waves.map((w) => w.ms)),
+      waveCpuMs: median(waves.map((w) => w.cpuMs)),
+      docBytes: Math.min(...waves.map((w) => w.minBytes)),
+      seedMs: seed.seedMs,
+      seedCpuMs,
+      rssMiB: Math.max(...waves.map((w) => w.rssMiB)),
+      contentOk: verified.ok,
+      contentNote: verified.why,
+      restartMs: null,
+      restartWaveMs: null,
+      restartWaveCpuMs: null,
+      restartContentOk: null,
+    }
+    if (ctx.target.durable) {
+      await lg.call('joinDropHolder')
+      await sleep(p.settleMs)
+      const server = await rig.restart()
+      out.restartMs = server.startMs
+      await open()
+      const w = await wave()
+      out.restartWaveMs = w.ms
+      out.restartWaveCpuMs = w.cpuMs
+      const v = await lg.call('joinVerify')
+      out.restartContentOk = v.ok
+      if (!v.ok) out.contentNote += ` after restart: ${v.why}`
+    }
+    await lg.call('close')
+    return out
+  })
+}

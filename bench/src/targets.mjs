@@ -1,0 +1,77 @@
+// The servers under test. Each runs as its own node process (no pnpm/npx wrapper), so the pid
+// we sample is the process that holds the sockets.
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { BENCH_DIR, TANDEM_MAIN } from './paths.mjs'
+
+/**
+ * @typedef {object} Target
+ * @property {string} id
+ * @property {string} label
+ * @property {'relay' | 'peer' | 'tandem'} role
+ * @property {import('./wire/protocol.mjs').Proto} proto
+ * @property {boolean} durable survives a restart (scenario D's restart wave)
+ * @property {boolean} [memoryVariant] only run where scenario F compares stores (A, B)
+ * @property {boolean} [fixedPort] the server cannot report the port it got from PORT=0
+ * @property {(dataDir: string, o: { replay?: boolean }) => { script: string, env: Record<string, string> }} command
+ */
+
+/** @type {Target[]} */
+export const TARGETS = [
+  {
+    id: 'relay',
+    label: 'ws relay (ceiling)',
+    role: 'relay',
+    proto: 'relay',
+    durable: false,
+    command: (_dir, o) => ({ script: join(BENCH_DIR, 'servers/ws-relay.mjs'), env: o.replay ? { RELAY_REPLAY: '1' } : {} }),
+  },
+  {
+    id: 'y-websocket-server',
+    label: '@y/websocket-server 0.1.1 (memory)',
+    role: 'peer',
+    proto: 'yws',
+    durable: false,
+    fixedPort: true, // its server.js logs the PORT it was given, not the bound one
+    command: () => ({ script: join(BENCH_DIR, 'node_modules/@y/websocket-server/src/server.js'), env: {} }),
+  },
+  {
+    id: 'hocuspocus',
+    label: 'Hocuspocus 4.7.0 (memory)',
+    role: 'peer',
+    proto: 'hp',
+    durable: false,
+    command: () => ({ script: join(BENCH_DIR, 'servers/hocuspocus.mjs'), env: {} }),
+  },
+  {
+    id: 'hocuspocus-sqlite',
+    label: 'Hocuspocus 4.7.0 + SQLite',
+    role: 'peer',
+    proto: 'hp',
+    durable: true,
+    command: (dir) => ({ script: join(BENCH_DIR, 'servers/hocuspocus.mjs'), env: { SQLITE_PATH: join(dir, 'hocuspocus.sqlite') } }),
+  },
+  {
+    id: 'tandem',
+    label: 'Tandem (SQLite)',
+    role: 'tandem',
+    proto: 'yws',
+    durable: true,
+    command: (dir) => ({ script: TANDEM_MAIN, env: { DATA_DIR: dir } }),
+  },
+  {
+    id: 'tandem-memory',
+    label: 'Tandem (memory store)',
+    role: 'tandem',
+    proto: 'yws',
+    durable: false,
+    memoryVariant: true,
+    command: (dir) => ({ script: TANDEM_MAIN, env: { DATA_DIR: dir, STORE: 'memory' } }),
+  },
+]
+
+/** Targets whose server can run here (Tandem only once apps/server is built). */
+export const availableTargets = () => TARGETS.filter((t) => t.role !== 'tandem' || existsSync(TANDEM_MAIN))
+
+/** Same-store pairs scenario F compares: [durable, in-memory]. */
+export const STORE_PAIRS = [['tandem', 'tandem-memory'], ['hocuspocus-sqlite', 'hocuspocus']]
