@@ -2,6 +2,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import * as Y from 'yjs'
+import { Registry } from 'prom-client'
+import { createFanoutPromMetrics } from '../src/fanout/redis-metrics.js'
 import { createRedisFanout, type FanoutMetrics, type RedisFanout, type RedisFanoutOptions } from '../src/fanout/redis.js'
 import type { FanoutMessage } from '../src/fanout/types.js'
 import { createTcpProxy, requireRedis, uniqueName, type TcpProxy } from './helpers/services.js'
@@ -151,6 +153,28 @@ describe('Redis fan-out', () => {
     expect(mb.calls.received).toBe(5)
     for (const lag of mb.calls.lags) expect(lag).toBeGreaterThanOrEqual(0)
     expect(ib.text()).toEqual(['0', '1', '2', '3', '4'].map((s) => `update:${s}`))
+  })
+
+  it('exposes its counters through prom-client (GET /metrics)', async () => {
+    const prefix = uniqueName('fo')
+    const [ra, rb] = [new Registry(), new Registry()]
+    const a = await server(prefix, { metrics: createFanoutPromMetrics(ra) })
+    const b = await server(prefix, { metrics: createFanoutPromMetrics(rb) })
+    const ib = inbox()
+    await b.subscribe('r', ib.onMessage)
+    a.publish('r', msg('u'))
+    a.publish('r', msg('w', 'awareness'))
+    await until(() => ib.messages.length === 2, 'both messages')
+    await until(async () => /tandem_fanout_published_total\{kind="awareness"\} 1/.test(await ra.metrics()), 'published counted')
+    const textA = await ra.metrics()
+    const textB = await rb.metrics()
+    expect(textA).toMatch(/tandem_fanout_published_total\{kind="update"\} 1/)
+    expect(textB).toMatch(/tandem_fanout_received_total\{kind="update"\} 1/)
+    expect(textB).toMatch(/tandem_fanout_received_total\{kind="awareness"\} 1/)
+    expect(textB).toMatch(/tandem_fanout_lag_seconds_count 2/)
+    for (const name of ['tandem_fanout_dropped_total', 'tandem_fanout_reconnects_total', 'tandem_fanout_resync_rooms_total', 'tandem_fanout_peers_gone_total']) {
+      expect(textB).toContain(`# TYPE ${name} counter`)
+    }
   })
 
   it('CLIENT KILL of the subscriber mid-stream: reconnects, resubscribes, onResync names the rooms', async () => {

@@ -1,10 +1,14 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import WebSocket from 'ws'
 import { Redis } from 'ioredis'
 import { SyncProvider } from '@tandem/sync'
 import { text, yws } from './helpers/clients.js'
 import { until } from './helpers/wait.js'
+import { loadConfig } from '../src/config.js'
 import { createCluster, requirePostgres, requireRedis } from './helpers/services.js'
 
 /**
@@ -22,6 +26,8 @@ beforeAll(async () => {
 })
 
 const cleanups: (() => Promise<unknown> | unknown)[] = []
+const cleanupsAfterAll: (() => unknown)[] = []
+afterAll(() => cleanupsAfterAll.forEach((f) => f()))
 afterEach(async () => {
   while (cleanups.length) await Promise.resolve(cleanups.pop()!()).catch(() => {})
 })
@@ -190,3 +196,35 @@ describe('several servers act as one (PostgreSQL store + Redis fan-out)', () => 
     await until(bothHealthy, 'fan-out healthy again')
   })
 })
+
+describe('scale-out configuration', () => {
+  const base = { DATA_DIR: tempDirForConfig(), DATABASE_URL: 'postgres://u@h/db', REDIS_URL: 'redis://h:6379' }
+  const load = (env: Record<string, string>) => loadConfig({ ...base, ...env }, { editorDir: '' })
+
+  it('defaults: schema tandem, prefix tandem, heartbeat 5 s', () => {
+    expect(load({})).toMatchObject({ pgSchema: 'tandem', redisPrefix: 'tandem', fanoutHeartbeatMs: 5000, store: 'postgres' })
+  })
+
+  it('names the variable when a value is unusable', () => {
+    expect(() => load({ PG_SCHEMA: 'Bad-Name' })).toThrow(/PG_SCHEMA/)
+    expect(() => load({ PG_SCHEMA: 'x"; drop' })).toThrow(/PG_SCHEMA/)
+    expect(() => load({ REDIS_PREFIX: 'has space' })).toThrow(/REDIS_PREFIX/)
+    // A peer is declared gone after 3 heartbeats: that must stay under the 30 s awareness timeout.
+    expect(() => load({ FANOUT_HEARTBEAT_MS: '10000' })).toThrow(/FANOUT_HEARTBEAT_MS/)
+    expect(load({ PG_SCHEMA: 'tenant_1', REDIS_PREFIX: 'prod:eu', FANOUT_HEARTBEAT_MS: '1000' })).toMatchObject({
+      pgSchema: 'tenant_1',
+      redisPrefix: 'prod:eu',
+      fanoutHeartbeatMs: 1000,
+    })
+  })
+
+  it('REDIS_URL without DATABASE_URL is refused', () => {
+    expect(() => loadConfig({ DATA_DIR: base.DATA_DIR, REDIS_URL: 'redis://h:6379' }, { editorDir: '' })).toThrow(/REDIS_URL.*DATABASE_URL/)
+  })
+})
+
+function tempDirForConfig(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-cfg-'))
+  cleanupsAfterAll.push(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
