@@ -31,9 +31,11 @@ export function createHttpHandler(deps: HttpDeps) {
 
     if (path === '/healthz') {
       const [store, fanout] = await Promise.all([deps.store.health(), deps.fanout.health()])
-      const ok = store.ok && fanout.ok
-      return json(res, ok ? 200 : 503, {
-        status: ok ? 'ok' : 'degraded',
+      // Only a dead store makes this server useless (503). Without the fan-out, local relay and
+      // storage still work and rooms resync when it returns: 'degraded', but still in rotation.
+      const status = !store.ok ? 'down' : !fanout.ok ? 'degraded' : 'ok'
+      return json(res, store.ok ? 200 : 503, {
+        status,
         rooms: deps.registry.size,
         connections: deps.connections(),
         uptime: Math.round((Date.now() - deps.startedAt) / 1000),

@@ -4,6 +4,7 @@ import { ConfigError, MIN_AUTH_SECRET_BYTES, loadConfig } from './config.js'
 import { createLogger } from './log.js'
 import { createBackends } from './backends.js'
 import { createTandemServer } from './server.js'
+import { createMetrics } from './metrics.js'
 import { httpsServerFactory } from './tls.js'
 
 /** Composition root: config → backends → server; the ready line; signals. */
@@ -24,8 +25,9 @@ async function main(): Promise<void> {
   if (config.authSecret && Buffer.byteLength(config.authSecret) < MIN_AUTH_SECRET_BYTES) {
     log.warn(`AUTH_SECRET is shorter than ${MIN_AUTH_SECRET_BYTES} bytes: anyone holding one token can brute-force it offline; use \`openssl rand -base64 32\``)
   }
-  const { store, fanout } = await createBackends(config, log)
-  const server = createTandemServer({ config, store, fanout, log, createServer })
+  const metrics = createMetrics()
+  const { store, fanout } = await createBackends(config, log, { metricsRegistry: metrics.registry })
+  const server = createTandemServer({ config, store, fanout, log, createServer, metrics })
   const address = await server.listen().catch((err: NodeJS.ErrnoException) => {
     process.stderr.write(`tandem: cannot listen on ${config.host}:${config.port} (PORT/HOST): ${err.code ?? err.message}\n`)
     process.exit(2)

@@ -24,6 +24,8 @@ export interface ServerDeps {
   store: DocStore
   fanout: Fanout
   log: Logger
+  /** the registry the backends registered their own metrics in (fan-out); a fresh one otherwise */
+  metrics?: Metrics
   authorize?: Authorizer
   authorizeHttp?: HttpAuthorizer
   /** wraps node:http for TLS (https.createServer) when set */
@@ -39,7 +41,7 @@ const KEEPALIVE = writeAwareness(new Uint8Array([0]))
  */
 export function createTandemServer(deps: ServerDeps) {
   const { config, store, fanout, log } = deps
-  const metrics: Metrics = createMetrics()
+  const metrics: Metrics = deps.metrics ?? createMetrics()
   // Derived from config unless injected: a server given AUTH_SECRET/ALLOWED_ORIGINS enforces them
   // whoever composes it (main.ts, tests, an embedding app). No secret and no origins = open.
   const auth = createAuth({ secret: config.authSecret, allowedOrigins: config.allowedOrigins })

@@ -25,7 +25,7 @@ describe('HTTP', () => {
     const res = await fetch(`${s.url}/healthz`)
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toMatch(/application\/json/)
-    const body = await res.json()
+    const body = (await res.json()) as { uptime: unknown }
     expect(body).toMatchObject({ status: 'ok', rooms: 1, connections: 1, store: { kind: 'sqlite', ok: true } })
     expect(typeof body.uptime).toBe('number')
     c.destroy()

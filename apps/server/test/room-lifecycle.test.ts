@@ -59,7 +59,7 @@ describe('room lifecycle', () => {
       c.destroy()
     }
     await until(() => s.server.registry.size === 0, 'every room unloaded')
-    const health = await (await fetch(`${s.url}/healthz`)).json()
+    const health = (await (await fetch(`${s.url}/healthz`)).json()) as { rooms: number; connections: number }
     expect(health.rooms).toBe(0)
     expect(health.connections).toBe(0)
     // Every Y.Doc is collectable: nothing (timers, listeners, maps) still references a room.
