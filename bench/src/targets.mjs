@@ -5,6 +5,18 @@ import { join } from 'node:path'
 import { BENCH_DIR, TANDEM_MAIN } from './paths.mjs'
 
 /**
+ * The load generator runs every client from 127.0.0.1 at machine speed: Tandem's per-IP,
+ * per-room and per-connection abuse limits (on by default) would refuse it. The peers have none.
+ */
+const TANDEM_UNLIMITED = {
+  MAX_CONNECTIONS_PER_IP: '0',
+  MAX_CONNECTIONS_PER_ROOM: '0',
+  MAX_ROOMS: '0',
+  RATE_LIMIT_MESSAGES_PER_SEC: '0',
+  RATE_LIMIT_BYTES_PER_SEC: '0',
+}
+
+/**
  * @typedef {object} Target
  * @property {string} id
  * @property {string} label
@@ -57,7 +69,7 @@ export const TARGETS = [
     role: 'tandem',
     proto: 'yws',
     durable: true,
-    command: (dir) => ({ script: TANDEM_MAIN, env: { DATA_DIR: dir } }),
+    command: (dir) => ({ script: TANDEM_MAIN, env: { ...TANDEM_UNLIMITED, DATA_DIR: dir } }),
   },
   {
     id: 'tandem-memory',
@@ -66,7 +78,7 @@ export const TARGETS = [
     proto: 'yws',
     durable: false,
     memoryVariant: true,
-    command: (dir) => ({ script: TANDEM_MAIN, env: { DATA_DIR: dir, STORE: 'memory' } }),
+    command: (dir) => ({ script: TANDEM_MAIN, env: { ...TANDEM_UNLIMITED, DATA_DIR: dir, STORE: 'memory' } }),
   },
 ]
 
