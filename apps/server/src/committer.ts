@@ -10,6 +10,8 @@ export interface PendingUpdate<R, C> {
   origin: C | undefined
   /** the frame it arrived in when that frame is a sync-update: relayed as-is (encode once) */
   frame: Uint8Array | undefined
+  /** the sender's message number for this update ("saved" acknowledgements) */
+  ack: number
   seq: number
 }
 
@@ -84,8 +86,8 @@ export function createCommitter<R extends { name: string }, C>(
   }
 
   return {
-    enqueue(room: R, update: Uint8Array, origin: C | undefined, frame: Uint8Array | undefined) {
-      queue.push({ room, update, origin, frame, seq: 0 })
+    enqueue(room: R, update: Uint8Array, origin: C | undefined, frame: Uint8Array | undefined, ack = 0) {
+      queue.push({ room, update, origin, frame, ack, seq: 0 })
       schedule()
     },
     /** Resolves when everything enqueued before the call is committed (or failed). */

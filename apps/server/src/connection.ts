@@ -1,5 +1,5 @@
 import type { RawData, WebSocket } from 'ws'
-import { CloseCode, ProtocolError, readFrame, writeAuthDenied } from '@tandem/sync'
+import { CloseCode, ProtocolError, SAVED_ACK_PROTOCOL, readFrame, writeAuthDenied, writeSaved } from '@tandem/sync'
 import type { Room, RoomPeer } from './room.js'
 import type { TxOrigin } from './origins.js'
 import type { Metrics } from './metrics.js'
@@ -36,6 +36,15 @@ export class Connection implements RoomPeer {
   closingSweeps = -1
   private warnedReadOnly = false
   private bufferLimit: number
+  /**
+   * "Saved" acknowledgements (negotiated with SAVED_ACK_PROTOCOL; writers only): update
+   * messages received on this connection, how many of them still wait for their commit,
+   * and the count last acknowledged.
+   */
+  private readonly acks: boolean
+  private updatesReceived = 0
+  private commitsPending = 0
+  private acked = 0
   private readonly limiter: ConnectionRateLimiter | undefined
 
   constructor(
@@ -46,6 +55,7 @@ export class Connection implements RoomPeer {
   ) {
     this.bufferLimit = deps.maxBufferedBytes
     this.limiter = deps.rateLimit && new ConnectionRateLimiter(deps.rateLimit)
+    this.acks = ws.protocol === SAVED_ACK_PROTOCOL && access === 'write'
     ws.on('message', this.onMessage)
     ws.on('pong', this.onPong)
     ws.on('error', this.onError)
@@ -107,6 +117,33 @@ export class Connection implements RoomPeer {
       this.deps.log.warn({ room: this.room.name, conn: this.id, buffered: this.ws.bufferedAmount }, 'slow consumer closed')
       this.close(CloseCode.TryAgainLater, 'slow consumer')
     }
+  }
+
+  /** Called for every sync step 2 / update message, in order; returns its 1-based number. */
+  updateReceived(enqueued: boolean): number {
+    this.updatesReceived++
+    if (enqueued) this.commitsPending++
+    // Nothing to store and nothing ahead of it: it is as saved as it will ever be.
+    else if (this.commitsPending === 0) this.ack(this.updatesReceived)
+    return this.updatesReceived
+  }
+
+  /** `n` of this connection's updates were committed, the last of them message number `through`. */
+  committed(n: number, through: number): void {
+    this.commitsPending -= n
+    // With nothing else pending, every message received so far is covered (including empty ones after `through`).
+    this.ack(this.commitsPending === 0 ? this.updatesReceived : through)
+  }
+
+  /** Sends Saved(count) after the connection opened: tells the client the extension is real. */
+  helloAcks(): void {
+    if (this.acks) this.send(writeSaved(0))
+  }
+
+  private ack(count: number): void {
+    if (!this.acks || count <= this.acked) return
+    this.acked = count
+    this.send(writeSaved(count))
   }
 
   rejectWrite(): void {

@@ -29,6 +29,10 @@ export interface RoomPeer {
   send(frame: Uint8Array, syncReply?: boolean): void
   /** a write from a read-only connection: warn once, then close with 1008 */
   rejectWrite(): void
+  /** every sync step 2 / update message, in order (for "saved" acknowledgements); returns its number */
+  updateReceived(enqueued: boolean): number
+  /** `n` of this peer's updates were committed, the last being message number `through` */
+  committed(n: number, through: number): void
   close(code: number, reason: string): void
 }
 
@@ -122,11 +126,18 @@ export class Room {
       case 'sync-update': {
         const { update } = frame
         // A synced peer answers our step 1 with an empty update: nothing to store or relay.
-        if (isEmptyUpdate(update)) return
+        if (isEmptyUpdate(update)) {
+          peer.updateReceived(false)
+          return
+        }
         // Read-only is enforced by dropping the whole message, never by filtering its content.
         if (peer.access !== 'write') return peer.rejectWrite()
-        if (!validateUpdate(update)) return
-        this.ctx.committer.enqueue(this, update, peer, frame.type === 'sync-update' ? raw : undefined)
+        if (!validateUpdate(update)) {
+          peer.updateReceived(false)
+          return
+        }
+        const number = peer.updateReceived(true)
+        this.ctx.committer.enqueue(this, update, peer, frame.type === 'sync-update' ? raw : undefined, number)
         return
       }
       case 'awareness':
@@ -136,7 +147,8 @@ export class Room {
         peer.send(writeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...this.awareness.getStates().keys()])))
         return
       case 'auth-denied':
-        // Only servers send this; a client sending it is confused but harmless.
+      case 'saved':
+        // Only servers send these; a client sending one is confused but harmless.
         return
     }
   }
@@ -193,6 +205,7 @@ export class Room {
     this.sinceSnapshot.updates += entries.length
     for (const e of entries) this.sinceSnapshot.bytes += e.update.length
 
+    this.acknowledge(entries)
     if (entries.length === 1) {
       this.broadcast(last.frame ?? writeSyncUpdate(last.update), last.origin, MessageType.Sync)
       this.ctx.fanout.publish(this.name, { kind: 'update', payload: last.update })
@@ -200,6 +213,25 @@ export class Room {
       this.relayMerged(entries)
     }
     this.compactIfDue()
+  }
+
+  /** Tells each sender how far its updates are stored (only peers that negotiated acks get a frame). */
+  private acknowledge(entries: PendingUpdate<Room, RoomPeer>[]): void {
+    if (entries.length === 1) {
+      const e = entries[0]!
+      e.origin?.committed(1, e.ack)
+      return
+    }
+    const perOrigin = new Map<RoomPeer, { n: number; through: number }>()
+    for (const e of entries) {
+      if (!e.origin) continue
+      const c = perOrigin.get(e.origin)
+      if (c) {
+        c.n++
+        c.through = e.ack
+      } else perOrigin.set(e.origin, { n: 1, through: e.ack })
+    }
+    for (const [origin, c] of perOrigin) origin.committed(c.n, c.through)
   }
 
   /**

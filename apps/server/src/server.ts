@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import type { Duplex } from 'node:stream'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer } from 'ws'
-import { CloseCode, writeAwareness } from '@tandem/sync'
+import { CloseCode, SAVED_ACK_PROTOCOL, writeAwareness } from '@tandem/sync'
 import type { Config } from './config.js'
 import type { DocStore } from './store/types.js'
 import type { Fanout } from './fanout/types.js'
@@ -79,7 +79,14 @@ export function createTandemServer(deps: ServerDeps) {
   const registry = createRoomRegistry({ config, store, fanout, committer, metrics, log })
 
   // Explicit cap well below ws' 100 MiB default: a hostile frame cannot balloon memory.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes, perMessageDeflate: false, clientTracking: false })
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.maxPayloadBytes,
+    perMessageDeflate: false,
+    clientTracking: false,
+    // Select ONLY our extension; ws' default would echo the client's first offer, whatever it is.
+    handleProtocols: (offered) => (offered.has(SAVED_ACK_PROTOCOL) ? SAVED_ACK_PROTOCOL : false),
+  })
 
   const httpHandler = createHttpHandler({
     metrics,
@@ -162,6 +169,7 @@ export function createTandemServer(deps: ServerDeps) {
       connections.add(conn)
       metrics.connections.inc()
       if (decision.expiresAt !== undefined) expiry.add(conn, decision.expiresAt)
+      conn.helloAcks()
       room.join(conn)
     })
   }

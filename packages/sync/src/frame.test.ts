@@ -13,6 +13,7 @@ import {
   writeAwareness,
   writeAwarenessUpdate,
   writeQueryAwareness,
+  writeSaved,
   writeSyncStep1,
   writeSyncStep2,
   writeSyncUpdate,
@@ -43,6 +44,8 @@ describe('frame round trips', () => {
     expect(readFrame(writeAwareness(u))).toEqual({ type: 'awareness', update: u })
     expect(readFrame(writeQueryAwareness())).toEqual({ type: 'query-awareness' })
     expect(readFrame(writeAuthDenied('read-only ✋'))).toEqual({ type: 'auth-denied', reason: 'read-only ✋' })
+    expect(readFrame(writeSaved(0))).toEqual({ type: 'saved', count: 0 })
+    expect(readFrame(writeSaved(2 ** 40))).toEqual({ type: 'saved', count: 2 ** 40 })
     const entries = readAwarenessUpdate(u)
     expect(entries).toEqual([{ clientID: doc.clientID, clock: 1, state: { user: { name: 'Zoë', color: '#abc' } } }])
     expect(readAwarenessUpdate(writeAwarenessUpdate(entries))).toEqual(entries)
@@ -102,6 +105,7 @@ const validFrames = fc.oneof(
   ),
   fc.constant(writeQueryAwareness()),
   fc.string().map((s) => writeAuthDenied(s)),
+  fc.nat().map((n) => writeSaved(n)),
 )
 
 describe('hostile bytes only ever produce a frame or a ProtocolError', () => {

@@ -13,6 +13,7 @@ export type Frame =
   | { type: 'awareness'; update: Uint8Array }
   | { type: 'auth-denied'; reason: string }
   | { type: 'query-awareness' }
+  | { type: 'saved'; count: number }
 
 // ---------------------------------------------------------------------------------------------
 // Writers: each returns the whole frame, ready to send. Built on y-protocols/lib0 encoders.
@@ -60,6 +61,13 @@ export const writeAwareness = (awarenessUpdate: Uint8Array): Uint8Array =>
 
 export const writeQueryAwareness = (): Uint8Array =>
   frameOf((e) => encoding.writeVarUint(e, MessageType.QueryAwareness))
+
+/** Tandem extension (see message-type.ts): the first `count` update messages are stored. */
+export const writeSaved = (count: number): Uint8Array =>
+  frameOf((e) => {
+    encoding.writeVarUint(e, MessageType.Saved)
+    encoding.writeVarUint(e, count)
+  })
 
 export const writeAuthDenied = (reason: string): Uint8Array =>
   frameOf((e) => {
@@ -144,6 +152,8 @@ export function readFrame(bytes: Uint8Array): Frame {
     }
     case MessageType.QueryAwareness:
       return end(d, { type: 'query-awareness' })
+    case MessageType.Saved:
+      return end(d, { type: 'saved', count: readVarUint(d, 'saved count') })
     default:
       throw new ProtocolError(`unknown message type ${type}`, 1007, 'unknown-type')
   }

@@ -13,6 +13,14 @@
  *   Auth (2)        = varUint(authType) varString(reason)     authType 0 = permission denied
  *   QueryAwareness (3) = (empty)                              → answered with the full Awareness (1)
  *
+ * Tandem extension, only ever sent to a client that offered the WebSocket subprotocol
+ * SAVED_ACK_PROTOCOL (so a stock y-websocket client never receives it):
+ *   Saved (4)       = varUint(count)   server → client: the first `count` document-update messages
+ *                     (sync step 2 / update) this client sent on this connection are durably
+ *                     stored (or carried nothing new). Cumulative, monotonic, per connection.
+ *                     The server sends Saved(0) right after the upgrade: proof it speaks the
+ *                     extension (a ws-based server that merely echoes the subprotocol never does).
+ *
  * Invariants the readers enforce (a violation is a ProtocolError with close code 1007):
  *   - a frame is consumed exactly: no truncated field, no trailing byte;
  *   - varUints fit in 53 bits; lengths never point past the end of the frame;
@@ -25,6 +33,7 @@ export const MessageType = {
   Awareness: 1,
   Auth: 2,
   QueryAwareness: 3,
+  Saved: 4,
 } as const
 export type MessageType = (typeof MessageType)[keyof typeof MessageType]
 
@@ -40,4 +49,7 @@ export const AuthType = {
 } as const
 
 /** Names used in metrics and logs; index = MessageType. */
-export const messageTypeName = ['sync', 'awareness', 'auth', 'query-awareness'] as const
+export const messageTypeName = ['sync', 'awareness', 'auth', 'query-awareness', 'saved'] as const
+
+/** WebSocket subprotocol a client offers to receive Saved acknowledgements. */
+export const SAVED_ACK_PROTOCOL = 'tandem-saved-v1'
