@@ -1,0 +1,99 @@
+import './styles/page.css'
+import { mountEditor } from './mount-editor.js'
+import { mountPresence } from './presence.js'
+import { mountConnectionBadge } from './connection-badge.js'
+import { cleanName, colorForName, rememberUser, resolveUser, type EditorUser } from './identity.js'
+import { devServerUrl, ensureRoom, serverUrl, shareLink } from './location.js'
+
+/**
+ * The demo page: /?room=<room>&name=<name>[&token=<jwt>][&server=<ws url>].
+ * Everything collaborative lives in mountEditor; this file only wires the page chrome.
+ */
+const params = new URLSearchParams(location.search)
+const room = ensureRoom()
+const url = serverUrl(location, devServerUrl())
+let user: EditorUser = resolveUser(params.get('name'))
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
+
+const mounted = mountEditor($('editor'), {
+  url,
+  room,
+  user,
+  token: params.get('token') ?? undefined,
+  statusBar: false,
+  offline: true,
+})
+mounted.editor.commands.focus('end')
+
+document.title = `${room} · Tandem`
+$('room-name').textContent = room
+
+const cleanups = [
+  mountConnectionBadge($('connection'), mounted.provider, mounted.saveState),
+  mountPresence($('presence'), mounted.awareness),
+]
+
+// Identity: editable in place; Enter or leaving the field applies it.
+const nameInput = $<HTMLInputElement>('name')
+const avatar = $('me-color')
+const showUser = () => {
+  nameInput.value = user.name
+  avatar.style.backgroundColor = user.color
+}
+showUser()
+const applyName = () => {
+  const name = cleanName(nameInput.value)
+  if (!name) return showUser()
+  if (name === user.name) return
+  // Your colour stays yours when you rename yourself.
+  user = { name, color: user.color || colorForName(name) }
+  rememberUser(user)
+  mounted.setUser(user)
+  showUser()
+  const next = new URL(location.href)
+  if (next.searchParams.has('name')) {
+    next.searchParams.set('name', name)
+    history.replaceState(history.state, '', next)
+  }
+}
+nameInput.addEventListener('change', applyName)
+nameInput.addEventListener('keydown', (ev) => {
+  if (ev.key === 'Enter') {
+    ev.preventDefault()
+    applyName()
+    mounted.editor.commands.focus()
+  } else if (ev.key === 'Escape') {
+    showUser()
+    mounted.editor.commands.focus()
+  }
+})
+
+// Copy link: the address bar without personal parameters.
+const copyButton = $<HTMLButtonElement>('copy-link')
+let copyTimer: ReturnType<typeof setTimeout> | undefined
+copyButton.addEventListener('click', async () => {
+  const link = shareLink(location, room)
+  let ok = false
+  try {
+    await navigator.clipboard.writeText(link)
+    ok = true
+  } catch {
+    // Clipboard API refused (insecure origin or no permission): select it for a manual copy.
+    ok = window.prompt('Copy this link', link) !== null
+  }
+  copyButton.dataset.copied = String(ok)
+  copyButton.querySelector('.label')!.textContent = ok ? 'Copied' : 'Copy link'
+  clearTimeout(copyTimer)
+  copyTimer = setTimeout(() => {
+    copyButton.querySelector('.label')!.textContent = 'Copy link'
+    delete copyButton.dataset.copied
+  }, 1800)
+})
+
+if (import.meta.hot) {
+  import.meta.hot.dispose(() => {
+    for (const c of cleanups) c()
+    mounted.destroy()
+  })
+}

@@ -1,0 +1,195 @@
+import { Editor } from '@tiptap/core'
+import * as Y from 'yjs'
+import { Awareness, removeAwarenessStates } from 'y-protocols/awareness'
+import { IndexeddbPersistence } from 'y-indexeddb'
+import { SyncProvider } from '@tandem/sync'
+import { collabExtensions } from './extensions.js'
+import { cleanName, colorForName, isValidColor, type EditorUser } from './identity.js'
+import { createToolbar } from './toolbar.js'
+import { mountPresence } from './presence.js'
+import { mountConnectionBadge } from './connection-badge.js'
+import { createSaveTracker, type SaveState, type SaveTracker } from './save-tracker.js'
+import { injectStyles } from './styles.js'
+
+export type { EditorUser } from './identity.js'
+
+export interface MountEditorOptions {
+  /** WebSocket base URL of the Tandem server, e.g. `wss://docs.example.com` (several = failover). */
+  url: string | string[]
+  /** Room (document) name; everyone with the same url + room edits the same document. */
+  room: string
+  /** Shown next to your caret and in the presence list. `color` must be `#rrggbb`. */
+  user: EditorUser
+  /** JWT for servers with AUTH_SECRET, or a function returning a fresh one on every (re)connect. */
+  token?: string | (() => string | Promise<string>)
+  /** false = read-only view (still live, still shows carets). Default true. */
+  editable?: boolean
+  /** Render the formatting toolbar. Default true. */
+  toolbar?: boolean
+  /** Render the status bar (connection badge + people). Default true. */
+  statusBar?: boolean
+  /** Keep a copy in IndexedDB so the document opens offline and edits survive a closed tab. Default false. */
+  offline?: boolean
+  /** Text shown in an empty document. */
+  placeholder?: string
+  /** WebSocket implementation (tests, non-browser hosts). Default: globalThis.WebSocket. */
+  WebSocket?: typeof WebSocket
+}
+
+export interface MountedEditor {
+  editor: Editor
+  provider: SyncProvider
+  doc: Y.Doc
+  awareness: Awareness
+  /** Whether every local edit is confirmed held by the server (`pending` false) and change events. */
+  saveState: SaveState
+  /** Change the name/colour others see (presence list and caret label). */
+  setUser(user: EditorUser): void
+  setEditable(editable: boolean): void
+  /** Closes the connection and removes every listener, timer and DOM node this call created. */
+  destroy(): void
+}
+
+/**
+ * The `access` claim of a JWT, decoded WITHOUT verifying it: only to shape the UI (a read token
+ * gets a read-only editor and a banner). The server checks the signature and drops a read
+ * connection's document updates whatever the page does.
+ */
+export function tokenAccess(token: MountEditorOptions['token']): 'read' | 'write' | undefined {
+  if (typeof token !== 'string') return undefined
+  try {
+    const b64 = token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/')
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))
+    const access: unknown = JSON.parse(new TextDecoder().decode(bytes))?.access
+    return access === 'read' || access === 'write' ? access : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const normalizeUser = (user: EditorUser): EditorUser => {
+  const name = cleanName(user?.name) || 'Anonymous'
+  return { name, color: isValidColor(user?.color) ? user.color : colorForName(name) }
+}
+
+/**
+ * Mounts a collaborative editor into `element`: Tiptap bound to the room's Y.XmlFragment
+ * 'default', live carets with names, a toolbar and a status bar.
+ */
+export function mountEditor(element: HTMLElement, options: MountEditorOptions): MountedEditor {
+  if (!(element instanceof HTMLElement)) throw new TypeError('mountEditor: element must be an HTMLElement')
+  if (!options?.room) throw new TypeError('mountEditor: options.room is required')
+  if (!options.url || (Array.isArray(options.url) && options.url.length === 0)) {
+    throw new TypeError('mountEditor: options.url is required')
+  }
+  const ownerDocument = element.ownerDocument
+  injectStyles(ownerDocument)
+  const readOnly = tokenAccess(options.token) === 'read'
+
+  let user = normalizeUser(options.user)
+  const doc = new Y.Doc()
+  const awareness = new Awareness(doc)
+  const BaseWebSocket = options.WebSocket ?? globalThis.WebSocket
+  const tracker: SaveTracker = createSaveTracker(doc, BaseWebSocket)
+  const persistence = options.offline ? new IndexeddbPersistence(`tandem:${String(options.url)}:${options.room}`, doc) : undefined
+  const provider = new SyncProvider({
+    url: options.url,
+    room: options.room,
+    doc,
+    awareness,
+    token: options.token,
+    WebSocket: tracker.WebSocket,
+  })
+  tracker.attach(provider)
+
+  const root = ownerDocument.createElement('div')
+  root.className = 'tandem'
+  if (options.placeholder !== undefined) root.style.setProperty('--tandem-placeholder', JSON.stringify(options.placeholder))
+  const surface = ownerDocument.createElement('div')
+  surface.className = 'tandem-surface'
+  root.append(surface)
+  if (readOnly) {
+    const banner = ownerDocument.createElement('div')
+    banner.className = 'tandem-readonly-banner'
+    banner.dataset.testid = 'read-only-banner'
+    banner.setAttribute('role', 'status')
+    banner.textContent = 'View only: you see every change live, but cannot edit.'
+    banner.style.cssText = 'padding:6px 12px;background:#fff8c5;border-bottom:1px solid #d4a72c66;font-size:13px'
+    root.prepend(banner)
+  }
+  element.append(root)
+
+  const editor = new Editor({
+    element: surface,
+    editable: options.editable !== false && !readOnly,
+    extensions: collabExtensions({ doc, awareness, user }),
+    editorProps: {
+      // Read-only stays focusable (Tiptap drops tabindex when not editable): the caret plugin
+      // shares a selection only while the view has focus, and viewers' carets must still show.
+      attributes: { 'aria-label': 'Document', 'aria-multiline': 'true', role: 'textbox', spellcheck: 'true', ...(readOnly ? { tabindex: '0', 'aria-readonly': 'true' } : {}) },
+    },
+  })
+
+  const cleanups: Array<() => void> = []
+  if (options.toolbar !== false && !readOnly) {
+    const toolbar = createToolbar(editor)
+    root.prepend(toolbar.element)
+    cleanups.push(toolbar.destroy)
+  }
+  if (options.statusBar !== false) {
+    const bar = ownerDocument.createElement('div')
+    bar.className = 'tandem-statusbar'
+    root.append(bar)
+    cleanups.push(mountConnectionBadge(bar, provider, tracker), mountPresence(bar, awareness), () => bar.remove())
+  }
+
+  const syncEmpty = () => root.toggleAttribute('data-empty', editor.isEmpty)
+  editor.on('transaction', syncEmpty)
+  syncEmpty()
+  cleanups.push(() => editor.off('transaction', syncEmpty))
+
+  // Leave the room visibly when the tab goes away instead of lingering until the awareness
+  // timeout (30 s) on servers that do not clear a closed socket's state.
+  const view = ownerDocument.defaultView
+  const onPageHide = () => removeAwarenessStates(awareness, [doc.clientID], 'window unload')
+  const onPageShow = (ev: PageTransitionEvent) => {
+    // Restored from the back/forward cache: we are here again.
+    if (ev.persisted) awareness.setLocalState({ user })
+  }
+  view?.addEventListener('pagehide', onPageHide)
+  view?.addEventListener('pageshow', onPageShow)
+  cleanups.push(() => {
+    view?.removeEventListener('pagehide', onPageHide)
+    view?.removeEventListener('pageshow', onPageShow)
+  })
+
+  let destroyed = false
+  return {
+    editor,
+    provider,
+    doc,
+    awareness,
+    saveState: { get pending() { return tracker.pending }, onChange: (cb) => tracker.onChange(cb) },
+    setUser(next) {
+      user = normalizeUser(next)
+      if (!editor.isDestroyed) editor.commands.updateUser(user)
+    },
+    setEditable(editable) {
+      editor.setEditable(editable && !readOnly)
+    },
+    destroy() {
+      if (destroyed) return
+      destroyed = true
+      for (const cleanup of cleanups.reverse()) cleanup()
+      // Editor first: its plugin views detach from awareness and clear our cursor. The
+      // provider then tells peers we left and closes the socket.
+      editor.destroy()
+      provider.destroy()
+      tracker.destroy()
+      awareness.destroy()
+      void persistence?.destroy()
+      doc.destroy()
+      root.remove()
+    },
+  }
+}

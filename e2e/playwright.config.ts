@@ -1,0 +1,30 @@
+import { existsSync } from 'node:fs'
+import { defineConfig } from '@playwright/test'
+
+/**
+ * Run through `pnpm test` / `node scripts/e2e.mjs`, which finds a browser and sets CHROMIUM_PATH.
+ * Every test starts its own built server on PORT=0 with a temp DATA_DIR (fixtures.ts), so tests
+ * are independent and can run in parallel.
+ */
+const executablePath = process.env.CHROMIUM_PATH || (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined)
+
+export default defineConfig({
+  testDir: './tests',
+  fullyParallel: true,
+  // 2 cores: two workers, each driving a server and a handful of tabs.
+  workers: 2,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  timeout: 45_000,
+  expect: { timeout: 10_000 },
+  reporter: process.env.CI ? [['list'], ['html', { open: 'never', outputFolder: 'playwright-report' }]] : 'list',
+  outputDir: './test-results',
+  use: {
+    // No channel, no user-data-dir (TOOLCHAIN.md): a plain launch of the chosen binary.
+    launchOptions: executablePath ? { executablePath } : {},
+    viewport: { width: 1000, height: 760 },
+    actionTimeout: 10_000,
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+  },
+})

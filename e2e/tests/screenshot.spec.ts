@@ -1,0 +1,48 @@
+import { fileURLToPath } from 'node:url'
+import { test, expect, editor, expectText } from '../fixtures.js'
+
+/**
+ * Regenerates docs/screenshot.png (the README's picture): three people in one document,
+ * seen from Ada's tab with Grace's caret and Linus's selection visible.
+ * Runs only when asked: `UPDATE_SCREENSHOT=1 pnpm test:e2e screenshot`.
+ */
+const target = fileURLToPath(new URL('../../docs/screenshot.png', import.meta.url))
+
+test.skip(!process.env.UPDATE_SCREENSHOT, 'set UPDATE_SCREENSHOT=1 to regenerate docs/screenshot.png')
+
+test('docs/screenshot.png: two users editing with carets visible', async ({ openEditor, room }) => {
+  const ada = await openEditor({ room: `launch-plan-${room.slice(-4)}`, name: 'Ada Lovelace' })
+  const roomName = new URL(ada.url()).searchParams.get('room')!
+  const grace = await openEditor({ room: roomName, name: 'Grace Hopper' })
+  const linus = await openEditor({ room: roomName, name: 'Linus' })
+
+  await editor(ada).click()
+  await ada.keyboard.press('ControlOrMeta+Alt+1')
+  await ada.keyboard.type('Launch plan\n')
+  await ada.keyboard.type('We ship the editor on Friday. Everyone can edit this page at the same time; ')
+  await ada.keyboard.type('carets and names show who is where.\n')
+  await ada.keyboard.press('ControlOrMeta+Alt+2')
+  await ada.keyboard.type('Checklist\n')
+  await ada.keyboard.press('ControlOrMeta+Shift+8')
+  await ada.keyboard.type('Write the README\nRecord the demo\nInvite the beta testers')
+  await expectText([grace, linus], /Invite the beta testers$/)
+
+  // Grace types into the first paragraph.
+  await editor(grace).locator('p', { hasText: 'We ship' }).click()
+  await grace.keyboard.press('End')
+  await grace.keyboard.press('Enter')
+  await grace.keyboard.type('Blockers: none so far, ')
+  // Linus selects "Record the demo".
+  const item = editor(linus).locator('li', { hasText: 'Record the demo' })
+  await item.click()
+  await linus.keyboard.press('End')
+  await linus.keyboard.press('Shift+Home')
+  // Ada keeps her caret in the heading.
+  await editor(ada).locator('h1').click()
+
+  await expect(ada.locator('.collaboration-carets__label', { hasText: 'Grace Hopper' })).toBeVisible()
+  await expect(ada.locator('.collaboration-carets__label', { hasText: 'Linus' })).toBeVisible()
+  await expect(ada.locator('.tandem-person')).toHaveCount(3)
+  await ada.setViewportSize({ width: 1100, height: 640 })
+  await ada.screenshot({ path: target })
+})
