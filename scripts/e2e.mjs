@@ -23,7 +23,7 @@ try {
 }
 console.error(`e2e: browser = ${browser.path ?? "Playwright's own Chromium"} (${browser.source})`)
 
-const needed = ['apps/server/dist/main.js', 'apps/editor/dist/index.html', 'apps/editor/dist/embed.html']
+const needed = ['apps/server/dist/main.js', 'apps/editor/dist/index.html', 'apps/editor/dist/embed.html', 'apps/editor/dist-lib/tandem-editor.js']
 if (needed.some((f) => !existsSync(join(root, f)))) {
   console.error('e2e: build output missing; running `pnpm build` first')
   const build = spawnSync('pnpm', ['build'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' })

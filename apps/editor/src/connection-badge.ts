@@ -3,12 +3,17 @@ import type { SaveState } from './save-tracker.js'
 
 export type BadgeState = 'connecting' | 'live' | 'offline' | 'denied'
 
-/** live = connected AND the initial exchange finished, so what you see is the server's document. */
-export function badgeState(provider: ProviderLike, permanent: boolean): BadgeState {
+/**
+ * live = connected AND the sync exchange finished, so what you see is the server's document.
+ * connecting = the first connection is not up yet. Once we have been live, any other state is
+ * offline: retries alternate 'connecting' and 'disconnected' many times a minute, and a badge
+ * that flickers between them says nothing useful.
+ */
+export function badgeState(provider: ProviderLike, permanent: boolean, wasLive: boolean, online: boolean): BadgeState {
   if (permanent) return 'denied'
-  if (provider.status === 'connected') return provider.synced ? 'live' : 'connecting'
-  if (provider.status === 'connecting') return 'connecting'
-  return 'offline'
+  if (provider.status === 'connected' && provider.synced) return 'live'
+  if (wasLive || !online) return 'offline'
+  return 'connecting'
 }
 
 const LABEL: Record<BadgeState, string> = {
@@ -38,8 +43,11 @@ export function mountConnectionBadge(container: HTMLElement, provider: ProviderL
   container.append(badge)
 
   let permanent = false
+  let wasLive = false
   const render = () => {
-    const state = badgeState(provider, permanent)
+    const online = typeof navigator === 'undefined' || navigator.onLine !== false
+    const state = badgeState(provider, permanent, wasLive, online)
+    if (state === 'live') wasLive = true
     badge.dataset.status = state
     badge.dataset.saved = String(!tracker.pending)
     label.textContent = LABEL[state]
@@ -50,7 +58,7 @@ export function mountConnectionBadge(container: HTMLElement, provider: ProviderL
         : 'Unsaved changes'
     badge.title =
       state === 'offline'
-        ? 'Not connected. Keep editing: your changes are sent when the connection returns.'
+        ? 'Not connected; reconnecting by itself. Keep editing: your changes are sent when the connection returns.'
         : state === 'denied'
           ? 'The server refused this connection (check the link or token).'
           : ''
@@ -62,8 +70,13 @@ export function mountConnectionBadge(container: HTMLElement, provider: ProviderL
   provider.on('status', onStatus)
   provider.on('synced', render)
   const offChange = tracker.onChange(render)
+  const win = typeof window === 'undefined' ? undefined : window
+  win?.addEventListener('online', render)
+  win?.addEventListener('offline', render)
   render()
   return () => {
+    win?.removeEventListener('online', render)
+    win?.removeEventListener('offline', render)
     provider.off('status', onStatus)
     provider.off('synced', render)
     offChange()

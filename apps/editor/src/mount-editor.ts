@@ -163,6 +163,28 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
     view?.removeEventListener('pageshow', onPageShow)
   })
 
+  // When the browser says the network is gone, the socket is dead or about to be, but no close
+  // event may come for a long time (the provider's dead-link timer is 30 s). Go offline at
+  // once so the badge tells the truth, and reconnect as soon as the network is back.
+  let offlineDisconnect = false
+  const onOffline = () => {
+    // Already down (a retry pending, or stopped for good): the provider handles 'online' itself.
+    if (provider.status === 'disconnected') return
+    offlineDisconnect = true
+    provider.disconnect()
+  }
+  const onOnline = () => {
+    if (!offlineDisconnect) return
+    offlineDisconnect = false
+    provider.connect()
+  }
+  view?.addEventListener('offline', onOffline)
+  view?.addEventListener('online', onOnline)
+  cleanups.push(() => {
+    view?.removeEventListener('offline', onOffline)
+    view?.removeEventListener('online', onOnline)
+  })
+
   let destroyed = false
   return {
     editor,
