@@ -1,5 +1,8 @@
-import type { ProviderLike, StatusEvent } from './provider-like.js'
-import type { SaveState } from './save-tracker.js'
+import type { StatusEvent, SyncProvider } from '@tandem/sync'
+import type { SaveState } from './save-state.js'
+
+/** What the badge reads from the provider. */
+export type BadgeSource = Pick<SyncProvider, 'status' | 'synced' | 'on' | 'off'>
 
 export type BadgeState = 'connecting' | 'live' | 'offline' | 'denied'
 
@@ -9,7 +12,7 @@ export type BadgeState = 'connecting' | 'live' | 'offline' | 'denied'
  * offline: retries alternate 'connecting' and 'disconnected' many times a minute, and a badge
  * that flickers between them says nothing useful.
  */
-export function badgeState(provider: ProviderLike, permanent: boolean, wasLive: boolean, online: boolean): BadgeState {
+export function badgeState(provider: BadgeSource, permanent: boolean, wasLive: boolean, online: boolean): BadgeState {
   if (permanent) return 'denied'
   if (provider.status === 'connected' && provider.synced) return 'live'
   if (wasLive || !online) return 'offline'
@@ -27,7 +30,7 @@ const LABEL: Record<BadgeState, string> = {
  * The connection badge: status dot + label, and a second line saying whether local edits
  * have reached the server. State is mirrored in data-status / data-saved for styling and tests.
  */
-export function mountConnectionBadge(container: HTMLElement, provider: ProviderLike, tracker: SaveState): () => void {
+export function mountConnectionBadge(container: HTMLElement, provider: BadgeSource, saveState: SaveState): () => void {
   const badge = document.createElement('div')
   badge.className = 'tandem-badge'
   badge.setAttribute('role', 'status')
@@ -49,13 +52,12 @@ export function mountConnectionBadge(container: HTMLElement, provider: ProviderL
     const state = badgeState(provider, permanent, wasLive, online)
     if (state === 'live') wasLive = true
     badge.dataset.status = state
-    badge.dataset.saved = String(!tracker.pending)
     label.textContent = LABEL[state]
-    saved.textContent = !tracker.pending
-      ? 'All changes saved'
-      : state === 'live'
-        ? 'Saving…'
-        : 'Unsaved changes'
+    // Without acknowledgements from the server we cannot know, so we say nothing.
+    saved.hidden = !saveState.known
+    if (saveState.known) badge.dataset.saved = String(!saveState.pending)
+    else delete badge.dataset.saved
+    saved.textContent = !saveState.pending ? 'All changes saved' : state === 'live' ? 'Saving…' : 'Unsaved changes'
     badge.title =
       state === 'offline'
         ? 'Not connected; reconnecting by itself. Keep editing: your changes are sent when the connection returns.'
@@ -69,7 +71,7 @@ export function mountConnectionBadge(container: HTMLElement, provider: ProviderL
   }
   provider.on('status', onStatus)
   provider.on('synced', render)
-  const offChange = tracker.onChange(render)
+  const offChange = saveState.onChange(render)
   const win = typeof window === 'undefined' ? undefined : window
   win?.addEventListener('online', render)
   win?.addEventListener('offline', render)

@@ -14,5 +14,7 @@ export { DOCUMENT_FIELD } from './extensions.js'
 export { colorForName, generateName, type EditorUser } from './identity.js'
 export { randomRoomId, serverUrl, toWebSocketUrl } from './location.js'
 export { mountPresence, participants, type Participant } from './presence.js'
+export { mountConnectionBadge, type BadgeState } from './connection-badge.js'
+export type { SaveState } from './save-state.js'
 
 defineCollabEditor()

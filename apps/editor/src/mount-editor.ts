@@ -2,13 +2,13 @@ import { Editor } from '@tiptap/core'
 import * as Y from 'yjs'
 import { Awareness, removeAwarenessStates } from 'y-protocols/awareness'
 import { IndexeddbPersistence } from 'y-indexeddb'
-import { SyncProvider } from '@tandem/sync'
+import { SyncProvider, type WebSocketConstructor } from '@tandem/sync'
 import { collabExtensions } from './extensions.js'
 import { cleanName, colorForName, isValidColor, type EditorUser } from './identity.js'
 import { createToolbar } from './toolbar.js'
 import { mountPresence } from './presence.js'
 import { mountConnectionBadge } from './connection-badge.js'
-import { createSaveTracker, type SaveState, type SaveTracker } from './save-tracker.js'
+import { saveStateOf, type SaveState } from './save-state.js'
 import { injectStyles } from './styles.js'
 
 export type { EditorUser } from './identity.js'
@@ -32,8 +32,13 @@ export interface MountEditorOptions {
   offline?: boolean
   /** Text shown in an empty document. */
   placeholder?: string
+  /**
+   * Share edits with other tabs of this browser on the same room over BroadcastChannel, so
+   * they stay in step while offline. Default true (the provider's default in browsers).
+   */
+  crossTab?: boolean
   /** WebSocket implementation (tests, non-browser hosts). Default: globalThis.WebSocket. */
-  WebSocket?: typeof WebSocket
+  WebSocket?: WebSocketConstructor
 }
 
 export interface MountedEditor {
@@ -41,7 +46,7 @@ export interface MountedEditor {
   provider: SyncProvider
   doc: Y.Doc
   awareness: Awareness
-  /** Whether every local edit is confirmed held by the server (`pending` false) and change events. */
+  /** Whether every local edit is confirmed stored by the server, with change events. */
   saveState: SaveState
   /** Change the name/colour others see (presence list and caret label). */
   setUser(user: EditorUser): void
@@ -89,8 +94,6 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
   let user = normalizeUser(options.user)
   const doc = new Y.Doc()
   const awareness = new Awareness(doc)
-  const BaseWebSocket = options.WebSocket ?? globalThis.WebSocket
-  const tracker: SaveTracker = createSaveTracker(doc, BaseWebSocket)
   const persistence = options.offline ? new IndexeddbPersistence(`tandem:${String(options.url)}:${options.room}`, doc) : undefined
   const provider = new SyncProvider({
     url: options.url,
@@ -98,9 +101,10 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
     doc,
     awareness,
     token: options.token,
-    WebSocket: tracker.WebSocket,
+    ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
+    ...(options.crossTab !== undefined ? { crossTab: options.crossTab } : {}),
   })
-  tracker.attach(provider)
+  const saveState = saveStateOf(provider)
 
   const root = ownerDocument.createElement('div')
   root.className = 'tandem'
@@ -114,7 +118,6 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
     banner.dataset.testid = 'read-only-banner'
     banner.setAttribute('role', 'status')
     banner.textContent = 'View only: you see every change live, but cannot edit.'
-    banner.style.cssText = 'padding:6px 12px;background:#fff8c5;border-bottom:1px solid #d4a72c66;font-size:13px'
     root.prepend(banner)
   }
   element.append(root)
@@ -140,7 +143,7 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
     const bar = ownerDocument.createElement('div')
     bar.className = 'tandem-statusbar'
     root.append(bar)
-    cleanups.push(mountConnectionBadge(bar, provider, tracker), mountPresence(bar, awareness), () => bar.remove())
+    cleanups.push(mountConnectionBadge(bar, provider, saveState), mountPresence(bar, awareness), () => bar.remove())
   }
 
   const syncEmpty = () => root.toggleAttribute('data-empty', editor.isEmpty)
@@ -191,7 +194,7 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
     provider,
     doc,
     awareness,
-    saveState: { get pending() { return tracker.pending }, onChange: (cb) => tracker.onChange(cb) },
+    saveState,
     setUser(next) {
       user = normalizeUser(next)
       if (!editor.isDestroyed) editor.commands.updateUser(user)
@@ -207,7 +210,6 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
       // provider then tells peers we left and closes the socket.
       editor.destroy()
       provider.destroy()
-      tracker.destroy()
       awareness.destroy()
       void persistence?.destroy()
       doc.destroy()
