@@ -10,7 +10,8 @@ import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import * as syncProtocol from 'y-protocols/sync'
 import * as awarenessProtocol from 'y-protocols/awareness'
-import { SyncProvider } from './provider.js'
+import { SyncProvider, type WebSocketConstructor } from './provider.js'
+import { SAVED_ACK_PROTOCOL } from './message-type.js'
 
 // ---------------------------------------------------------------------------------------------
 // The relay: one Y.Doc + Awareness per room, kept across restarts (like a server with storage).
@@ -67,8 +68,16 @@ function relayRoom(rooms: Map<string, RelayRoom>, name: string): RelayRoom {
   return room
 }
 
-async function startRelay(port: number, rooms: Map<string, RelayRoom>): Promise<Relay> {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port })
+/**
+ * `echoProtocol`: select the client's first offered subprotocol, as ws-based servers that do not
+ * know it may do (ws' default handleProtocols). Otherwise select none.
+ */
+async function startRelay(port: number, rooms: Map<string, RelayRoom>, echoProtocol = false): Promise<Relay> {
+  const wss = new WebSocketServer({
+    host: '127.0.0.1',
+    port,
+    handleProtocols: (offered: Set<string>) => (echoProtocol ? ([...offered][0] ?? false) : false),
+  })
   await new Promise<void>((resolve, reject) => {
     wss.once('listening', resolve)
     wss.once('error', reject)
@@ -162,13 +171,13 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-function client(port: number, room: string): { doc: Y.Doc; provider: SyncProvider } {
+function client(port: number, room: string, Impl: WebSocketConstructor = WebSocket): { doc: Y.Doc; provider: SyncProvider } {
   const doc = new Y.Doc()
   const provider = new SyncProvider({
     url: `ws://127.0.0.1:${port}`,
     room,
     doc,
-    WebSocket, // ws's class, passed without a cast
+    WebSocket: Impl, // ws's class, passed without a cast
     initialBackoffMs: 20,
     maxBackoffMs: 200,
   })
@@ -254,5 +263,59 @@ describe('SyncProvider against a y-websocket relay over real sockets', () => {
     await until('B to see A', () => userName(b.provider.awareness, a.doc.clientID) === 'ada', [onAwareness(b.provider.awareness)])
     a.provider.destroy()
     await until('A to leave B', () => !b.provider.awareness.getStates().has(a.doc.clientID), [onAwareness(b.provider.awareness)])
+  })
+})
+
+describe('SyncProvider and the "saved" subprotocol against servers without the extension', () => {
+  /** ws' WebSocket, recording the subprotocols of every socket it creates. */
+  function recordingWebSocket(offers: (string | string[] | undefined)[]): WebSocketConstructor {
+    return class extends WebSocket {
+      constructor(address: string, protocols?: string | string[]) {
+        super(address, protocols)
+        offers.push(protocols)
+      }
+    }
+  }
+
+  it('connects to a server that selects no subprotocol (which `ws` refuses) by dropping the offer for that URL', async () => {
+    const rooms = new Map<string, RelayRoom>()
+    let relay = await startRelay(0, rooms)
+    cleanups.push(() => relay.close())
+    const offers: (string | string[] | undefined)[] = []
+    const a = client(relay.port, 'plain', recordingWebSocket(offers))
+    const errors: unknown[] = []
+    a.provider.on('connection-error', (e) => errors.push(e))
+    await until('synced', () => a.provider.synced, [onProvider(a.provider)])
+    expect(offers).toEqual([SAVED_ACK_PROTOCOL, undefined])
+    expect(errors).toEqual([]) // the refused offer is negotiation, not an error
+    expect(a.provider.savedState).toBe('unsupported')
+
+    // The refusal is remembered: the reconnect after a restart does not offer again.
+    await relay.close()
+    await until('disconnected', () => !a.provider.synced, [onProvider(a.provider)])
+    relay = await startRelay(relay.port, rooms)
+    await until('synced again', () => a.provider.synced, [onProvider(a.provider)])
+    expect(offers.slice(2).every((o) => o === undefined)).toBe(true)
+  })
+
+  it('never claims "saved" on a server that echoes the offer but does not speak the extension', async () => {
+    const rooms = new Map<string, RelayRoom>()
+    const relay = await startRelay(0, rooms, true)
+    cleanups.push(() => relay.close())
+    const offers: (string | string[] | undefined)[] = []
+    const a = client(relay.port, 'echo', recordingWebSocket(offers))
+    const b = client(relay.port, 'echo')
+    let saved = 0
+    a.provider.on('saved', () => saved++)
+    await until('both synced', () => a.provider.synced && b.provider.synced, [onProvider(a.provider), onProvider(b.provider)])
+    expect(offers).toEqual([SAVED_ACK_PROTOCOL]) // accepted: the server echoed it
+    expect(a.provider.savedState).toBe('unsupported') // …but its first frame was no hello
+
+    a.doc.getText('t').insert(0, 'stored? nobody says')
+    await until('B to see it', () => b.doc.getText('t').toString() === 'stored? nobody says', [onDoc(b.doc)])
+    // The relay holds the edit and has answered everything; still no claim.
+    expect(rooms.get('echo')!.doc.getText('t').toString()).toBe('stored? nobody says')
+    expect(a.provider.unsavedChanges).toBe(1)
+    expect(saved).toBe(0)
   })
 })
