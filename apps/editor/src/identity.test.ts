@@ -42,6 +42,8 @@ describe('identity', () => {
     expect(initials('Curious Otter')).toBe('CO')
     expect(initials('ada')).toBe('A')
     expect(initials('   ')).toBe('?')
+    expect(initials('Ada (embed)')).toBe('AE')
+    expect(initials('élodie ünal')).toBe('ÉÜ')
   })
 
   it('?name= wins, else the remembered identity, else a generated one that is then remembered', () => {

@@ -112,11 +112,12 @@ export function resolveUser(
   return user
 }
 
-/** Initials for an avatar chip: "Curious Otter" → "CO". */
+/** Initials for an avatar chip: "Curious Otter" → "CO", "Ada (embed)" → "AE". */
 export const initials = (name: string): string =>
   name
     .split(/\s+/)
-    .filter(Boolean)
+    .map((w) => /[\p{L}\p{N}]/u.exec(w)?.[0])
+    .filter((c): c is string => c !== undefined)
     .slice(0, 2)
-    .map((w) => String.fromCodePoint(w.codePointAt(0)!).toUpperCase())
-    .join('') || '?'
+    .join('')
+    .toUpperCase() || '?'

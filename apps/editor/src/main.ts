@@ -29,10 +29,10 @@ mounted.editor.commands.focus('end')
 document.title = `${room} · Tandem`
 $('room-name').textContent = room
 
-const cleanups = [
-  mountConnectionBadge($('connection'), mounted.provider, mounted.saveState),
-  mountPresence($('presence'), mounted.awareness),
-]
+// The page lives as long as the tab: these are never torn down (Vite's dev server reloads the
+// whole page when a module changes).
+mountConnectionBadge($('connection'), mounted.provider, mounted.saveState)
+mountPresence($('presence'), mounted.awareness)
 
 // Identity: editable in place; Enter or leaving the field applies it.
 const nameInput = $<HTMLInputElement>('name')
@@ -91,9 +91,3 @@ copyButton.addEventListener('click', async () => {
   }, 1800)
 })
 
-if (import.meta.hot) {
-  import.meta.hot.dispose(() => {
-    for (const c of cleanups) c()
-    mounted.destroy()
-  })
-}
