@@ -6,6 +6,7 @@
 //   --set A.rooms=20      override one parameter (also env BENCH_A_ROOMS=20)
 //   --profile             run Tandem's server with --cpu-prof (profiles in results/tmp/prof)
 //   --out DIR             where results go
+//   --quiet-wait S        before each run wait up to S seconds for other processes to calm down
 import { join } from 'node:path'
 import { RESULTS_DIR, TMP_DIR } from './paths.mjs'
 
@@ -19,7 +20,7 @@ const DEFAULTS = {
 
 /** @type {Record<string, Record<string, number>>} */
 const QUICK = {
-  A: { rooms: 5, clients: 4, pool: 4000, warmupMs: 300, durationMs: 1000 },
+  A: { rooms: 5, clients: 4, pool: 12_000, warmupMs: 300, durationMs: 1000 },
   B: { rooms: 5, clients: 4, rate: 200, warmupMs: 300, durationMs: 1000 },
   C: { rooms: 20, clients: 10, settleMs: 300 },
   D: { ops: 10_000, chunks: 100, clients: 4, waves: 2, settleMs: 2200 },
@@ -65,6 +66,7 @@ export function parseConfig (argv, env) {
     scenarios,
     targets: flags.has('targets') ? String(flags.get('targets')).split(',') : null,
     profile: flags.has('profile'),
+    quietWaitS: Number(flags.get('quiet-wait') ?? (quick ? 0 : 180)),
     outDir: flags.get('out') ?? (quick ? join(TMP_DIR, 'quick') : RESULTS_DIR),
     params,
   })

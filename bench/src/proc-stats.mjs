@@ -21,9 +21,35 @@ export function rssKiB (pid) {
 }
 
 /** @param {number} pid */
-export const sample = (pid) => ({ t: performance.now(), cpu: cpuMs(pid), rss: rssKiB(pid) })
+export const sample = (pid) => ({ t: performance.now(), cpu: cpuMs(pid), rss: rssKiB(pid), sys: systemBusyMs() })
 
 /** @typedef {ReturnType<typeof sample>} Sample */
 
+/**
+ * CPU the rest of the machine used between two pairs of samples (server, load generator), as a
+ * share of one core: other people's work that competed with the measurement.
+ * @param {{ server: Sample, lg: Sample }} a @param {{ server: Sample, lg: Sample }} b
+ */
+export const otherLoad = (a, b) => Math.max(0,
+  b.server.sys - a.server.sys - (b.server.cpu - a.server.cpu) - (b.lg.cpu - a.lg.cpu)) / (b.server.t - a.server.t)
+
 /** CPU ms spent between two samples and the share of one core it represents. @param {Sample} a @param {Sample} b */
 export const cpuBetween = (a, b) => ({ cpuMs: b.cpu - a.cpu, wallMs: b.t - a.t, util: (b.cpu - a.cpu) / (b.t - a.t) })
+
+/** CPU time all processes on the machine spent busy, in ms (from the first line of /proc/stat). */
+export function systemBusyMs () {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number)
+  return ((user + nice + system + irq + softirq + (steal || 0)) * 1000) / CLK_TCK
+}
+
+/**
+ * Share of one core used by processes other than ours (`ours`: pids to exclude) over `ms`.
+ * @param {number[]} ours @param {number} ms
+ */
+export async function foreignLoad (ours, ms) {
+  const own = () => ours.reduce((n, pid) => { try { return n + cpuMs(pid) } catch { return n } }, 0)
+  const [b0, o0, t0] = [systemBusyMs(), own(), performance.now()]
+  await new Promise((resolve) => setTimeout(resolve, ms))
+  return (systemBusyMs() - b0 - (own() - o0)) / (performance.now() - t0)
+}

@@ -15,6 +15,7 @@ import { resultsMarkdown } from './report/markdown.mjs'
 import { resultsSvg } from './report/svg.mjs'
 import { readme } from './report/readme.mjs'
 import { BENCH_DIR, RESULTS_DIR, TMP_DIR } from './paths.mjs'
+import { foreignLoad } from './proc-stats.mjs'
 
 const config = parseConfig(process.argv.slice(2).filter((a) => a !== '--'), process.env)
 const machine = machineInfo()
@@ -49,6 +50,23 @@ for (const t of targets) {
   log(`verify ${t.id}: ${verified[t.id].ok ? 'converged' : `UNVERIFIED (${verified[t.id].error})`}`)
 }
 
+/**
+ * The machine is shared: before each run, wait (bounded) until other processes use less than
+ * QUIET_CORES of a core, so a neighbour's test suite does not land inside a measurement.
+ */
+async function waitForQuiet () {
+  if (config.quietWaitS <= 0) return
+  const deadline = performance.now() + config.quietWaitS * 1000
+  for (;;) {
+    const load = await foreignLoad([process.pid], 1000)
+    if (load < QUIET_CORES) return
+    if (performance.now() > deadline) { log(`machine still busy (others use ${(load * 100).toFixed(0)}% of a core); measuring anyway`); return }
+    log(`waiting for a quieter machine (others use ${(load * 100).toFixed(0)}% of a core)`)
+    await new Promise((resolve) => setTimeout(resolve, 4000))
+  }
+}
+const QUIET_CORES = 0.3
+
 const profDir = join(TMP_DIR, 'prof')
 if (config.profile) mkdirSync(profDir, { recursive: true })
 
@@ -62,6 +80,7 @@ for (let rep = 0; rep < config.repeats; rep++) {
       const nodeArgs = config.profile && target.role === 'tandem'
         ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${target.id}-${sc.id}-${rep}-${Date.now()}.cpuprofile`]
         : []
+      await waitForQuiet()
       const t1 = performance.now()
       try {
         const result = await sc.run({ target, params: config.params[sc.id], nodeArgs, tracePath: trace?.path ?? '' })

@@ -17,6 +17,13 @@ import { framePrefix, emptyStep1, emptyStep2, hpAuthFrame } from '../wire/frames
 /** @type {Sink} */
 const NO_SINK = {}
 
+// Load clients stand for many users: spread them over loopback source addresses so per-IP
+// connection caps (Tandem allows 100 per IP by default) see ~20 users per address, as in the
+// field, instead of thousands behind one address. All of 127.0.0.0/8 is local on Linux.
+const SOURCE_ADDRESSES = 253
+let nextSource = 0
+const nextLocalAddress = () => `127.0.0.${2 + (nextSource++ % SOURCE_ADDRESSES)}`
+
 /**
  * URL a client of `proto` dials for `room`: the room is the path for y-websocket-style servers;
  * Hocuspocus names the document inside every frame instead.
@@ -56,7 +63,8 @@ export class LightClient {
    */
   connect (timeoutMs = 30_000) {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(roomUrl(this.base, this.proto, this.room))
+      const url = roomUrl(this.base, this.proto, this.room)
+      const ws = new WebSocket(url, url.startsWith('ws://127.') ? { localAddress: nextLocalAddress() } : {})
       this.ws = ws
       ws.binaryType = 'nodebuffer'
       const timer = setTimeout(() => { fail(new Error(`sync timeout after ${timeoutMs} ms`)); ws.terminate() }, timeoutMs)

@@ -37,6 +37,7 @@ export function aggregate (raw, targets, verified) {
         r.result?.contentOk === false || r.result?.restartContentOk === false ? `content check failed: ${r.result.contentNote}` : '',
       ]).filter(Boolean)
       notes.push(...new Set(flags))
+      if (values.otherLoadPct > 25) notes.push(`machine busy: other processes used ${Math.round(values.otherLoadPct)}% of a core`)
       rows.push({
         target: t.id, label: t.label, role: t.role, verified: verified[t.id]?.ok ?? false,
         runs: good.length, errors: mine.filter((r) => !r.ok).map((r) => String(r.error).split('\n')[0]),
@@ -49,8 +50,8 @@ export function aggregate (raw, targets, verified) {
       const peers = rows.filter((r) => r.role === 'peer' && Number.isFinite(r.values[m.key]))
       const best = peers.length === 0 ? NaN : (m.better === 'higher' ? Math.max : Math.min)(...peers.map((r) => r.values[m.key]))
       for (const r of rows) {
-        r.vsRelay[m.key] = relay ? r.values[m.key] / relay.values[m.key] : NaN
-        r.vsBestPeer[m.key] = r.values[m.key] / best
+        r.vsRelay[m.key] = relay ? safeRatio(r.values[m.key], relay.values[m.key]) : NaN
+        r.vsBestPeer[m.key] = safeRatio(r.values[m.key], best)
       }
     }
     out[sc.id] = rows
@@ -68,11 +69,14 @@ export function storeCost (agg) {
     const [aD, aM, bD, bM] = [pick('A', durable), pick('A', memory), pick('B', durable), pick('B', memory)]
     return {
       durable, memory,
-      aDeliveriesRatio: aD.deliveriesPerSec / aM.deliveriesPerSec,
-      aCpuRatio: aD.cpuMsPer1000 / aM.cpuMsPer1000,
-      bP99Ratio: bD.p99 / bM.p99,
-      bCpuRatio: bD.cpuMsPer1000 / bM.cpuMsPer1000,
+      aDeliveriesRatio: safeRatio(aD.deliveriesPerSec, aM.deliveriesPerSec),
+      aCpuRatio: safeRatio(aD.cpuMsPer1000, aM.cpuMsPer1000),
+      bP99Ratio: safeRatio(bD.p99, bM.p99),
+      bCpuRatio: safeRatio(bD.cpuMsPer1000, bM.cpuMsPer1000),
       values: { aD, aM, bD, bM },
     }
   }).filter((r) => Number.isFinite(r.aDeliveriesRatio) || Number.isFinite(r.bP99Ratio))
 }
+
+/** A ratio only means something against a positive baseline (RSS deltas can be noise ≤ 0). @param {number} a @param {number} b */
+export const safeRatio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0) ? a / b : NaN

@@ -1,4 +1,5 @@
 // The targets for Tandem (SQLite store on), checked against the aggregated figures.
+import { safeRatio } from './aggregate.mjs'
 
 /**
  * @param {Record<string, import('./aggregate.mjs').Row[]>} agg
@@ -19,11 +20,11 @@ export function checkGoals (agg) {
     met: Number.isFinite(ratio) ? (op === '>=' ? ratio >= limit : ratio <= limit) : null,
   })
   return [
-    goal('A', 'deliveries/s ≥ 1.5× Hocuspocus', v('A', 'tandem', 'deliveriesPerSec') / hp('A', 'deliveriesPerSec', 'max'), 1.5, '>='),
-    goal('A', 'CPU per delivery ≤ 0.6× Hocuspocus', v('A', 'tandem', 'cpuMsPer1000') / hp('A', 'cpuMsPer1000', 'min'), 0.6, '<='),
-    goal('B', 'p99 ≤ 1.5× relay', v('B', 'tandem', 'p99') / v('B', 'relay', 'p99'), 1.5, '<='),
-    goal('C', 'RSS per idle connection ≤ 1.15× relay', v('C', 'tandem', 'rssPerConnKiB') / v('C', 'relay', 'rssPerConnKiB'), 1.15, '<='),
-    goal('D', 'join CPU per wave ≤ 3× relay', v('D', 'tandem', 'waveCpuMs') / v('D', 'relay', 'waveCpuMs'), 3, '<='),
-    goal('E', 'CPU per 1000 presence deliveries ≤ 1.2× relay', v('E', 'tandem', 'cpuMsPer1000') / v('E', 'relay', 'cpuMsPer1000'), 1.2, '<='),
+    goal('A', 'deliveries/s ≥ 1.5× Hocuspocus', safeRatio(v('A', 'tandem', 'deliveriesPerSec'), hp('A', 'deliveriesPerSec', 'max')), 1.5, '>='),
+    goal('A', 'CPU per delivery ≤ 0.6× Hocuspocus', safeRatio(v('A', 'tandem', 'cpuMsPer1000'), hp('A', 'cpuMsPer1000', 'min')), 0.6, '<='),
+    goal('B', 'p99 ≤ 1.5× relay', safeRatio(v('B', 'tandem', 'p99'), v('B', 'relay', 'p99')), 1.5, '<='),
+    goal('C', 'RSS per idle connection ≤ 1.15× relay', safeRatio(v('C', 'tandem', 'rssPerConnKiB'), v('C', 'relay', 'rssPerConnKiB')), 1.15, '<='),
+    goal('D', 'join CPU per wave ≤ 3× relay', safeRatio(v('D', 'tandem', 'waveCpuMs'), v('D', 'relay', 'waveCpuMs')), 3, '<='),
+    goal('E', 'CPU per 1000 presence deliveries ≤ 1.2× relay', safeRatio(v('E', 'tandem', 'cpuMsPer1000'), v('E', 'relay', 'cpuMsPer1000')), 1.2, '<='),
   ]
 }

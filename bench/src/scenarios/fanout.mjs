@@ -1,7 +1,7 @@
 // Scenarios A (closed-loop throughput) and B (latency at a fixed rate): same rooms, same
 // writers, different load shape.
 import { withRig, markSampler, baseArgs } from './rig.mjs'
-import { cpuBetween } from '../proc-stats.mjs'
+import { cpuBetween, otherLoad } from '../proc-stats.mjs'
 
 /**
  * @param {import('./rig.mjs').RunContext} ctx
@@ -32,6 +32,7 @@ async function fanout (ctx, load, roomPrefix) {
       serverCpuPct: s.util * 100,
       loadgenCpuPct: l.util * 100,
       rssMiB: marks.stop.server.rss / 1024,
+      otherLoadPct: otherLoad(marks.start, marks.stop) * 100,
       p50: r.latencies.p50,
       p99: r.latencies.p99,
       max: r.latencies.max,

@@ -23,6 +23,9 @@ import { runE } from './presence.mjs'
  * @property {boolean} [memoryVariants] also run the in-memory Tandem variant (for F)
  */
 
+/** CPU other processes on the machine used during the measurement (it is shared). */
+const OTHER_LOAD = { key: 'otherLoadPct', label: 'others\' CPU %', better: null, digits: 0 }
+
 /** @type {Scenario[]} */
 export const SCENARIOS = [
   {
@@ -40,6 +43,7 @@ export const SCENARIOS = [
       { key: 'p99', label: 'p99 ms', better: 'lower', digits: 1 },
       { key: 'rssMiB', label: 'RSS MiB', better: 'lower', digits: 0 },
       { key: 'loadgenCpuPct', label: 'loadgen CPU %', better: null, digits: 0 },
+      OTHER_LOAD,
     ],
   },
   {
@@ -56,6 +60,7 @@ export const SCENARIOS = [
       { key: 'cpuMsPer1000', label: 'CPU ms / 1k deliveries', better: 'lower', ratio: true, digits: 2 },
       { key: 'serverCpuPct', label: 'server CPU %', better: null, digits: 0 },
       { key: 'rssMiB', label: 'RSS MiB', better: 'lower', digits: 0 },
+      OTHER_LOAD,
     ],
   },
   {
@@ -70,6 +75,7 @@ export const SCENARIOS = [
       { key: 'rssBaselineMiB', label: 'idle RSS MiB', better: null, digits: 0 },
       { key: 'rssMiB', label: 'loaded RSS MiB', better: null, digits: 0 },
       { key: 'dropped', label: 'dropped', better: 'lower', digits: 0 },
+      OTHER_LOAD,
     ],
   },
   {
@@ -86,6 +92,7 @@ export const SCENARIOS = [
       { key: 'docBytes', label: 'state bytes sent', better: null, digits: 0 },
       { key: 'seedMs', label: 'seed ms', better: 'lower', digits: 0 },
       { key: 'rssMiB', label: 'RSS MiB', better: 'lower', digits: 0 },
+      OTHER_LOAD,
     ],
   },
   {
@@ -101,6 +108,7 @@ export const SCENARIOS = [
       { key: 'deliveriesPerSec', label: 'deliveries/s', better: null, digits: 0 },
       { key: 'serverCpuPct', label: 'server CPU %', better: null, digits: 0 },
       { key: 'rssMiB', label: 'RSS MiB', better: 'lower', digits: 0 },
+      OTHER_LOAD,
     ],
   },
 ]

@@ -1,7 +1,7 @@
 // Scenario D: a ~370 KB document built from a long editing trace; waves of joiners, then the
 // same after a graceful restart (durable targets only: the others lose the document).
-import { withRig, sleep } from './rig.mjs'
-import { sample, cpuBetween } from '../proc-stats.mjs'
+import { withRig, sleep, samplePair } from './rig.mjs'
+import { sample, cpuBetween, otherLoad } from '../proc-stats.mjs'
 import { median } from '../stats.mjs'
 
 const ROOM = 'large-doc'
@@ -19,11 +19,11 @@ export async function runD (ctx) {
     const seedCpuMs = cpuBetween(s0, sample(rig.server.pid)).cpuMs
     await sleep(p.settleMs) // let debounced stores (Hocuspocus: 2 s) run before timing
     const wave = async () => {
-      const a = sample(rig.server.pid)
+      const a = samplePair(rig.server, lg)
       const w = await lg.call('joinWave', { clients: p.clients })
-      const b = sample(rig.server.pid)
+      const b = samplePair(rig.server, lg)
       if (w.failed > 0) throw new Error(`${w.failed} of ${p.clients} joiners did not get the document: ${w.firstError ?? ''}`)
-      return { ms: w.ms, cpuMs: cpuBetween(a, b).cpuMs, minBytes: w.minBytes, rssMiB: b.rss / 1024 }
+      return { ms: w.ms, cpuMs: cpuBetween(a.server, b.server).cpuMs, minBytes: w.minBytes, rssMiB: b.server.rss / 1024, other: otherLoad(a, b) }
     }
     const waves = []
     for (let i = 0; i < p.waves; i++) waves.push(await wave())
@@ -36,6 +36,7 @@ export async function runD (ctx) {
       seedMs: seed.seedMs,
       seedCpuMs,
       rssMiB: Math.max(...waves.map((w) => w.rssMiB)),
+      otherLoadPct: median(waves.map((w) => w.other)) * 100,
       contentOk: verified.ok,
       contentNote: verified.why,
       restartMs: null,

@@ -1,6 +1,6 @@
 // Scenario E: carets moving at a fixed rate in every room.
 import { withRig, markSampler, baseArgs } from './rig.mjs'
-import { cpuBetween } from '../proc-stats.mjs'
+import { cpuBetween, otherLoad } from '../proc-stats.mjs'
 
 /** @param {import('./rig.mjs').RunContext} ctx */
 export async function runE (ctx) {
@@ -24,6 +24,7 @@ export async function runE (ctx) {
       serverCpuPct: s.util * 100,
       loadgenCpuPct: l.util * 100,
       rssMiB: marks.stop.server.rss / 1024,
+      otherLoadPct: otherLoad(marks.start, marks.stop) * 100,
       poolExhausted: r.poolExhausted,
       disconnected: r.disconnected,
     }

@@ -54,9 +54,12 @@ export async function withRig (ctx, o, fn) {
 export function markSampler (lg, server) {
   /** @type {Record<string, { server: import('../proc-stats.mjs').Sample, lg: import('../proc-stats.mjs').Sample }>} */
   const marks = {}
-  lg.onMark((name) => { marks[name] = { server: sample(server.pid), lg: sample(lg.pid) } })
+  lg.onMark((name) => { marks[name] = samplePair(server, lg) })
   return marks
 }
+
+/** @param {{ pid: number }} server @param {{ pid: number }} lg */
+export const samplePair = (server, lg) => ({ server: sample(server.pid), lg: sample(lg.pid) })
 
 /** @param {number} ms */
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
