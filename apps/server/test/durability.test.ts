@@ -28,7 +28,8 @@ function covers(restored: Y.Doc, seen: Y.Doc): boolean {
 }
 
 describe('durability: relayed means stored, even on SIGKILL', () => {
-  it('an update a peer received survives kill -9, round after round', async () => {
+  // Each round starts a server process: allow for a loaded 2-core CI machine.
+  it('an update a peer received survives kill -9, round after round', { timeout: 120_000 }, async () => {
     const dataDir = tempDir()
     dirs.push(dataDir)
     const rounds = 15
@@ -65,7 +66,7 @@ describe('durability: relayed means stored, even on SIGKILL', () => {
     }
   })
 
-  it('under a burst, everything any peer received is there after kill -9', async () => {
+  it('under a burst, everything any peer received is there after kill -9', { timeout: 120_000 }, async () => {
     const dataDir = tempDir()
     dirs.push(dataDir)
     for (let round = 0; round < 5; round++) {
