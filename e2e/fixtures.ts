@@ -141,13 +141,17 @@ export async function gotoEditor(page: Page, server: TandemServer, opts: OpenOpt
 
 /** The page's connection badge says Live (connected and initial sync done). */
 export async function expectLive(page: Page, timeout = 15_000): Promise<void> {
-  await expect(page.locator('.tandem-badge')).toHaveAttribute('data-status', 'live', { timeout })
+  // waitFor watches the DOM continuously; toHaveAttribute would back off to 1 s between checks.
+  await page.locator('.tandem-badge[data-status="live"]').first().waitFor({ timeout })
 }
 
 /** All local edits have been confirmed by the server. */
 export async function expectSaved(page: Page, timeout = 15_000): Promise<void> {
-  await expect(page.locator('.tandem-badge')).toHaveAttribute('data-saved', 'true', { timeout })
+  await page.locator('.tandem-badge[data-saved="true"]').first().waitFor({ timeout })
 }
+
+/** Fast polling for expect.poll: the default backs off to 1 s between tries, which adds up. */
+export const POLL = [50, 100, 150, 250] as const
 
 export const editor = (page: Page) => page.locator('.ProseMirror').first()
 
@@ -178,22 +182,26 @@ export async function textsOf(page: Page, selector: string, root = '.ProseMirror
 
 /** Waits until the elements matching `selector` in the editor have exactly these texts. */
 export async function expectTexts(page: Page, selector: string, expected: string[], timeout = 10_000): Promise<void> {
-  await expect.poll(() => textsOf(page, selector), { timeout, message: `texts of ${selector}` }).toEqual(expected)
+  await expect.poll(() => textsOf(page, selector), { timeout, intervals: [...POLL], message: `texts of ${selector}` }).toEqual(expected)
 }
 
 /** Waits until every page shows exactly `text`. */
 export async function expectText(pages: Page | Page[], text: string | RegExp, timeout = 10_000): Promise<void> {
   for (const page of Array.isArray(pages) ? pages : [pages]) {
-    await expect.poll(() => docText(page), { timeout }).toEqual(typeof text === 'string' ? text : expect.stringMatching(text))
+    await expect.poll(() => docText(page), { timeout, intervals: [...POLL] }).toEqual(typeof text === 'string' ? text : expect.stringMatching(text))
   }
 }
 
-/** Puts the caret at the end of the document and types. */
+/**
+ * Puts the caret at the end of the document and enters `text` as one input (like a paste or
+ * an IME commit). Per-key typing costs ~40 ms a character with a few tabs open; specs that
+ * are about keystrokes (concurrent typing, shortcuts) use page.keyboard.type themselves.
+ */
 export async function typeAtEnd(page: Page, text: string): Promise<void> {
   const pm = editor(page)
   await pm.click()
   await page.keyboard.press('ControlOrMeta+End')
-  await page.keyboard.type(text)
+  await page.keyboard.insertText(text)
 }
 
 export { expect, type Browser, type Page }

@@ -1,4 +1,4 @@
-import { test, expect, editor, expectText, typeAtEnd } from '../fixtures.js'
+import { test, expect, editor, expectText, typeAtEnd, POLL } from '../fixtures.js'
 
 test("the remote caret shows the other user's name and follows their cursor", async ({ openEditor, room }) => {
   const a = await openEditor({ room, name: 'Ada' })
@@ -28,13 +28,13 @@ test("the remote caret shows the other user's name and follows their cursor", as
   await b.keyboard.press('End')
   await expect(editor(a).locator('p').nth(1).locator('.collaboration-carets__caret')).toHaveCount(1)
   await expect(editor(a).locator('p').nth(0).locator('.collaboration-carets__caret')).toHaveCount(0)
-  await expect.poll(async () => (await caret.boundingBox())!.y).toBeGreaterThan(before.y)
+  await expect.poll(async () => (await caret.boundingBox())!.y, { intervals: [...POLL] }).toBeGreaterThan(before.y)
 
   // He types: the caret moves right with the text.
   const x0 = (await caret.boundingBox())!.x
   await b.keyboard.type(' and more')
   await expectText(a, 'first linesecond line and more')
-  await expect.poll(async () => (await caret.boundingBox())!.x).toBeGreaterThan(x0)
+  await expect.poll(async () => (await caret.boundingBox())!.x, { intervals: [...POLL] }).toBeGreaterThan(x0)
 
   // Our own caret is never drawn as a remote one.
   await expect(a.locator('.collaboration-carets__label', { hasText: 'Ada' })).toHaveCount(0)

@@ -3,7 +3,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { Page, WebSocket } from '@playwright/test'
-import { test, expect, docText, editor, expectText, typeAtEnd } from '../fixtures.js'
+import { test, expect, docText, editor, expectText, typeAtEnd, POLL } from '../fixtures.js'
 
 /** Records the page's WebSockets so a test can tell which are still open. */
 function trackSockets(page: Page): WebSocket[] {
@@ -29,7 +29,7 @@ test('/embed.html: both embedded editors sync with each other and with a normal 
   await left.click()
   await embed.keyboard.type('from the left.')
   await expectText(page, 'from the left.')
-  await expect.poll(() => docText(embed, 'collab-editor .ProseMirror')).toBe('from the left.')
+  await expect.poll(() => docText(embed, 'collab-editor .ProseMirror'), { intervals: [...POLL] }).toBe('from the left.')
   // right → left and tab
   await right.click()
   await embed.keyboard.press('ControlOrMeta+End')
@@ -38,7 +38,7 @@ test('/embed.html: both embedded editors sync with each other and with a normal 
   // tab → both embedded editors
   await typeAtEnd(page, ' from the tab.')
   for (const root of ['#left .ProseMirror', 'collab-editor .ProseMirror']) {
-    await expect.poll(() => docText(embed, root)).toBe('from the left. from the right. from the tab.')
+    await expect.poll(() => docText(embed, root), { intervals: [...POLL] }).toBe('from the left. from the right. from the tab.')
   }
   // Each embedded editor lists the other two people.
   await expect(embed.locator('#left .tandem-person-name')).toHaveText(['Ada (embed)', 'Grace (embed)', 'Tab'])
@@ -46,16 +46,16 @@ test('/embed.html: both embedded editors sync with each other and with a normal 
 
   // destroy() / removing the element leaves no socket behind, and the others see them leave.
   await embed.getByRole('button', { name: 'Remove' }).first().click()
-  await expect.poll(() => openCount(sockets)).toBe(1)
+  await expect.poll(() => openCount(sockets), { intervals: [...POLL] }).toBe(1)
   await expect(page.locator('#presence .tandem-person-name')).toHaveText(['Tab', 'Grace (embed)'])
   await embed.getByRole('button', { name: 'Remove' }).click()
-  await expect.poll(() => openCount(sockets)).toBe(0)
+  await expect.poll(() => openCount(sockets), { intervals: [...POLL] }).toBe(0)
   await expect(page.locator('#presence .tandem-person-name')).toHaveText(['Tab'])
   await expect(embed.locator('.tandem')).toHaveCount(0)
 
   // Mounting again joins the same document.
   await embed.getByRole('button', { name: 'Add' }).first().click()
-  await expect.poll(() => docText(embed, '#left .ProseMirror')).toBe('from the left. from the right. from the tab.')
+  await expect.poll(() => docText(embed, '#left .ProseMirror'), { intervals: [...POLL] }).toBe('from the left. from the right. from the tab.')
   await context.close()
 })
 
@@ -96,7 +96,7 @@ test('the standalone library build works on a page of another origin', async ({ 
   await expectText(tab, 'typed on a customer page')
   // The function's handle exposes the Y.Doc: the text lives in the 'default' XmlFragment.
   await expect
-    .poll(() => page.evaluate(() => (window as any).mounted.doc.getXmlFragment('default').toString()))
+    .poll(() => page.evaluate(() => (window as any).mounted.doc.getXmlFragment('default').toString()), { intervals: [...POLL] })
     .toBe('<paragraph>typed on a customer page</paragraph>')
   await page.evaluate(() => (window as any).mounted.destroy())
   await expect(tab.locator('#presence .tandem-person-name')).toHaveText(['Tab', 'Element User'])

@@ -1,7 +1,7 @@
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import WebSocket from 'ws'
-import { test, expect, expectText, typeAtEnd } from '../fixtures.js'
+import { test, expect, expectText, typeAtEnd, POLL } from '../fixtures.js'
 
 test("a Node y-websocket client sees the browser's text in XmlFragment 'default', and vice versa", async ({ openEditor, server, room }) => {
   const page = await openEditor({ room, name: 'Ada' })
@@ -14,7 +14,7 @@ test("a Node y-websocket client sees the browser's text in XmlFragment 'default'
   const provider = new WebsocketProvider(server.wsUrl, room, doc, { WebSocketPolyfill: WebSocket as never })
   try {
     const fragment = doc.getXmlFragment('default')
-    await expect.poll(() => fragment.toString()).toBe('<paragraph>typed in <bold>Chromium</bold></paragraph>')
+    await expect.poll(() => fragment.toString(), { intervals: [...POLL] }).toBe('<paragraph>typed in <bold>Chromium</bold></paragraph>')
 
     // Node writes a paragraph and announces itself; the browser shows both.
     provider.awareness.setLocalStateField('user', { name: 'Node bot', color: '#495057' })

@@ -1,4 +1,4 @@
-import { test, expect, docText, editor, expectText, typeAtEnd } from '../fixtures.js'
+import { test, expect, docText, editor, expectText, typeAtEnd, POLL } from '../fixtures.js'
 
 test('three tabs in one room: typing in any tab appears in the other two', async ({ openEditor, room }) => {
   const tabs = await Promise.all(['Ada', 'Brian', 'Chen'].map((name) => openEditor({ room, name })))
@@ -25,10 +25,13 @@ test('two tabs typing at the same spot at the same time end with identical conte
   await Promise.all([a.keyboard.type('AAAAAAAAAA', { delay: 15 }), b.keyboard.type('bbbbbbbbbb', { delay: 15 })])
 
   await expect
-    .poll(async () => {
-      const [ta, tb] = await Promise.all([docText(a), docText(b)])
-      return ta === tb ? ta : `diverged: ${ta} != ${tb}`
-    })
+    .poll(
+      async () => {
+        const [ta, tb] = await Promise.all([docText(a), docText(b)])
+        return ta === tb ? ta : `diverged: ${ta} != ${tb}`
+      },
+      { intervals: [...POLL] },
+    )
     .toMatch(/^start\|[Ab]{20}end$/)
   const final = await docText(a)
   // Nothing lost: all twenty characters arrived, and neither side's run was reordered.
