@@ -86,7 +86,7 @@ function aptInstall(log) {
 export function findChromium({ install = true, log = (m) => console.error(m) } = {}) {
   const configured = process.env.CHROMIUM_PATH
   if (configured) {
-    if (!isExecutable(configured)) throw new BrowserNotFound(`CHROMIUM_PATH=${configured} is not an executable file.\n${instructions()}`)
+    if (!isExecutable(configured)) throw new BrowserNotFound(`CHROMIUM_PATH=${configured} is not an executable file: point it at a Chrome/Chromium binary, or unset it to let the tests look for one.`)
     return { path: configured, source: 'CHROMIUM_PATH' }
   }
   if (isExecutable(DEBIAN_CHROMIUM)) return { path: DEBIAN_CHROMIUM, source: 'system' }

@@ -57,7 +57,13 @@ export function mountConnectionBadge(container: HTMLElement, provider: BadgeSour
     saved.hidden = !saveState.known
     if (saveState.known) badge.dataset.saved = String(!saveState.pending)
     else delete badge.dataset.saved
-    saved.textContent = !saveState.pending ? 'All changes saved' : state === 'live' ? 'Saving…' : 'Unsaved changes'
+    // The rules of docs/protocol-saved.md ("Badge").
+    const n = saveState.unsaved
+    saved.textContent = !saveState.pending
+      ? 'All changes saved'
+      : state === 'live'
+        ? 'Saving…'
+        : `${n} unsaved ${n === 1 ? 'change' : 'changes'}`
     badge.title =
       state === 'offline'
         ? 'Not connected; reconnecting by itself. Keep editing: your changes are sent when the connection returns.'

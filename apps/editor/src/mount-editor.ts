@@ -188,6 +188,29 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
     view?.removeEventListener('online', onOnline)
   })
 
+  // Closing the tab now would lose edits the server has not confirmed: ask first. Not while
+  // offline with a local copy (IndexedDB keeps them), and the listener exists only while it
+  // matters, since a beforeunload listener keeps the page out of the back/forward cache.
+  const onBeforeUnload = (ev: BeforeUnloadEvent) => {
+    ev.preventDefault()
+    ev.returnValue = ''
+  }
+  let guarding = false
+  const syncUnloadGuard = () => {
+    const atRisk = saveState.known && saveState.pending && (provider.status === 'connected' || !persistence)
+    if (atRisk === guarding) return
+    guarding = atRisk
+    if (atRisk) view?.addEventListener('beforeunload', onBeforeUnload)
+    else view?.removeEventListener('beforeunload', onBeforeUnload)
+  }
+  const offSaveChange = saveState.onChange(syncUnloadGuard)
+  provider.on('status', syncUnloadGuard)
+  cleanups.push(() => {
+    offSaveChange()
+    provider.off('status', syncUnloadGuard)
+    view?.removeEventListener('beforeunload', onBeforeUnload)
+  })
+
   let destroyed = false
   return {
     editor,

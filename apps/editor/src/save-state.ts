@@ -8,9 +8,12 @@ import type { SavedState, SyncProvider } from '@tandem/sync'
 export interface SaveState {
   /** some local edit is not yet known to be durably stored */
   readonly pending: boolean
+  /** how many local changes are not yet known to be stored */
+  readonly unsaved: number
   /**
-   * false when the server does not acknowledge (a stock y-websocket server, a read-only
-   * connection): `pending` then never clears, so a UI must not present it as "saved".
+   * true only once a server has said it acknowledges stored changes (docs/protocol-saved.md).
+   * Otherwise (not connected yet, a stock y-websocket server, a read-only connection)
+   * `pending` may never clear, so a UI must not present it as "saved".
    */
   readonly known: boolean
   /** Calls `cb` whenever `pending` or `known` changes; returns the unsubscribe function. */
@@ -24,8 +27,11 @@ export function saveStateOf(provider: SaveSource): SaveState {
     get pending() {
       return provider.unsavedChanges > 0
     },
+    get unsaved() {
+      return provider.unsavedChanges
+    },
     get known() {
-      return provider.savedState !== 'unsupported'
+      return provider.savedState === 'supported'
     },
     onChange(cb) {
       const onCount = (_count: number) => cb()
