@@ -47,12 +47,13 @@ async function realClient (target, base, room, doc) {
 export async function verifyTarget (target, base) {
   const t0 = performance.now()
   const room = `verify-${target.id}-${Date.now()}`
-  /** @type {Array<{ destroy(): void }>} */
+  /** @type {Array<{ destroy(): void }>} providers and docs (a doc's destroy also stops its awareness timer) */
   const owned = []
   /** @type {LightClient | null} */
   let light = null
   try {
     const docA = new Y.Doc()
+    owned.push(docA)
     owned.push(await realClient(target, base, room, docA))
     /** @type {Map<number, number>} highest clock + 1 the light client saw per Yjs client */
     const seen = new Map()
@@ -70,6 +71,7 @@ export async function verifyTarget (target, base) {
     if (!text.includes('hello') || !text.includes('xyzuv')) throw new Error(`unexpected text ${JSON.stringify(text)}`)
     if (target.proto !== 'relay') {
       const docB = new Y.Doc()
+      owned.push(docB)
       owned.push(await realClient(target, base, room, docB))
       await until(() => docB.getText(TEXT_NAME).toString() === text, 5000, 'late real client to converge')
     }
@@ -77,7 +79,7 @@ export async function verifyTarget (target, base) {
   } catch (err) {
     return { ok: false, ms: performance.now() - t0, error: String(/** @type {Error} */ (err).message) }
   } finally {
-    for (const o of owned) o.destroy()
+    for (const o of owned.reverse()) o.destroy()
     await light?.close()
   }
 }

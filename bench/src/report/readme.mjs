@@ -54,6 +54,11 @@ scenario), \`results/results.json\` (every run plus the medians) and \`results/r
   light client edit one room on each server and must converge; a row that fails is marked unverified.
 - Server CPU = utime+stime of the server's own process (\`/proc/<pid>/stat\`, 10 ms ticks), RSS = VmRSS.
   Targets run one at a time, in a rotated order per repeat; every run gets a fresh server process.
+- Load clients connect from 253 loopback source addresses (127.0.0.2-254, round robin), as many users
+  would, so per-IP connection caps (Tandem's default is 100) see ~20 users per address. No server's
+  configuration is changed for the benchmark.
+- Before each run the runner waits (up to 3 min) until other processes use < 30 % of a core, and
+  reports the CPU they used during the measurement ("others' CPU %"): the machine is shared.
 - A delivery is one update (or awareness state) arriving at one client other than its author.
   Latency is measured from the scheduled send time (open loop, no coordinated omission).
 - Scenario D's document is generated from a seeded editing trace (5 authors, typing bursts,
