@@ -17,7 +17,7 @@ export default defineConfig({
     conditions: ['source', ...defaultClientConditions],
   },
   server: {
-    host: process.env.HOST ?? '127.0.0.1',
+    host: process.env.VITE_HOST ?? '127.0.0.1',
     port: Number(process.env.VITE_PORT ?? 5173),
   },
   build: {
