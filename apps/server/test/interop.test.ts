@@ -29,10 +29,18 @@ function ours(wsUrl: string, room: string, doc = new Y.Doc()) {
   return { doc, provider }
 }
 
-describe('stock y-websocket clients', () => {
+/** Both client kinds expose doc, provider.synced, provider.awareness and provider.disconnect(). */
+const kinds = [
+  // The stock client puts the room name in the URL as-is, so a literal '%' must be pre-encoded;
+  // SyncProvider percent-encodes the name itself.
+  { kind: 'stock y-websocket clients', make: (s: RunningServer, room: string) => stock(s, room), percentName: '100%25 sure' },
+  { kind: 'SyncProvider clients', make: (s: RunningServer, room: string) => ours(s.wsUrl, room), percentName: '100% sure' },
+]
+
+describe.each(kinds)('$kind', ({ make, percentName }) => {
   it('two and three clients converge on Y.Text edits', async () => {
     const s = await server()
-    const [a, b, c] = [stock(s, 'r'), stock(s, 'r'), stock(s, 'r')]
+    const [a, b, c] = [make(s, 'r'), make(s, 'r'), make(s, 'r')]
     await Promise.all([a, b, c].map((x) => synced(x.provider)))
     a.doc.getText('t').insert(0, 'alpha ')
     b.doc.getText('t').insert(0, 'beta ')
@@ -44,7 +52,7 @@ describe('stock y-websocket clients', () => {
 
   it('converge on XmlFragment("default") edits (the editor document)', async () => {
     const s = await server()
-    const [a, b] = [stock(s, 'xml'), stock(s, 'xml')]
+    const [a, b] = [make(s, 'xml'), make(s, 'xml')]
     await Promise.all([a, b].map((x) => synced(x.provider)))
     const p = new Y.XmlElement('paragraph')
     p.insert(0, [new Y.XmlText('hello world')])
@@ -55,7 +63,7 @@ describe('stock y-websocket clients', () => {
 
   it('awareness crosses, and a closed client disappears', async () => {
     const s = await server()
-    const [a, b] = [stock(s, 'aw'), stock(s, 'aw')]
+    const [a, b] = [make(s, 'aw'), make(s, 'aw')]
     await Promise.all([a, b].map((x) => synced(x.provider)))
     a.provider.awareness.setLocalStateField('user', { name: 'Ada' })
     await until(() => [...b.provider.awareness.getStates().values()].some((st) => st.user?.name === 'Ada'), 'Ada at b')
@@ -66,11 +74,11 @@ describe('stock y-websocket clients', () => {
 
   it('a late joiner gets the full state', async () => {
     const s = await server()
-    const a = stock(s, 'late')
+    const a = make(s, 'late')
     await synced(a.provider)
     for (let i = 0; i < 50; i++) a.doc.getText('t').insert(i, String(i % 10))
     await until(() => s.server.metrics.updatesStored.get().then((m) => m.values[0]!.value >= 1), 'stored')
-    const b = stock(s, 'late')
+    const b = make(s, 'late')
     await synced(b.provider)
     await until(() => text(b.doc) === text(a.doc), 'late joiner state')
     expect(text(b.doc)).toHaveLength(50)
@@ -78,9 +86,8 @@ describe('stock y-websocket clients', () => {
 
   it('rooms are isolated, including unicode and percent-encoded names', async () => {
     const s = await server()
-    // The stock client puts the name in the URL as-is, so a literal '%' must be pre-encoded.
-    const names = ['plain', 'ünïcødé 文档 🚀', 'with space', 'a/b', '100%25 sure']
-    const clients = names.map((n) => [stock(s, n), stock(s, n)] as const)
+    const names = ['plain', 'ünïcødé 文档 🚀', 'with space', 'a/b', percentName]
+    const clients = names.map((n) => [make(s, n), make(s, n)] as const)
     await Promise.all(clients.flat().map((c) => synced(c.provider)))
     clients.forEach(([a], i) => a.doc.getText('t').insert(0, `room-${i}`))
     for (const [i, [, b]] of clients.entries()) {
