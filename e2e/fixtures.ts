@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import * as Y from 'yjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const SERVER_MAIN = join(root, 'apps', 'server', 'dist', 'main.js')
@@ -16,6 +17,8 @@ export class TandemServer {
   private port = 0
   /** stderr tail, shown when the server fails to start */
   private log = ''
+  /** frozen by pause() */
+  private paused = false
 
   constructor() {
     this.dataDir = mkdtempSync(join(tmpdir(), 'tandem-e2e-'))
@@ -71,9 +74,44 @@ export class TandemServer {
     if (child.exitCode !== null || child.signalCode !== null) return
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
     child.kill(signal)
+    // A frozen process only acts on SIGTERM once it runs again (SIGKILL needs no help).
+    if (this.paused) child.kill('SIGCONT')
+    this.paused = false
     const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
     await exited
     clearTimeout(timer)
+  }
+
+  /**
+   * SIGSTOP: the process is frozen but its sockets stay open, so clients keep sending into the
+   * kernel's buffers and nothing they send is read, stored or acknowledged until resume().
+   */
+  pause(): void {
+    if (!this.child?.kill('SIGSTOP')) throw new Error('server not running')
+    this.paused = true
+  }
+
+  /** SIGCONT after pause(): the server reads what queued up meanwhile. */
+  resume(): void {
+    if (!this.child?.kill('SIGCONT')) throw new Error('server not running')
+    this.paused = false
+  }
+
+  /**
+   * The text of the room's document as the server has it (GET /api/rooms/<room>/state), from
+   * Node, so a browser context's offline switch does not apply. Right after a restart this is
+   * what the store kept.
+   */
+  async documentText(room: string): Promise<string> {
+    const res = await fetch(`${this.url}/api/rooms/${encodeURIComponent(room)}/state`)
+    if (!res.ok) throw new Error(`GET state of ${room}: HTTP ${res.status}`)
+    const doc = new Y.Doc()
+    try {
+      Y.applyUpdate(doc, new Uint8Array(await res.arrayBuffer()))
+      return fragmentText(doc.getXmlFragment('default'))
+    } finally {
+      doc.destroy()
+    }
   }
 
   async restart(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -85,6 +123,13 @@ export class TandemServer {
     await this.stop('SIGKILL')
     rmSync(this.dataDir, { recursive: true, force: true })
   }
+}
+
+/** The characters of a Y.XmlFragment as an editor shows them (marks and block boundaries dropped). */
+function fragmentText(node: Y.XmlFragment | Y.XmlElement | Y.XmlText | Y.XmlHook): string {
+  if (node instanceof Y.XmlText) return (node.toDelta() as Array<{ insert: unknown }>).map((op) => (typeof op.insert === 'string' ? op.insert : '')).join('')
+  if (node instanceof Y.XmlHook) return ''
+  return node.toArray().map(fragmentText).join('')
 }
 
 let roomCounter = 0
@@ -149,6 +194,9 @@ export async function expectLive(page: Page, timeout = 15_000): Promise<void> {
 export async function expectSaved(page: Page, timeout = 15_000): Promise<void> {
   await page.locator('.tandem-badge[data-saved="true"]').first().waitFor({ timeout })
 }
+
+/** The saved indicator: "Saving…", "All changes saved", "Offline — N changes kept on this device", "Offline". */
+export const saveState = (page: Page) => page.getByTestId('save-state').first()
 
 /** Fast polling for expect.poll: the default backs off to 1 s between tries, which adds up. */
 export const POLL = [50, 100, 150, 250] as const

@@ -53,13 +53,15 @@ test('identity: a friendly generated name and colour, remembered on the next vis
   await context.close()
 })
 
-test('the badge goes from connecting to live, and says offline when the server is gone', async ({ openEditor, server, room }) => {
+test('the badge says "All changes saved" when live with everything stored, and "Offline" when the server is gone', async ({ openEditor, server, room }) => {
   const page = await openEditor({ room, name: 'Ada' })
   const badge = page.locator('.tandem-badge')
-  await expect(badge).toContainText('Live')
+  // A Tandem server acknowledges stored edits, so the badge's one line is the saved indicator.
+  await expect(badge).toHaveAttribute('data-status', 'live')
+  await expect(badge).toHaveText('All changes saved')
   await server.stop()
   await expect(badge).toHaveAttribute('data-status', 'offline')
-  await expect(badge).toContainText('Offline')
+  await expect(badge).toHaveText('Offline')
   await server.start()
   await expectLive(page, 30_000)
 })

@@ -1,8 +1,8 @@
 import type { StatusEvent, SyncProvider } from '@tandem/sync'
-import type { SaveState } from './save-state.js'
+import { saveIndicator, saveIndicatorText, type SaveIndicator, type SaveState } from './save-state.js'
 
 /** What the badge reads from the provider. */
-export type BadgeSource = Pick<SyncProvider, 'status' | 'synced' | 'on' | 'off'>
+export type BadgeSource = Pick<SyncProvider, 'status' | 'synced' | 'savedState' | 'on' | 'off'>
 
 export type BadgeState = 'connecting' | 'live' | 'offline' | 'denied'
 
@@ -26,13 +26,35 @@ const LABEL: Record<BadgeState, string> = {
   denied: 'No access',
 }
 
+/** The badge's tooltip: the longer story behind its one line. */
+const TITLE: Record<BadgeState | Exclude<SaveIndicator, 'none'>, string> = {
+  connecting: 'Connecting to the server…',
+  live: "Connected: you see everyone's edits as they happen.",
+  offline: 'Not connected; reconnecting by itself. Keep editing: your changes are sent when the connection returns.',
+  denied: 'The server refused this connection (check the link or token).',
+  saving: 'Connected; waiting for the server to confirm it has stored your latest changes.',
+  saved: 'Connected; the server has stored every change you made.',
+  'offline-unsaved': 'Not connected; reconnecting by itself. Your changes are sent when the connection returns.',
+}
+
+/** Only real changes touch the DOM: the badge is an aria-live region, rewrites get re-announced. */
+function setText(el: HTMLElement, text: string): void {
+  if (el.textContent !== text) el.textContent = text
+}
+
 /**
- * The connection badge: status dot + label, and a second line saying whether local edits
- * have reached the server. State is mirrored in data-status / data-saved for styling and tests.
+ * The connection badge: a status dot and one line of text. With a server that acknowledges
+ * stored changes the text is the saved indicator ([data-testid="save-state"]): "Saving…",
+ * "All changes saved", "Offline — N changes kept on this device" or "Offline", derived from the
+ * provider's status, savedState and unsavedChanges (saveIndicator), never from a timer.
+ * Without acknowledgements it is neutral: the connection state only (Connecting…, Live,
+ * Offline, No access). State is mirrored in data-status / data-saved on the badge and
+ * data-state on the indicator, for styling and tests.
  */
 export function mountConnectionBadge(container: HTMLElement, provider: BadgeSource, saveState: SaveState): () => void {
   const badge = document.createElement('div')
   badge.className = 'tandem-badge'
+  badge.dataset.testid = 'connection-badge'
   badge.setAttribute('role', 'status')
   badge.setAttribute('aria-live', 'polite')
   const dot = document.createElement('span')
@@ -42,6 +64,7 @@ export function mountConnectionBadge(container: HTMLElement, provider: BadgeSour
   label.className = 'tandem-badge-label'
   const saved = document.createElement('span')
   saved.className = 'tandem-badge-saved'
+  saved.dataset.testid = 'save-state'
   badge.append(dot, label, saved)
   container.append(badge)
 
@@ -52,24 +75,18 @@ export function mountConnectionBadge(container: HTMLElement, provider: BadgeSour
     const state = badgeState(provider, permanent, wasLive, online)
     if (state === 'live') wasLive = true
     badge.dataset.status = state
-    label.textContent = LABEL[state]
-    // Without acknowledgements from the server we cannot know, so we say nothing.
-    saved.hidden = !saveState.known
+    // A refused connection says so; what the device keeps no longer matters to this server.
+    const indicator = state === 'denied' ? 'none' : saveIndicator(provider.status, provider.savedState, saveState.unsaved)
+    saved.dataset.state = indicator
+    setText(saved, saveIndicatorText(indicator, saveState.unsaved, saveState.localCopy))
+    saved.hidden = indicator === 'none'
+    // One line: the indicator already names the connection state when it shows.
+    setText(label, LABEL[state])
+    label.hidden = indicator !== 'none'
+    // Without acknowledgements from the server we cannot know, so we claim nothing.
     if (saveState.known) badge.dataset.saved = String(!saveState.pending)
     else delete badge.dataset.saved
-    // The rules of docs/protocol-saved.md ("Badge").
-    const n = saveState.unsaved
-    saved.textContent = !saveState.pending
-      ? 'All changes saved'
-      : state === 'live'
-        ? 'Saving…'
-        : `${n} unsaved ${n === 1 ? 'change' : 'changes'}`
-    badge.title =
-      state === 'offline'
-        ? 'Not connected; reconnecting by itself. Keep editing: your changes are sent when the connection returns.'
-        : state === 'denied'
-          ? 'The server refused this connection (check the link or token).'
-          : ''
+    badge.title = TITLE[indicator === 'none' ? state : indicator]
   }
   const onStatus = (e: StatusEvent) => {
     permanent = e.permanent === true

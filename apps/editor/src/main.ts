@@ -34,6 +34,16 @@ $('room-name').textContent = room
 mountConnectionBadge($('connection'), mounted.provider, mounted.saveState)
 mountPresence($('presence'), mounted.awareness)
 
+// The page itself must open without a network too, or the IndexedDB copy could never be
+// shown offline: public/sw.js keeps the page and its assets. Built pages only (in `pnpm dev`
+// it would cache Vite's modules). Browsers allow service workers only on https and localhost:
+// elsewhere the page still works, it just cannot be opened offline.
+if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+  navigator.serviceWorker.register('./sw.js').catch((err: unknown) => {
+    console.warn('Tandem: this page will not open offline (service worker not registered):', err)
+  })
+}
+
 // Identity: editable in place; Enter or leaving the field applies it.
 const nameInput = $<HTMLInputElement>('name')
 const avatar = $('me-color')

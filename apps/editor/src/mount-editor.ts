@@ -94,6 +94,10 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
   let user = normalizeUser(options.user)
   const doc = new Y.Doc()
   const awareness = new Awareness(doc)
+  // One IndexedDB database per server URL(s) + room: another room, or the same room name on
+  // another server, never sees this document. What it replays on open counts as local changes
+  // until the server acknowledges them (docs/protocol-saved.md, rule 1): edits made offline in
+  // an earlier visit are sent and confirmed like any other.
   const persistence = options.offline ? new IndexeddbPersistence(`tandem:${String(options.url)}:${options.room}`, doc) : undefined
   const provider = new SyncProvider({
     url: options.url,
@@ -104,7 +108,7 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
     ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
     ...(options.crossTab !== undefined ? { crossTab: options.crossTab } : {}),
   })
-  const saveState = saveStateOf(provider)
+  const saveState = saveStateOf(provider, persistence !== undefined)
 
   const root = ownerDocument.createElement('div')
   root.className = 'tandem'
@@ -188,16 +192,19 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
     view?.removeEventListener('online', onOnline)
   })
 
-  // Closing the tab now would lose edits the server has not confirmed: ask first. Not while
-  // offline with a local copy (IndexedDB keeps them), and the listener exists only while it
-  // matters, since a beforeunload listener keeps the page out of the back/forward cache.
+  // Closing the tab now could lose edits the server has not confirmed: ask first. That is the
+  // case while connected with an acknowledgement pending. Not while offline with a local copy
+  // (IndexedDB keeps them and the next visit sends them); without a local copy an offline edit
+  // lives only in this tab, so ask then too. Never when the server does not acknowledge: we
+  // would ask on every close. The listener exists only while it matters, since a
+  // beforeunload listener keeps the page out of the back/forward cache.
   const onBeforeUnload = (ev: BeforeUnloadEvent) => {
     ev.preventDefault()
     ev.returnValue = ''
   }
   let guarding = false
   const syncUnloadGuard = () => {
-    const atRisk = saveState.known && saveState.pending && (provider.status === 'connected' || !persistence)
+    const atRisk = saveState.known && saveState.pending && (provider.status === 'connected' || !saveState.localCopy)
     if (atRisk === guarding) return
     guarding = atRisk
     if (atRisk) view?.addEventListener('beforeunload', onBeforeUnload)
@@ -234,6 +241,8 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
       editor.destroy()
       provider.destroy()
       awareness.destroy()
+      // Closes the database once its pending writes have committed; the data stays for the
+      // next visit (clearData() would delete it).
       void persistence?.destroy()
       doc.destroy()
       root.remove()
