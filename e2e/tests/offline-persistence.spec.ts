@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { test, expect, editorUrl, expectText, gotoEditor, saveState, typeAtEnd } from '../fixtures.js'
+import { test, expect, editorUrl, expectText, gotoEditor, saveState, typeAtEnd, POLL } from '../fixtures.js'
 
 /**
  * The page keeps each room in IndexedDB (y-indexeddb) and itself in a service worker's cache:
@@ -77,10 +77,11 @@ test('opening a room while offline shows the copy kept on this device at once, a
     await gotoEditor(first, server, { room, name: 'Ada' })
     await typeAtEnd(first, 'read me offline.')
     await expect(saveState(first)).toHaveText('All changes saved')
-    // The page itself must be kept too: the service worker stores it before it activates.
-    await first.evaluate(async () => {
-      await navigator.serviceWorker.ready
-    })
+    // The page itself must be kept too: the service worker stores it before it activates,
+    // then takes control of the open page.
+    await expect
+      .poll(() => first.evaluate(() => navigator.serviceWorker.controller?.state ?? 'no service worker'), { intervals: [...POLL], message: 'the page is kept for offline use' })
+      .toBe('activated')
     await first.close()
 
     await context.setOffline(true)

@@ -37,7 +37,8 @@ test('"Saving…" while a frozen server holds the edit; "All changes saved" only
   await typeAtEnd(page, ' held edit')
   await expect(saveState(page)).toHaveText('Saving…')
   await expect(page.locator('.tandem-badge')).toHaveAttribute('data-status', 'live') // still connected
-  await typeAtEnd(page, ' and more')
+  // Keep typing key by key, as people do: each keystroke is another edit nobody acknowledges.
+  await page.keyboard.type(' and more')
   await expect(saveState(page)).toHaveText('Saving…')
   // Everything the indicator said while the server could not acknowledge anything.
   expect(await history()).toEqual(['All changes saved', 'Saving…'])

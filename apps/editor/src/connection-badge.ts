@@ -81,7 +81,7 @@ export function mountConnectionBadge(container: HTMLElement, provider: BadgeSour
     setText(saved, saveIndicatorText(indicator, saveState.unsaved, saveState.localCopy))
     saved.hidden = indicator === 'none'
     // One line: the indicator already names the connection state when it shows.
-    setText(label, LABEL[state])
+    setText(label, indicator === 'none' ? LABEL[state] : '')
     label.hidden = indicator !== 'none'
     // Without acknowledgements from the server we cannot know, so we claim nothing.
     if (saveState.known) badge.dataset.saved = String(!saveState.pending)
