@@ -8,7 +8,7 @@
  *   only when the network fails. One entry per path: ?room= and ?name= do not matter.
  * - assets/: cache first. Their names carry a content hash, so a cached file is never stale;
  *   files no cached page refers to any more are deleted when a page is cached.
- * - Everything else (the API, /healthz, other origins) is not touched.
+ * - Everything else (the API under api/, other origins, non-GET) is not touched.
  *
  * Plain JavaScript in public/: Vite copies it to dist/ as sw.js unhashed, the one name the
  * browser checks for updates.
@@ -16,6 +16,8 @@
 const CACHE = 'tandem-page-v1'
 const scope = new URL(self.registration.scope)
 const assetsPrefix = new URL('assets/', scope).pathname
+/** The server's HTTP API: never a page, never kept (its answers are live data). */
+const apiPrefix = new URL('api/', scope).pathname
 
 /** The cache key of a page: its path, without the query. */
 const pageKey = (url) => new URL(url.pathname, url.origin).href
@@ -87,7 +89,7 @@ self.addEventListener('fetch', (event) => {
   const request = event.request
   if (request.method !== 'GET') return
   const url = new URL(request.url)
-  if (url.origin !== scope.origin || !url.pathname.startsWith(scope.pathname)) return
+  if (url.origin !== scope.origin || !url.pathname.startsWith(scope.pathname) || url.pathname.startsWith(apiPrefix)) return
 
   if (request.mode === 'navigate') {
     event.respondWith(
