@@ -7,6 +7,7 @@
 //   --profile             run Tandem's server with --cpu-prof (profiles in results/tmp/prof)
 //   --out DIR             where results go
 //   --quiet-wait S        before each run wait up to S seconds for other processes to calm down
+//   --retries N           rerun a run other processes disturbed (> 50 % of a core) up to N times
 import { join } from 'node:path'
 import { RESULTS_DIR, TMP_DIR } from './paths.mjs'
 
@@ -14,7 +15,7 @@ const DEFAULTS = {
   A: { rooms: 50, clients: 10, writers: 2, window: 2, pool: 6000, warmupMs: 2000, durationMs: 10_000, concurrency: 100 },
   B: { rooms: 100, clients: 10, writers: 2, rate: 2000, warmupMs: 2000, durationMs: 10_000, concurrency: 100 },
   C: { rooms: 500, clients: 10, concurrency: 100, settleMs: 1500 },
-  D: { ops: 100_000, authors: 5, chunks: 1000, seed: 42, clients: 20, waves: 5, settleMs: 3000 },
+  D: { ops: 100_000, authors: 5, chunks: 1000, seed: 42, clients: 20, waves: 10, settleMs: 3000 },
   E: { rooms: 20, clients: 10, hz: 10, warmupMs: 2000, durationMs: 10_000, concurrency: 100 },
 }
 
@@ -66,7 +67,8 @@ export function parseConfig (argv, env) {
     scenarios,
     targets: flags.has('targets') ? String(flags.get('targets')).split(',') : null,
     profile: flags.has('profile'),
-    quietWaitS: Number(flags.get('quiet-wait') ?? (quick ? 0 : 180)),
+    quietWaitS: Number(flags.get('quiet-wait') ?? (quick ? 0 : 90)),
+    retries: Number(flags.get('retries') ?? (quick ? 0 : 1)),
     outDir: flags.get('out') ?? (quick ? join(TMP_DIR, 'quick') : RESULTS_DIR),
     params,
   })

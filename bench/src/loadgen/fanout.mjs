@@ -129,6 +129,7 @@ export class Fanout {
     loop?.stop()
     const sent = writers.reduce((n, w) => n + w.next, 0) - sent0
     await this.win.drain()
+    mark('drained')
     const receivers = this.o.clientsPerRoom - 1
     return {
       elapsedMs: elapsed,

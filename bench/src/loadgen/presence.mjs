@@ -81,6 +81,7 @@ export class Presence {
     const elapsed = await measured(this.win, t, mark)
     loop.stop()
     await this.win.drain()
+    mark('drained')
     return {
       elapsedMs: elapsed,
       deliveries: this.win.deliveries,

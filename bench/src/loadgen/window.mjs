@@ -25,7 +25,7 @@ export class Window {
   }
 
   /** Waits until deliveries stop arriving (quiet for `quietMs`), at most `maxMs`. */
-  async drain (quietMs = 300, maxMs = 5000) {
+  async drain (quietMs = 300, maxMs = 15_000) {
     const t0 = performance.now()
     while (performance.now() - t0 < maxMs && performance.now() - this.lastDeliveryAt < quietMs) {
       await new Promise((resolve) => setTimeout(resolve, 50))
