@@ -1,5 +1,5 @@
 // pnpm bench: verify every target, run the scenarios interleaved and repeated, write results.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseConfig } from './config.mjs'
@@ -11,10 +11,8 @@ import { ensureTrace } from './trace.mjs'
 import { SCENARIOS } from './scenarios/index.mjs'
 import { aggregate, storeCost } from './report/aggregate.mjs'
 import { checkGoals } from './report/goals.mjs'
-import { resultsMarkdown } from './report/markdown.mjs'
-import { resultsSvg } from './report/svg.mjs'
-import { readme } from './report/readme.mjs'
-import { BENCH_DIR, RESULTS_DIR, TMP_DIR } from './paths.mjs'
+import { writeReports } from './report/write.mjs'
+import { RESULTS_DIR, TMP_DIR } from './paths.mjs'
 import { foreignLoad } from './proc-stats.mjs'
 
 const config = parseConfig(process.argv.slice(2).filter((a) => a !== '--'), process.env)
@@ -117,9 +115,5 @@ const labels = Object.fromEntries(targets.map((t) => [t.id, t.label]))
 const durationS = (performance.now() - t0) / 1000
 const report = { machine, config, agg, store, goals, labels, startedAt, durationS, traceInfo: trace?.info ?? null }
 
-mkdirSync(config.outDir, { recursive: true })
-writeFileSync(join(config.outDir, 'results.md'), resultsMarkdown(report))
-writeFileSync(join(config.outDir, 'results.svg'), resultsSvg(agg, `${startedAt} · ${machine.nproc} × ${machine.cpuModel} · Node ${machine.node} · median of ${config.repeats}`))
-writeFileSync(join(config.outDir, 'results.json'), JSON.stringify({ startedAt, durationS, machine, config, verified, trace: trace?.info ?? null, summary: agg, scenarioF: store, goals, runs: raw }, null, 1))
-if (config.outDir === RESULTS_DIR) writeFileSync(join(BENCH_DIR, 'README.md'), readme(report))
+writeReports({ ...report, verified, runs: raw }, config.outDir)
 log(`wrote ${config.outDir}/results.{md,json,svg}${config.outDir === RESULTS_DIR ? ' and bench/README.md' : ''}`)

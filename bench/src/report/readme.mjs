@@ -32,7 +32,7 @@ export function readme (r) {
 from a separate load-generator process, and writes \`results/results.md\` (one table per
 scenario), \`results/results.json\` (every run plus the medians) and \`results/results.svg\`.
 
-    pnpm bench                       # default sizes, 3 interleaved repeats (~25 min on 2 cores)
+    pnpm bench                       # default sizes, 3 interleaved repeats (~20 min on 2 cores)
     pnpm bench --quick               # tiny sizes, 1 repeat, < 2 min; writes results/tmp/quick/
     pnpm bench --scenarios A,D --targets relay,tandem --repeats 1
     pnpm bench --set A.rooms=20      # or BENCH_A_ROOMS=20; every parameter is listed in src/config.mjs
@@ -57,10 +57,18 @@ scenario), \`results/results.json\` (every run plus the medians) and \`results/r
 - Load clients connect from 253 loopback source addresses (127.0.0.2-254, round robin), as many users
   would, so per-IP connection caps (Tandem's default is 100) see ~20 users per address. No server's
   configuration is changed for the benchmark.
-- Before each run the runner waits (up to 3 min) until other processes use < 30 % of a core, and
-  reports the CPU they used during the measurement ("others' CPU %"): the machine is shared.
+- Before each run the runner waits (up to 90 s) until other processes use < 30 % of a core, reports
+  the CPU they used during the measurement ("others' CPU %"), and reruns a run they disturbed
+  (> 50 % of a core) once, keeping the less disturbed attempt: the machine is shared.
 - A delivery is one update (or awareness state) arriving at one client other than its author.
   Latency is measured from the scheduled send time (open loop, no coordinated omission).
+  In B and E, CPU per delivery charges the window's messages with the CPU spent until the last of them
+  arrived (a server that falls behind cannot leave work for after the window); in A it is the window's
+  CPU over the window's deliveries.
+- The load generator is one process on the other core. In A the relay forwards every update as its own
+  frame, so the load generator reads ~3× more frames for it than for servers that merge a turn's updates;
+  both sit near 100 % CPU there, so the relay's A throughput is a lower bound, limited by the load
+  generator as much as by the relay (its CPU per delivery is unaffected). See "loadgen CPU %".
 - Scenario D's document is generated from a seeded editing trace (5 authors, typing bursts,
   backspace runs, caret jumps) and cached in \`results/tmp/\`.
 
@@ -73,5 +81,6 @@ ${summary}
 ${goalsTable(r.goals)}
 
 Full tables: [results/results.md](results/results.md), chart: [results/results.svg](results/results.svg).
+Re-render them from results.json after editing the report code: \`node src/rerender.mjs\`.
 `
 }

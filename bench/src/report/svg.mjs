@@ -22,7 +22,7 @@ export function resultsSvg (agg, subtitle) {
   const labelW = 250
   const barMax = width - labelW - 170
   const rowH = 20
-  let y = 50
+  let y = 66
   const parts = []
   for (const [sc, key, title] of PANELS) {
     const rows = (agg[sc] ?? []).filter((r) => Number.isFinite(r.values[key]))
