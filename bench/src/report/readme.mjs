@@ -80,7 +80,8 @@ ${summary}
 
 ${goalsTable(r.goals)}
 
-Full tables: [results/results.md](results/results.md), chart: [results/results.svg](results/results.svg).
+Full tables: [results/results.md](results/results.md), chart: [results/results.svg](results/results.svg),
+profile of Tandem's misses: [results/profile-notes.md](results/profile-notes.md).
 Re-render them from results.json after editing the report code: \`node src/rerender.mjs\`.
 `
 }
