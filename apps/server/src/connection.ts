@@ -27,6 +27,8 @@ export class Connection implements RoomPeer {
   readonly id = nextId++
   readonly txOrigin: TxOrigin = Object.freeze({ kind: 'connection', id: this.id })
   readonly awarenessIds = new Set<number>()
+  /** the admission slot (per-IP / per-room counts) this connection holds until it closes */
+  admission: { release(): void } | undefined
   /** liveness: cleared by each ping sweep, set by the pong */
   alive = true
   /** anything sent since the last sweep (quiet connections get an app-level keepalive) */

@@ -1,4 +1,4 @@
-import type { FanoutMessage } from './fanout/types.js'
+import type { FanoutDelivery } from './fanout/types.js'
 import type { RoomContext } from './room-context.js'
 import { loadRoom } from './room-loader.js'
 import type { Room } from './room.js'
@@ -36,7 +36,7 @@ export function createRoomRegistry(ctx: RoomContext) {
     // Subscribe BEFORE reading the store: an update another server commits meanwhile arrives
     // through the fan-out instead of falling between the two. Early messages are replayed.
     let room: Room | undefined
-    let early: FanoutMessage[] | undefined = []
+    let early: FanoutDelivery[] | undefined = []
     await ctx.fanout.subscribe(name, (msg) => {
       if (room) room.receiveFanout(msg)
       else early?.push(msg)

@@ -14,7 +14,7 @@ import {
   writeSyncUpdate,
 } from '@tandem/sync'
 import type { PendingUpdate } from './committer.js'
-import type { FanoutMessage } from './fanout/types.js'
+import type { FanoutDelivery } from './fanout/types.js'
 import { API_ORIGIN, FANOUT_ORIGIN, LOAD_ORIGIN, type TxOrigin } from './origins.js'
 import type { RoomContext } from './room-context.js'
 
@@ -270,7 +270,13 @@ export class Room {
   // ------------------------------------------------------------------------------------------
   // Other servers (fan-out): already stored by the server that accepted them
 
-  receiveFanout(msg: FanoutMessage): void {
+  receiveFanout(msg: FanoutDelivery): void {
+    if (msg.kind === 'presence-query') {
+      // Only the states of this server's own clients: the asker hears the others from their servers.
+      const own = [...this.owners.keys()].filter((id) => this.awareness.meta.has(id))
+      if (own.length) this.ctx.fanout.publish(this.name, { kind: 'awareness', payload: awarenessProtocol.encodeAwarenessUpdate(this.awareness, own) })
+      return
+    }
     if (msg.kind === 'update') {
       if (!validateUpdate(msg.payload)) return
       Y.applyUpdate(this.doc, msg.payload, FANOUT_ORIGIN)

@@ -11,7 +11,7 @@ import { createMetrics, type Metrics } from './metrics.js'
 import { createCommitter } from './committer.js'
 import { createRoomRegistry } from './room-registry.js'
 import type { Room, RoomPeer } from './room.js'
-import { Connection } from './connection.js'
+import { Connection, type ConnectionDeps } from './connection.js'
 import { decideUpgrade, type Authorizer } from './upgrade.js'
 import type { HttpAuthorizer } from './http-auth.js'
 import { createAuth } from './auth.js'
@@ -121,56 +121,71 @@ export function createTandemServer(deps: ServerDeps) {
     )
   }
 
+  // Shared by every connection: one object and one closure for the whole server, not per socket.
+  const connectionDeps: ConnectionDeps = {
+    metrics,
+    log,
+    maxBufferedBytes: config.maxBufferedBytes,
+    rateLimit: rateLimit.messagesPerSec > 0 || rateLimit.bytesPerSec > 0 ? rateLimit : undefined,
+    onClose: (c) => {
+      expiry.delete(c)
+      c.admission?.release()
+      connections.delete(c)
+      metrics.connections.dec()
+      registry.release(c.room)
+    },
+  }
+
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    socket.on('error', () => socket.destroy())
-    if (draining) return refuse(socket, 503, 'shutting-down')
+    // Until the WebSocket exists, this upgrade owns what it reserved (an admission slot, then the
+    // room) and gives it back if the socket goes away first: ws refuses malformed handshakes
+    // itself without calling back. Both listeners are removed once the connection owns them, so
+    // nothing of the upgrade stays reachable from a long-lived socket.
+    let slot: { release(): void } | undefined
+    let room: Room | undefined
+    const onError = () => socket.destroy()
+    const onEarlyClose = () => {
+      // Releases what is held now; whatever is acquired after the socket died is released by
+      // giveUp() (every await below is followed by a socket.destroyed check).
+      slot?.release()
+      slot = undefined
+      if (room) registry.release(room)
+      room = undefined
+    }
+    socket.on('error', onError)
+    socket.once('close', onEarlyClose)
+    const giveUp = (status: number, reason: string) => {
+      socket.off('close', onEarlyClose)
+      onEarlyClose()
+      refuse(socket, status, reason)
+    }
+    if (draining) return giveUp(503, 'shutting-down')
     const decision = await decideUpgrade(req, authorize)
-    if (!decision.ok) return refuse(socket, decision.status, decision.reason)
+    if (!decision.ok) return giveUp(decision.status, decision.reason)
     // Limits after authentication (a stranger learns nothing but 401/403) and before the room
     // loads: a refused upgrade costs one HTTP response.
-    const slot = admission.admit(clientAddress(req, config.trustProxy), decision.room)
-    if (!slot.ok) return refuse(socket, slot.status, slot.reason)
-    let established = false
-    socket.once('close', () => {
-      if (!established) slot.release()
-    })
-    let room: Room
+    const admitted = admission.admit(clientAddress(req, config.trustProxy), decision.room)
+    if (!admitted.ok) return giveUp(admitted.status, admitted.reason)
+    slot = admitted
+    if (socket.destroyed) return giveUp(499, 'client-gone')
     try {
       room = await registry.acquire(decision.room)
     } catch (err) {
       log.error({ err, room: decision.room }, 'room failed to load')
-      slot.release()
-      return refuse(socket, 503, 'room-unavailable')
+      return giveUp(503, 'room-unavailable')
     }
-    if (draining || socket.destroyed) {
-      registry.release(room)
-      slot.release()
-      return refuse(socket, 503, draining ? 'shutting-down' : 'client-gone')
-    }
-    // ws refuses malformed handshakes itself without calling back: release the room then too.
-    socket.once('close', () => {
-      if (!established) registry.release(room)
-    })
+    if (draining || socket.destroyed) return giveUp(503, draining ? 'shutting-down' : 'client-gone')
+    const joined: Room = room
     wss.handleUpgrade(req, socket, head, (ws) => {
-      established = true
-      const conn = new Connection(ws, room, decision.access, {
-        metrics,
-        log,
-        maxBufferedBytes: config.maxBufferedBytes,
-        rateLimit,
-        onClose: (c) => {
-          expiry.delete(c)
-          slot.release()
-          connections.delete(c)
-          metrics.connections.dec()
-          registry.release(c.room)
-        },
-      })
+      socket.off('close', onEarlyClose)
+      socket.off('error', onError) // ws has its own error handling on an upgraded socket
+      const conn = new Connection(ws, joined, decision.access, connectionDeps)
+      conn.admission = admitted
       connections.add(conn)
       metrics.connections.inc()
       if (decision.expiresAt !== undefined) expiry.add(conn, decision.expiresAt)
       conn.helloAcks()
-      room.join(conn)
+      joined.join(conn)
     })
   }
 

@@ -5,7 +5,7 @@ import * as Y from 'yjs'
 import { Registry } from 'prom-client'
 import { createFanoutPromMetrics } from '../src/fanout/redis-metrics.js'
 import { createRedisFanout, type FanoutMetrics, type RedisFanout, type RedisFanoutOptions } from '../src/fanout/redis.js'
-import type { FanoutMessage } from '../src/fanout/types.js'
+import type { FanoutDelivery, FanoutMessage } from '../src/fanout/types.js'
 import { createTcpProxy, requireRedis, uniqueName, type TcpProxy } from './helpers/services.js'
 import { until } from './helpers/wait.js'
 
@@ -27,12 +27,22 @@ afterEach(async () => {
 
 interface Inbox {
   messages: FanoutMessage[]
-  onMessage: (m: FanoutMessage) => void
+  /** presence queries: another server subscribed to the room after us */
+  queries: number
+  onMessage: (m: FanoutDelivery) => void
   text(): string[]
 }
 function inbox(): Inbox {
-  const messages: FanoutMessage[] = []
-  return { messages, onMessage: (m) => messages.push(m), text: () => messages.map((m) => `${m.kind}:${Buffer.from(m.payload).toString()}`) }
+  const box: Inbox = {
+    messages: [],
+    queries: 0,
+    onMessage: (m) => {
+      if (m.kind === 'presence-query') box.queries++
+      else box.messages.push(m)
+    },
+    text: () => box.messages.map((m) => `${m.kind}:${Buffer.from(m.payload).toString()}`),
+  }
+  return box
 }
 
 function recorder() {
@@ -83,6 +93,18 @@ async function killConnection(r: Redis, name: string): Promise<void> {
 }
 
 describe('Redis fan-out', () => {
+  it('a server subscribing to a room asks the servers already there for their presence (hello)', async () => {
+    const prefix = uniqueName('hello')
+    const a = await server(prefix)
+    const b = await server(prefix)
+    const [ia, ib] = [inbox(), inbox()]
+    await a.subscribe('room', ia.onMessage)
+    await b.subscribe('room', ib.onMessage)
+    await until(() => ia.queries === 1, 'A was asked once B subscribed')
+    expect(ib.queries).toBe(0) // nobody subscribed after B; a server never hears its own hello
+    expect(ia.messages).toEqual([])
+  })
+
   it("delivers A's message to B, never back to A, per room, byte-exact", async () => {
     const prefix = uniqueName('fo')
     const a = await server(prefix)

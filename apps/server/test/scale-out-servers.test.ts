@@ -73,6 +73,19 @@ async function fetchJson(url: string): Promise<any> {
 }
 
 describe('several servers act as one (PostgreSQL store + Redis fan-out)', () => {
+  // Regression: a server that opened a room after another server's clients announced their
+  // presence only learned it at their next renewal (up to 15 s); now it asks on subscribe (hello).
+  it('a server opening a room later learns the presence already there at once', async () => {
+    const c = await cluster()
+    const [a, b] = await Promise.all([c.start(), c.start()])
+    const room = 'late presence'
+    const onA = client(a.wsUrl, room, 'Ann')
+    await until(() => onA.provider.synced, 'A synced')
+    const onB = client(b.wsUrl, room, 'Bob')
+    await until(() => onB.provider.synced, 'B synced')
+    await until(() => userOf(onB, onA) === 'Ann', 'Ann visible on B without waiting for a renewal', 5_000)
+  })
+
   it('clients of one room on two servers converge both ways, edits and awareness', async () => {
     const c = await cluster()
     const [a, b] = await Promise.all([c.start(), c.start()])

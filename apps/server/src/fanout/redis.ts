@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { Logger } from '../log.js'
-import type { Fanout, FanoutKind, FanoutMessage } from './types.js'
+import type { Fanout, FanoutDelivery, FanoutKind, FanoutMessage } from './types.js'
 import { WireType, decodeWire, encodeAwarenessRemoval, encodeWire, readAwarenessEntries } from './redis-wire.js'
 
 /**
@@ -71,7 +71,7 @@ export interface RedisFanout extends Fanout {
 }
 
 interface RoomEntry {
-  onMessage: (msg: FanoutMessage) => void
+  onMessage: (msg: FanoutDelivery) => void
   acked: boolean
   /** subscribe() stopped waiting before Redis acknowledged: resync once it does */
   resyncOnAck: boolean
@@ -160,6 +160,8 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
   function markAcked(room: string, entry: RoomEntry): void {
     if (rooms.get(room) !== entry) return
     entry.acked = true
+    // Ask the peers already in this room for their clients' presence (see WireType.Hello).
+    if (pub.status === 'ready' && !closed) send({ room, buf: encodeWire(WireType.Hello, serverId), kind: undefined })
     const waiters = entry.waiters
     entry.waiters = []
     for (const w of waiters) w()
@@ -223,6 +225,14 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
     peer.rooms.add(room)
     if (msg.type === WireType.Resync) {
       emitResync([room], 'peer-dropped')
+      return
+    }
+    if (msg.type === WireType.Hello) {
+      try {
+        entry.onMessage({ kind: 'presence-query', payload: msg.payload })
+      } catch (err) {
+        log?.warn({ err, room }, 'fan-out presence query rejected by the room')
+      }
       return
     }
     const kind = KIND_OF[msg.type]

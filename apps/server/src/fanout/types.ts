@@ -10,6 +10,12 @@ export interface FanoutMessage {
   payload: Uint8Array
 }
 
+/**
+ * What a subscriber receives: published messages, plus 'presence-query' when another server
+ * just opened the room and asks for the presence of our clients in it.
+ */
+export type FanoutDelivery = FanoutMessage | { kind: 'presence-query'; payload: Uint8Array }
+
 export interface Fanout {
   readonly kind: string
   /**
@@ -17,7 +23,7 @@ export interface Fanout {
    * fan-out is down (or does not acknowledge in time), once a later `onResync` naming `room` is
    * guaranteed, so a room can still open during an outage without missing anything for good.
    */
-  subscribe(room: string, onMessage: (msg: FanoutMessage) => void): Promise<void>
+  subscribe(room: string, onMessage: (msg: FanoutDelivery) => void): Promise<void>
   unsubscribe(room: string): Promise<void>
   /** Fire-and-forget; durability comes from the store, not from the fan-out. */
   publish(room: string, msg: FanoutMessage): void
