@@ -9,14 +9,14 @@ import {
   sliceAwarenessUpdate,
   validateUpdate,
   writeAwareness,
-  writeSyncStep1,
-  writeSyncStep2,
   writeSyncUpdate,
 } from '@tandem/sync'
 import type { PendingUpdate } from './committer.js'
 import type { FanoutDelivery } from './fanout/types.js'
 import { API_ORIGIN, FANOUT_ORIGIN, LOAD_ORIGIN, type TxOrigin } from './origins.js'
 import type { RoomContext } from './room-context.js'
+import { DocStateCache } from './doc-state-cache.js'
+import { applyStoredRows } from './store-rows.js'
 
 /** What a room needs from a connection. */
 export interface RoomPeer {
@@ -35,8 +35,6 @@ export interface RoomPeer {
   committed(n: number, through: number): void
   close(code: number, reason: string): void
 }
-
-const EMPTY_STATE_VECTOR = (sv: Uint8Array) => sv.length === 1 && sv[0] === 0
 
 /**
  * One document: a Y.Doc, its Awareness and the connections editing it.
@@ -65,9 +63,8 @@ export class Room {
   private sinceSnapshot = { updates: 0, bytes: 0 }
   private compacting: Promise<void> | undefined
 
-  // State shared by joiners, recomputed only when the document changes (join storms encode once).
-  private version = 0
-  private cache: { version: number; step1?: Uint8Array; fullState?: Uint8Array; fullStep2?: Uint8Array } = { version: -1 }
+  /** sync replies shared by joiners, recomputed only when the document changes */
+  private readonly states = new DocStateCache(this.doc)
 
   constructor(
     readonly name: string,
@@ -82,7 +79,7 @@ export class Room {
     Y.applyUpdate(this.doc, update, LOAD_ORIGIN)
     this.lastSeq = lastSeq
     this.sinceSnapshot = { updates: logRows, bytes: logBytes }
-    this.version++
+    this.states.changed()
   }
 
   // ------------------------------------------------------------------------------------------
@@ -90,7 +87,7 @@ export class Room {
 
   join(peer: RoomPeer): void {
     this.peers.add(peer)
-    peer.send(this.step1())
+    peer.send(this.states.step1())
     if (this.awareness.getStates().size > 0) {
       peer.send(writeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...this.awareness.getStates().keys()])))
     }
@@ -120,7 +117,7 @@ export class Room {
   handle(peer: RoomPeer, frame: Frame, raw: Uint8Array): void {
     switch (frame.type) {
       case 'sync-step1':
-        peer.send(this.step2For(frame.stateVector), true)
+        peer.send(this.states.step2For(frame.stateVector), true)
         return
       case 'sync-step2':
       case 'sync-update': {
@@ -199,7 +196,7 @@ export class Room {
 
   applyCommitted(entries: PendingUpdate<Room, RoomPeer>[]): void {
     for (const e of entries) Y.applyUpdate(this.doc, e.update, e.origin?.txOrigin ?? API_ORIGIN)
-    this.version++
+    this.states.changed()
     const last = entries[entries.length - 1]!
     this.lastSeq = Math.max(this.lastSeq, last.seq)
     this.sinceSnapshot.updates += entries.length
@@ -280,7 +277,7 @@ export class Room {
     if (msg.kind === 'update') {
       if (!validateUpdate(msg.payload)) return
       Y.applyUpdate(this.doc, msg.payload, FANOUT_ORIGIN)
-      this.version++
+      this.states.changed()
       this.broadcast(writeSyncUpdate(msg.payload), undefined, MessageType.Sync)
     } else {
       readAwarenessHeaders(msg.payload)
@@ -316,67 +313,19 @@ export class Room {
     const since = this.storeSyncedSeq
     const loaded = store.loadSince ? await store.loadSince(this.name, since) : await store.load(this.name)
     if (this.destroyed) return
-    const rows = loaded.snapshot ? [loaded.snapshot, ...loaded.updates] : loaded.updates
-    let seen = since
-    const news: Uint8Array[] = []
-    for (const row of rows) {
-      seen = Math.max(seen, row.seq)
-      try {
-        if (validateUpdate(row.data)) news.push(row.data)
-      } catch {
-        // Unreadable rows are quarantined by the next load; they cannot be applied here either.
-      }
-    }
-    if (news.length) {
-      // Only the part the doc did not have yet is relayed: Yjs reports exactly that as 'update'.
-      const delta: Uint8Array[] = []
-      const onUpdate = (u: Uint8Array) => delta.push(u)
-      this.doc.on('update', onUpdate)
-      try {
-        Y.applyUpdate(this.doc, news.length === 1 ? news[0]! : Y.mergeUpdates(news), FANOUT_ORIGIN)
-      } finally {
-        this.doc.off('update', onUpdate)
-      }
-      if (delta.length) {
-        this.version++
-        this.broadcast(writeSyncUpdate(delta.length === 1 ? delta[0]! : Y.mergeUpdates(delta)), undefined, MessageType.Sync)
-      }
+    const { delta, seen } = applyStoredRows(this.doc, loaded, since, FANOUT_ORIGIN)
+    if (delta) {
+      this.states.changed()
+      this.broadcast(writeSyncUpdate(delta), undefined, MessageType.Sync)
     }
     this.storeSyncedSeq = Math.max(this.storeSyncedSeq, seen)
     this.lastSeq = Math.max(this.lastSeq, seen)
   }
 
-  // ------------------------------------------------------------------------------------------
-  // Sync replies, shared per document version
 
-  private fresh() {
-    if (this.cache.version !== this.version) this.cache = { version: this.version }
-    return this.cache
-  }
-
-  /** Y.encodeStateAsUpdate(doc), computed once per document version. */
+  /** Y.encodeStateAsUpdate(doc), computed once per document version (snapshots, the HTTP API). */
   encodeState(): Uint8Array {
-    const c = this.fresh()
-    return (c.fullState ??= Y.encodeStateAsUpdate(this.doc))
-  }
-
-  private step1(): Uint8Array {
-    const c = this.fresh()
-    return (c.step1 ??= writeSyncStep1(this.doc))
-  }
-
-  private step2For(stateVector: Uint8Array): Uint8Array {
-    if (EMPTY_STATE_VECTOR(stateVector)) {
-      const c = this.fresh()
-      return (c.fullStep2 ??= writeSyncStep2(this.encodeState()))
-    }
-    let diff: Uint8Array
-    try {
-      diff = Y.encodeStateAsUpdate(this.doc, stateVector)
-    } catch (err) {
-      throw new ProtocolError(`invalid state vector: ${(err as Error).message}`, 1007, 'invalid-state-vector')
-    }
-    return writeSyncStep2(diff)
+    return this.states.state()
   }
 
   // ------------------------------------------------------------------------------------------
@@ -444,6 +393,6 @@ export class Room {
     this.doc.destroy()
     this.peers.clear()
     this.owners.clear()
-    this.cache = { version: -1 }
+    this.states.clear()
   }
 }
