@@ -3,6 +3,7 @@ import * as Y from 'yjs'
 import WebSocket from 'ws'
 import { SyncProvider } from '@tandem/sync'
 import { startServer, type RunningServer } from './helpers/server.js'
+import { metric } from './helpers/metrics.js'
 import { upgradeStatus } from './helpers/clients.js'
 import { until } from './helpers/wait.js'
 import { SECRET, get, noneToken, rs256Token, spawnMain, token, withToken } from './helpers/auth.js'
@@ -21,12 +22,6 @@ async function server(env: Record<string, string> = {}): Promise<RunningServer> 
   const s = await startServer(env)
   cleanup.push(() => s.close())
   return s
-}
-
-async function metric(s: RunningServer, name: string, reason: string): Promise<number> {
-  const text = await (await fetch(`${s.url}/metrics`)).text()
-  const m = new RegExp(`^${name}\\{reason="${reason}"\\} (\\d+)`, 'm').exec(text)
-  return m ? Number(m[1]) : 0
 }
 
 const now = () => Math.floor(Date.now() / 1000)

@@ -4,6 +4,7 @@ import WebSocket from 'ws'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import { SyncProvider, writeAwareness, writeQueryAwareness } from '@tandem/sync'
 import { startServer, type RunningServer } from './helpers/server.js'
+import { metric } from './helpers/metrics.js'
 import { closeOf, upgradeStatus } from './helpers/clients.js'
 import { until } from './helpers/wait.js'
 import { recordingSocket } from './helpers/auth.js'
@@ -23,12 +24,6 @@ async function server(env: Record<string, string>): Promise<RunningServer> {
   const s = await startServer(env)
   cleanup.push(() => s.close())
   return s
-}
-
-async function metric(s: RunningServer, name: string, reason: string): Promise<number> {
-  const text = await (await fetch(`${s.url}/metrics`)).text()
-  const m = new RegExp(`^${name}\\{reason="${reason}"\\} (\\d+)`, 'm').exec(text)
-  return m ? Number(m[1]) : 0
 }
 
 function peer(s: RunningServer, room: string) {

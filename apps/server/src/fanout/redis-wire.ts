@@ -58,48 +58,4 @@ export function decodeWire(buf: Uint8Array): WireMessage | undefined {
   }
 }
 
-export interface AwarenessEntry {
-  clientID: number
-  clock: number
-  removed: boolean
-}
-
-/**
- * The (clientID, clock, removed) triples of a y-protocols awareness update
- * (varUint n, then n × [varUint clientID, varUint clock, varString stateJSON]).
- * undefined when it does not parse; the room validates it on its own anyway.
- */
-export function readAwarenessEntries(update: Uint8Array): AwarenessEntry[] | undefined {
-  try {
-    const dec = decoding.createDecoder(update)
-    const n = decoding.readVarUint(dec)
-    const out: AwarenessEntry[] = []
-    for (let i = 0; i < n; i++) {
-      const clientID = decoding.readVarUint(dec)
-      const clock = decoding.readVarUint(dec)
-      const state = decoding.readVarString(dec)
-      out.push({ clientID, clock, removed: state === 'null' })
-    }
-    return out
-  } catch {
-    return undefined
-  }
-}
-
-/**
- * An awareness update removing `entries` AT THE CLOCK LAST SEEN (y-protocols applies a null state
- * with an equal clock as a removal). If the client has since reconnected elsewhere, its clock moved
- * on and this removal is ignored: a live client is never removed by its old server's obituary.
- */
-export function encodeAwarenessRemoval(entries: readonly { clientID: number; clock: number }[]): Uint8Array {
-  const enc = encoding.createEncoder()
-  encoding.writeVarUint(enc, entries.length)
-  for (const e of entries) {
-    encoding.writeVarUint(enc, e.clientID)
-    encoding.writeVarUint(enc, e.clock)
-    encoding.writeVarString(enc, 'null')
-  }
-  return encoding.toUint8Array(enc)
-}
-
 const EMPTY = new Uint8Array(0)

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { Logger } from '../log.js'
 import type { Fanout, FanoutDelivery, FanoutKind, FanoutMessage } from './types.js'
-import { WireType, decodeWire, encodeAwarenessRemoval, encodeWire, readAwarenessEntries } from './redis-wire.js'
+import { WireType, decodeWire, encodeWire } from './redis-wire.js'
+import { PresenceLedger } from './redis-presence.js'
 
 /**
  * Cross-server fan-out over Redis pub/sub (REDIS_URL), one channel per room.
@@ -123,7 +124,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
   const rooms = new Map<string, RoomEntry>()
   const peers = new Map<string, Peer>()
   /** room → awareness clientID → the peer that announced it and the clock last seen */
-  const presence = new Map<string, Map<number, { sender: string; clock: number }>>()
+  const presence = new PresenceLedger()
   const resyncListeners = new Set<(rooms: readonly string[]) => void>()
 
   let queue: Queued[] = []
@@ -237,7 +238,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
     }
     const kind = KIND_OF[msg.type]
     if (!kind) return
-    if (kind === 'awareness') trackPresence(room, msg.sender, msg.payload)
+    if (kind === 'awareness') presence.track(room, msg.sender, msg.payload)
     metrics.received?.(kind, Math.max(0, now - msg.sentAt) / 1000)
     try {
       entry.onMessage({ kind, payload: msg.payload })
@@ -247,22 +248,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
   })
 
   // ------------------------------------------------------------------------------------------
-  // Presence of other servers' clients
-
-  function trackPresence(room: string, sender: string, update: Uint8Array): void {
-    const entries = readAwarenessEntries(update)
-    if (!entries) return
-    let owners = presence.get(room)
-    if (!owners) {
-      owners = new Map()
-      presence.set(room, owners)
-    }
-    for (const e of entries) {
-      if (e.removed) owners.delete(e.clientID)
-      else owners.set(e.clientID, { sender, clock: e.clock })
-    }
-    if (owners.size === 0) presence.delete(room)
-  }
+  // Peer servers that die (their clients' presence, their rooms)
 
   function peerGone(id: string, why: 'silent' | 'bye'): void {
     const peer = peers.get(id)
@@ -270,15 +256,11 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
     peers.delete(id)
     metrics.peerGone?.()
     log?.info({ peer: id, why }, 'fan-out: peer server gone; removing its clients’ presence')
-    for (const [room, owners] of presence) {
+    for (const [room, removal] of presence.takeFrom(id)) {
       const entry = rooms.get(room)
-      const gone = [...owners].filter(([, o]) => o.sender === id).map(([clientID, o]) => ({ clientID, clock: o.clock }))
-      if (gone.length === 0) continue
-      for (const g of gone) owners.delete(g.clientID)
-      if (owners.size === 0) presence.delete(room)
       if (!entry) continue
       try {
-        entry.onMessage({ kind: 'awareness', payload: encodeAwarenessRemoval(gone) })
+        entry.onMessage({ kind: 'awareness', payload: removal })
       } catch (err) {
         log?.warn({ err, room }, 'fan-out presence removal rejected by the room')
       }
@@ -405,7 +387,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
       const entry = rooms.get(room)
       if (!entry) return
       rooms.delete(room)
-      presence.delete(room)
+      presence.dropRoom(room)
       for (const w of entry.waiters) w()
       entry.waiters = []
       if (sub.status === 'ready') await sub.unsubscribe(channelOf(room)).catch(() => {})
