@@ -31,9 +31,17 @@ test('formatting made in one tab (bold, heading, list) shows in another', async 
   await expectTexts(b, 'ul > li', ['first', 'second'])
 
   // And back the other way: Brian turns the list into a numbered one and italicises the title.
+  // Focus first: a click that also focuses an idle editor can lose to ProseMirror restoring its
+  // old selection (seen in CI: the shortcut then turned the heading into the list). Each step
+  // waits for the toolbar to show where the caret is before the keystroke that depends on it.
+  await remote.focus()
+  await expect(remote).toBeFocused()
   await remote.locator('li', { hasText: 'second' }).click()
+  await expect(b.getByRole('button', { name: 'Bullet list' })).toHaveAttribute('aria-pressed', 'true')
   await b.keyboard.press('ControlOrMeta+Shift+7')
+  await expect(b.getByRole('button', { name: 'Numbered list' })).toHaveAttribute('aria-pressed', 'true')
   await remote.locator('h1').click()
+  await expect(b.getByRole('button', { name: 'Heading 1' })).toHaveAttribute('aria-pressed', 'true')
   await b.keyboard.press('End')
   await b.keyboard.press('Shift+Home')
   await b.getByRole('button', { name: 'Italic' }).click()

@@ -21,7 +21,11 @@ export async function createBackends(
   let store: DocStore
   switch (config.store) {
     case 'sqlite':
-      store = createSqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous })
+      store = createSqliteStore({
+        dataDir: config.dataDir,
+        synchronous: config.sqliteSynchronous,
+        onCheckpointFailure: (err) => log.error({ err: err.message }, 'sqlite: WAL checkpoint worker failed; SQLite checkpoints inside commits from now on'),
+      })
       break
     case 'memory':
       log.warn('STORE=memory: documents are NOT durable (benchmarks and tests only)')

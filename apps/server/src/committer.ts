@@ -1,3 +1,4 @@
+import * as Y from 'yjs'
 import type { DocStore } from './store/types.js'
 import type { Metrics } from './metrics.js'
 import type { Logger } from './log.js'
@@ -12,12 +13,19 @@ export interface PendingUpdate<R, C> {
   frame: Uint8Array | undefined
   /** the sender's message number for this update ("saved" acknowledgements) */
   ack: number
+}
+
+/** One room's share of a commit: its updates in arrival order, stored as ONE row. */
+export interface CommittedRoom<R, C> {
+  entries: PendingUpdate<R, C>[]
+  /** the stored row: the single update, or Y.mergeUpdates of all of them */
+  update: Uint8Array
   seq: number
 }
 
 export interface CommitTarget<R, C> {
-  /** called once per room per commit, with that room's entries in arrival order */
-  applyCommitted(room: R, entries: PendingUpdate<R, C>[]): void
+  /** called once per room per commit */
+  applyCommitted(room: R, committed: CommittedRoom<R, C>): void
   /** the commit failed: nothing was stored, nothing may be relayed */
   commitFailed(room: R, entries: PendingUpdate<R, C>[], err: unknown): void
 }
@@ -27,6 +35,9 @@ export interface CommitTarget<R, C> {
  * transaction (scheduled with setImmediate, i.e. after every socket read of this poll phase),
  * and only then applied and relayed. At most one append is in flight, so commit order is
  * arrival order, and the durability invariant holds: stored before any peer receives it.
+ *
+ * A room's updates of one commit are merged first and stored as one row: the same bytes the
+ * room then relays in one frame, so the store does one insert per room per turn, not per update.
  */
 export function createCommitter<R extends { name: string }, C>(
   store: DocStore,
@@ -56,38 +67,40 @@ export function createCommitter<R extends { name: string }, C>(
 
   async function commit(batch: PendingUpdate<R, C>[]) {
     const started = performance.now()
-    const byRoom = new Map<R, PendingUpdate<R, C>[]>()
+    const byRoom = new Map<R, CommittedRoom<R, C>>()
     for (const e of batch) {
-      const list = byRoom.get(e.room)
-      if (list) list.push(e)
-      else byRoom.set(e.room, [e])
+      const c = byRoom.get(e.room)
+      if (c) c.entries.push(e)
+      else byRoom.set(e.room, { entries: [e], update: e.update, seq: 0 })
     }
-    let seqs: number[]
+    const rooms = [...byRoom]
     try {
-      seqs = await store.append(batch.map((e) => ({ room: e.room.name, update: e.update })))
+      // Every update was fully parsed on arrival (validateUpdate), so merging does not meet bad input.
+      for (const [, c] of rooms) if (c.entries.length > 1) c.update = Y.mergeUpdates(c.entries.map((e) => e.update))
+      const seqs = await store.append(rooms.map(([room, c]) => ({ room: room.name, update: c.update })))
+      for (let i = 0; i < rooms.length; i++) rooms[i]![1].seq = seqs[i]!
     } catch (err) {
       log.error({ err, updates: batch.length }, 'store append failed; affected connections will resync')
-      for (const [room, entries] of byRoom) target.commitFailed(room, entries, err)
+      for (const [room, c] of rooms) target.commitFailed(room, c.entries, err)
       return
     }
     metrics.storeAppendSeconds.observe((performance.now() - started) / 1000)
     metrics.storeAppendBatch.observe(batch.length)
     metrics.updatesStored.inc(batch.length)
-    for (let i = 0; i < batch.length; i++) batch[i]!.seq = seqs[i]!
-    for (const [room, entries] of byRoom) {
+    for (const [room, c] of rooms) {
       try {
-        target.applyCommitted(room, entries)
+        target.applyCommitted(room, c)
       } catch (err) {
         // Stored but not applied in memory: the room is inconsistent with its store until reloaded.
         log.error({ err, room: room.name }, 'applying committed updates failed')
-        target.commitFailed(room, entries, err)
+        target.commitFailed(room, c.entries, err)
       }
     }
   }
 
   return {
     enqueue(room: R, update: Uint8Array, origin: C | undefined, frame: Uint8Array | undefined, ack = 0) {
-      queue.push({ room, update, origin, frame, ack, seq: 0 })
+      queue.push({ room, update, origin, frame, ack })
       schedule()
     },
     /** Resolves when everything enqueued before the call is committed (or failed). */

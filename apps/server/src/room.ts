@@ -11,7 +11,7 @@ import {
   writeAwareness,
   writeSyncUpdate,
 } from '@tandem/sync'
-import type { PendingUpdate } from './committer.js'
+import type { CommittedRoom, PendingUpdate } from './committer.js'
 import type { FanoutDelivery } from './fanout/types.js'
 import { API_ORIGIN, FANOUT_ORIGIN, LOAD_ORIGIN, type TxOrigin } from './origins.js'
 import type { RoomContext } from './room-context.js'
@@ -194,22 +194,40 @@ export class Room {
   // ------------------------------------------------------------------------------------------
   // Committed updates (called by the committer after the store transaction)
 
-  applyCommitted(entries: PendingUpdate<Room, RoomPeer>[]): void {
-    for (const e of entries) Y.applyUpdate(this.doc, e.update, e.origin?.txOrigin ?? API_ORIGIN)
+  applyCommitted({ entries, update, seq }: CommittedRoom<Room, RoomPeer>): void {
+    this.lastSeq = Math.max(this.lastSeq, seq)
+    this.sinceSnapshot.updates++
+    this.sinceSnapshot.bytes += update.length
+    // Stored and fully parsed: relay first, so peers are not kept waiting while Yjs integrates
+    // (applying only matters to later joiners, and nothing can join in between: this is synchronous).
+    this.relay(entries, update)
+    const first = entries[0]!
+    Y.applyUpdate(this.doc, update, entries.length === 1 ? (first.origin?.txOrigin ?? API_ORIGIN) : API_ORIGIN)
     this.states.changed()
-    const last = entries[entries.length - 1]!
-    this.lastSeq = Math.max(this.lastSeq, last.seq)
-    this.sinceSnapshot.updates += entries.length
-    for (const e of entries) this.sinceSnapshot.bytes += e.update.length
-
     this.acknowledge(entries)
-    if (entries.length === 1) {
-      this.broadcast(last.frame ?? writeSyncUpdate(last.update), last.origin, MessageType.Sync)
-      this.ctx.fanout.publish(this.name, { kind: 'update', payload: last.update })
-    } else {
-      this.relayMerged(entries)
-    }
+    this.ctx.fanout.publish(this.name, { kind: 'update', payload: update })
     this.compactIfDue()
+  }
+
+  /**
+   * ONE frame per commit, the same bytes for every receiver, whatever the number of updates
+   * merged into it (fewer syscalls and frames; Hocuspocus merges per event-loop turn too).
+   * A lone sender never gets its own update back. When several connections wrote in the same
+   * turn, each gets the room's frame, its own update included: applying that is a no-op for a
+   * Yjs client, and it saves a merge and an encode per writer.
+   */
+  private relay(entries: PendingUpdate<Room, RoomPeer>[], update: Uint8Array): void {
+    const first = entries[0]!
+    const sender = first.origin
+    let alone = true
+    for (let i = 1; i < entries.length; i++) {
+      if (entries[i]!.origin !== sender) {
+        alone = false
+        break
+      }
+    }
+    const frame = entries.length === 1 && first.frame ? first.frame : writeSyncUpdate(update)
+    this.broadcast(frame, alone ? sender : undefined, MessageType.Sync)
   }
 
   /** Tells each sender how far its updates are stored (only peers that negotiated acks get a frame). */
@@ -229,34 +247,6 @@ export class Room {
       } else perOrigin.set(e.origin, { n: 1, through: e.ack })
     }
     for (const [origin, c] of perOrigin) origin.committed(c.n, c.through)
-  }
-
-  /**
-   * Several updates in one commit: send ONE merged frame per receiver instead of one frame per
-   * update (fewer syscalls and frames; Hocuspocus does the same per event-loop turn). A sender
-   * gets a merge of the others' updates only, never its own back.
-   */
-  private relayMerged(entries: PendingUpdate<Room, RoomPeer>[]): void {
-    const all = Y.mergeUpdates(entries.map((e) => e.update))
-    const origins = new Set<RoomPeer | undefined>(entries.map((e) => e.origin))
-    const allFrame = writeSyncUpdate(all)
-    let n = 0
-    for (const p of this.peers) {
-      if (origins.has(p)) continue
-      p.send(allFrame)
-      n++
-    }
-    this.countOut(MessageType.Sync, n, allFrame.length)
-    if (origins.size > 1) {
-      for (const origin of origins) {
-        if (origin === undefined || !this.peers.has(origin)) continue
-        const others = entries.filter((e) => e.origin !== origin).map((e) => e.update)
-        const frame = writeSyncUpdate(others.length === 1 ? others[0]! : Y.mergeUpdates(others))
-        origin.send(frame)
-        this.countOut(MessageType.Sync, 1, frame.length)
-      }
-    }
-    this.ctx.fanout.publish(this.name, { kind: 'update', payload: all })
   }
 
   /** The commit failed: nothing was stored, so nothing is relayed; senders resync on reconnect. */

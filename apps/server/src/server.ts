@@ -70,7 +70,7 @@ export function createTandemServer(deps: ServerDeps) {
   const committer = createCommitter<Room, RoomPeer>(
     store,
     {
-      applyCommitted: (room, entries) => room.applyCommitted(entries),
+      applyCommitted: (room, committed) => room.applyCommitted(committed),
       commitFailed: (room, entries) => room.commitFailed(entries),
     },
     metrics,

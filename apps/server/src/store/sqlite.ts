@@ -1,19 +1,35 @@
 import Database from 'better-sqlite3'
 import { join } from 'node:path'
 import type { AppendEntry, DocStore, LoadedDoc, StoredRow } from './types.js'
+import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js'
 
 /**
  * Embedded default store: one SQLite file in WAL mode under DATA_DIR.
  * better-sqlite3 is synchronous, so `append` has committed when it returns; the promise
  * wrapper only keeps the DocStore interface uniform with PostgreSQL.
  */
-export function createSqliteStore(opts: { dataDir: string; synchronous: 'NORMAL' | 'FULL'; file?: string }): DocStore {
-  const db = new Database(join(opts.dataDir, opts.file ?? 'tandem.sqlite'))
+export interface SqliteStore extends DocStore {
+  /** the checkpoint worker (see sqlite-checkpointer.ts); undefined once it failed or was turned off */
+  readonly checkpointer: Checkpointer | undefined
+}
+
+export function createSqliteStore(opts: {
+  dataDir: string
+  synchronous: 'NORMAL' | 'FULL'
+  file?: string
+  /** how often the worker thread checkpoints the WAL; 0 leaves it to SQLite, inside COMMIT */
+  checkpointIntervalMs?: number
+  onCheckpointFailure?: (err: Error) => void
+}): SqliteStore {
+  const file = join(opts.dataDir, opts.file ?? 'tandem.sqlite')
+  const db = new Database(file)
   db.pragma('journal_mode = WAL')
   // NORMAL in WAL mode: a commit survives the process being killed (the WAL is in the OS page
   // cache); FULL additionally fsyncs each commit so it survives power loss.
   db.pragma(`synchronous = ${opts.synchronous}`)
   db.pragma('busy_timeout = 5000')
+  // After a burst, the WAL file is cut back to this size when it restarts (it is reused, not shrunk, otherwise).
+  db.pragma('journal_size_limit = 67108864')
   db.exec(`
     CREATE TABLE IF NOT EXISTS updates (
       seq  INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -82,8 +98,27 @@ export function createSqliteStore(opts: { dataDir: string; synchronous: 'NORMAL'
   })
 
   let closed = false
+  let checkpointer: Checkpointer | undefined
+  const intervalMs = opts.checkpointIntervalMs ?? 250
+  if (intervalMs > 0) {
+    db.pragma('wal_autocheckpoint = 0')
+    checkpointer = startCheckpointer({
+      file,
+      intervalMs,
+      onFailure: (err) => {
+        // Back to SQLite's own checkpoints (inside COMMIT): slower tails, but the WAL stays bounded.
+        checkpointer = undefined
+        if (!closed) db.pragma('wal_autocheckpoint = 1000')
+        opts.onCheckpointFailure?.(err)
+      },
+    })
+  }
+
   return {
     kind: 'sqlite',
+    get checkpointer() {
+      return checkpointer
+    },
     load: async (room) => loadTx(room),
     append: async (entries) => appendTx(entries),
     compact: async (room, snapshot, throughSeq) => {
@@ -103,6 +138,8 @@ export function createSqliteStore(opts: { dataDir: string; synchronous: 'NORMAL'
     close: async () => {
       if (closed) return
       closed = true
+      // The worker's connection first: the last connection to close checkpoints and removes the WAL.
+      await checkpointer?.stop()
       db.close()
     },
   }

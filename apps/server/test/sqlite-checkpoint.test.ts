@@ -1,0 +1,101 @@
+import { mkdtempSync, openSync, readSync, closeSync, existsSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createSqliteStore, type SqliteStore } from '../src/store/sqlite.js'
+import { until } from './helpers/wait.js'
+
+/**
+ * The WAL is checkpointed by a worker thread, not inside COMMIT on the event loop
+ * (store/sqlite-checkpointer.ts). These tests watch the WAL itself: its header holds a checkpoint
+ * sequence number that SQLite bumps each time a writer restarts the WAL after a full checkpoint.
+ */
+const WAL_HEADER = 32
+
+function walCheckpointSeq(walFile: string): number {
+  const fd = openSync(walFile, 'r')
+  try {
+    const header = Buffer.alloc(WAL_HEADER)
+    if (readSync(fd, header, 0, WAL_HEADER, 0) < WAL_HEADER) return -1
+    return header.readUInt32BE(12)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+const update = (i: number) => new Uint8Array(200).fill(i % 251)
+
+describe('SQLite WAL checkpoints', () => {
+  let dir = ''
+  let store: SqliteStore | undefined
+  afterEach(async () => {
+    await store?.close()
+    store = undefined
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('the serving connection never checkpoints inside a commit, however large the WAL grows', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tandem-wal-'))
+    // A timer that never fires within the test: only commits could checkpoint here.
+    store = createSqliteStore({ dataDir: dir, synchronous: 'NORMAL', checkpointIntervalMs: 3_600_000 })
+    const wal = join(dir, 'tandem.sqlite-wal')
+    await store.append([{ room: 'r', update: update(0) }])
+    const before = walCheckpointSeq(wal)
+    // Far past SQLite's default auto-checkpoint threshold (1000 pages): with it on, a COMMIT would
+    // have checkpointed and restarted the WAL by now (the last test shows it does).
+    for (let i = 0; i < 1500; i++) await store.append([{ room: 'r', update: update(i) }])
+    expect(walCheckpointSeq(wal)).toBe(before)
+
+    // The worker's checkpoint lets the next commit start the WAL over.
+    await store.checkpointer!.checkpointNow()
+    await store.append([{ room: 'r', update: update(0) }])
+    expect(walCheckpointSeq(wal)).toBeGreaterThan(before)
+    expect((await store.load('r')).updates).toHaveLength(1502)
+  })
+
+  it("the worker checkpoints on its own timer", async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tandem-wal-'))
+    store = createSqliteStore({ dataDir: dir, synchronous: 'NORMAL', checkpointIntervalMs: 20 })
+    const wal = join(dir, 'tandem.sqlite-wal')
+    await store.append([{ room: 'r', update: update(0) }])
+    const before = walCheckpointSeq(wal)
+    await until(async () => {
+      await store!.append([{ room: 'r', update: update(1) }])
+      return walCheckpointSeq(wal) > before
+    }, 'the WAL to be checkpointed by the worker and restarted')
+  })
+
+  it('checkpointNow copies every frame; close stops the worker and leaves no WAL behind', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tandem-wal-'))
+    // A long interval: only the explicit checkpoint runs.
+    store = createSqliteStore({ dataDir: dir, synchronous: 'NORMAL', checkpointIntervalMs: 3_600_000 })
+    for (let i = 0; i < 50; i++) await store.append([{ room: 'r', update: update(i) }])
+    const result = await store.checkpointer!.checkpointNow()
+    expect(result.log).toBeGreaterThan(0)
+    expect(result.checkpointed).toBe(result.log)
+
+    await store.close()
+    store = undefined
+    expect(existsSync(join(dir, 'tandem.sqlite-wal'))).toBe(false)
+    // The database file alone has everything.
+    const db = new Database(join(dir, 'tandem.sqlite'), { readonly: true })
+    try {
+      expect(db.prepare('SELECT count(*) AS n FROM updates').get()).toEqual({ n: 50 })
+    } finally {
+      db.close()
+    }
+  })
+
+  it('checkpointIntervalMs 0: no worker, SQLite checkpoints inside commits as usual', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tandem-wal-'))
+    store = createSqliteStore({ dataDir: dir, synchronous: 'NORMAL', checkpointIntervalMs: 0 })
+    expect(store.checkpointer).toBeUndefined()
+    const wal = join(dir, 'tandem.sqlite-wal')
+    await store.append([{ room: 'r', update: update(0) }])
+    const before = walCheckpointSeq(wal)
+    // Enough commits to pass the 1000-page auto-checkpoint: COMMIT restarts the WAL by itself.
+    for (let i = 0; i < 1500; i++) await store.append([{ room: 'r', update: update(i) }])
+    expect(walCheckpointSeq(wal)).toBeGreaterThan(before)
+  })
+})
