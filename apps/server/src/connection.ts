@@ -17,6 +17,26 @@ export interface ConnectionDeps {
 
 let nextId = 1
 
+/** The Connection behind a ws socket: set once, read by the shared listeners below. */
+const CONN = Symbol('tandem.connection')
+type Owned = WebSocket & { [CONN]: Connection }
+
+// Listeners shared by every socket (`this` is the socket): no four closures per connection, and
+// none is ever removed, so ws' listener table keeps one shape (removal turns it into a slow,
+// larger dictionary). Thousands of idle connections are mostly this bookkeeping.
+function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  ;(this as Owned)[CONN].onMessage(data, isBinary)
+}
+function onSocketPong(this: WebSocket): void {
+  ;(this as Owned)[CONN].alive = true
+}
+function onSocketError(this: WebSocket, err: Error & { code?: string }): void {
+  ;(this as Owned)[CONN].onError(err)
+}
+function onSocketClose(this: WebSocket): void {
+  ;(this as Owned)[CONN].onClose()
+}
+
 /**
  * One socket in one room. Inbound frames are handled synchronously in arrival order, so the
  * updates of one connection are committed and relayed in the order it sent them.
@@ -25,8 +45,9 @@ let nextId = 1
  */
 export class Connection implements RoomPeer {
   readonly id = nextId++
-  readonly txOrigin: TxOrigin = Object.freeze({ kind: 'connection', id: this.id })
-  readonly awarenessIds = new Set<number>()
+  readonly kind = 'connection'
+  /** awareness client ids this connection introduced; created on its first awareness message */
+  awarenessIds: Set<number> | undefined
   /** the admission slot (per-IP / per-room counts) this connection holds until it closes */
   admission: { release(): void } | undefined
   /** liveness: cleared by each ping sweep, set by the pong */
@@ -58,13 +79,20 @@ export class Connection implements RoomPeer {
     this.bufferLimit = deps.maxBufferedBytes
     this.limiter = deps.rateLimit && new ConnectionRateLimiter(deps.rateLimit)
     this.acks = ws.protocol === SAVED_ACK_PROTOCOL && access === 'write'
-    ws.on('message', this.onMessage)
-    ws.on('pong', this.onPong)
-    ws.on('error', this.onError)
-    ws.once('close', this.onClose)
+    ;(ws as Owned)[CONN] = this
+    ws.on('message', onSocketMessage)
+    ws.on('pong', onSocketPong)
+    ws.on('error', onSocketError)
+    ws.on('close', onSocketClose) // ws emits it once
   }
 
-  private readonly onMessage = (data: RawData, isBinary: boolean): void => {
+  /** The transaction origin of this connection's updates: itself (`kind` + `id`), no extra object. */
+  get txOrigin(): TxOrigin {
+    return this
+  }
+
+  /** @internal (socket listener) */
+  onMessage(data: RawData, isBinary: boolean): void {
     if (this.closed) return
     if (!isBinary) {
       this.fail(new ProtocolError('text frames are not part of the protocol', CloseCode.UnsupportedData, 'text-frame'))
@@ -89,24 +117,22 @@ export class Connection implements RoomPeer {
     }
   }
 
-  private readonly onPong = (): void => {
-    this.alive = true
-  }
-
-  /** ws reports protocol violations it detects itself (oversized frame → 1009, bad opcode, …). */
-  private readonly onError = (err: Error & { code?: string }): void => {
+  /** ws reports protocol violations it detects itself (oversized frame → 1009, bad opcode, …). @internal (socket listener) */
+  onError(err: Error & { code?: string }): void {
     const reason = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'too-big' : (err.code ?? 'socket-error').toLowerCase()
     this.deps.metrics.rejectedFrames.labels(reason).inc()
     this.deps.log.warn({ room: this.room.name, conn: this.id, reason, msg: err.message }, 'connection error')
   }
 
-  private readonly onClose = (): void => {
+  /** @internal (socket listener); the `closed` flag makes any later event a no-op */
+  onClose(): void {
+    if (this.released) return
+    this.released = true
     this.closed = true
-    this.ws.off('message', this.onMessage)
-    this.ws.off('pong', this.onPong)
     this.room.leave(this)
     this.deps.onClose(this)
   }
+  private released = false
 
   send(frame: Uint8Array, syncReply = false): void {
     if (this.closed) return

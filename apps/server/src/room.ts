@@ -1,5 +1,4 @@
 import * as Y from 'yjs'
-import * as awarenessProtocol from 'y-protocols/awareness'
 import {
   MessageType,
   ProtocolError,
@@ -17,14 +16,15 @@ import { API_ORIGIN, FANOUT_ORIGIN, LOAD_ORIGIN, type TxOrigin } from './origins
 import type { RoomContext } from './room-context.js'
 import { DocStateCache } from './doc-state-cache.js'
 import { applyStoredRows } from './store-rows.js'
+import { Presence } from './presence.js'
 
 /** What a room needs from a connection. */
 export interface RoomPeer {
   readonly id: number
   readonly access: 'write' | 'read'
   readonly txOrigin: TxOrigin
-  /** awareness client ids this connection introduced: the only ones it may change */
-  readonly awarenessIds: Set<number>
+  /** awareness client ids this connection introduced: the only ones it may change (created on first use) */
+  awarenessIds: Set<number> | undefined
   /** `syncReply`: the initial state for this peer, allowed on top of the slow-consumer limit */
   send(frame: Uint8Array, syncReply?: boolean): void
   /** a write from a read-only connection: warn once, then close with 1008 */
@@ -43,7 +43,7 @@ export interface RoomPeer {
  */
 export class Room {
   readonly doc = new Y.Doc({ gc: true })
-  readonly awareness = new awarenessProtocol.Awareness(this.doc)
+  readonly presence = new Presence()
   readonly peers = new Set<RoomPeer>()
   /** awareness clientID → the connection that introduced it */
   private readonly owners = new Map<number, RoomPeer>()
@@ -70,8 +70,6 @@ export class Room {
     readonly name: string,
     private readonly ctx: RoomContext,
   ) {
-    // The server is not a participant: no local awareness state of its own.
-    this.awareness.setLocalState(null)
   }
 
   /** Applies rows loaded from the store (already validated by the loader). */
@@ -88,21 +86,17 @@ export class Room {
   join(peer: RoomPeer): void {
     this.peers.add(peer)
     peer.send(this.states.step1())
-    if (this.awareness.getStates().size > 0) {
-      peer.send(writeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...this.awareness.getStates().keys()])))
-    }
+    if (this.presence.size > 0) peer.send(writeAwareness(this.presence.encodeAll()))
   }
 
   leave(peer: RoomPeer): void {
     if (!this.peers.delete(peer)) return
-    if (peer.awarenessIds.size === 0) return
+    if (!peer.awarenessIds?.size) return
     const ids = [...peer.awarenessIds].filter((id) => this.owners.get(id) === peer)
     for (const id of ids) this.owners.delete(id)
-    peer.awarenessIds.clear()
-    const present = ids.filter((id) => this.awareness.meta.has(id))
-    if (present.length === 0) return
-    awarenessProtocol.removeAwarenessStates(this.awareness, present, peer.txOrigin)
-    const update = awarenessProtocol.encodeAwarenessUpdate(this.awareness, present)
+    peer.awarenessIds = undefined
+    const update = this.presence.remove(ids)
+    if (!update) return
     this.broadcast(writeAwareness(update), undefined, MessageType.Awareness)
     this.ctx.fanout.publish(this.name, { kind: 'awareness', payload: update })
   }
@@ -141,7 +135,7 @@ export class Room {
         this.receiveAwareness(peer, frame.update, raw)
         return
       case 'query-awareness':
-        peer.send(writeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...this.awareness.getStates().keys()])))
+        peer.send(writeAwareness(this.presence.encodeAll()))
         return
       case 'auth-denied':
       case 'saved':
@@ -173,18 +167,15 @@ export class Room {
         throw new ProtocolError('awareness state too large', 1008, 'awareness-too-large')
       }
     }
-    try {
-      awarenessProtocol.applyAwarenessUpdate(this.awareness, payload, peer.txOrigin)
-    } catch (err) {
-      throw new ProtocolError(`invalid awareness state: ${(err as Error).message}`, 1007, 'awareness-json')
-    }
+    // Throws 1007 for a state that is not JSON.
+    this.presence.apply(update, kept)
     for (const h of kept) {
       if (h.isNull) {
         this.owners.delete(h.clientID)
-        peer.awarenessIds.delete(h.clientID)
+        peer.awarenessIds?.delete(h.clientID)
       } else if (!this.owners.has(h.clientID)) {
         this.owners.set(h.clientID, peer)
-        peer.awarenessIds.add(h.clientID)
+        ;(peer.awarenessIds ??= new Set()).add(h.clientID)
       }
     }
     this.broadcast(kept === headers ? raw : writeAwareness(payload), peer, MessageType.Awareness)
@@ -260,8 +251,8 @@ export class Room {
   receiveFanout(msg: FanoutDelivery): void {
     if (msg.kind === 'presence-query') {
       // Only the states of this server's own clients: the asker hears the others from their servers.
-      const own = [...this.owners.keys()].filter((id) => this.awareness.meta.has(id))
-      if (own.length) this.ctx.fanout.publish(this.name, { kind: 'awareness', payload: awarenessProtocol.encodeAwarenessUpdate(this.awareness, own) })
+      const own = [...this.owners.keys()].filter((id) => this.presence.has(id))
+      if (own.length) this.ctx.fanout.publish(this.name, { kind: 'awareness', payload: this.presence.encode(own) })
       return
     }
     if (msg.kind === 'update') {
@@ -270,8 +261,7 @@ export class Room {
       this.states.changed()
       this.broadcast(writeSyncUpdate(msg.payload), undefined, MessageType.Sync)
     } else {
-      readAwarenessHeaders(msg.payload)
-      awarenessProtocol.applyAwarenessUpdate(this.awareness, msg.payload, FANOUT_ORIGIN)
+      this.presence.apply(msg.payload, readAwarenessHeaders(msg.payload))
       this.broadcast(writeAwareness(msg.payload), undefined, MessageType.Awareness)
     }
   }
@@ -379,7 +369,7 @@ export class Room {
 
   destroy(): void {
     this.destroyed = true
-    this.awareness.destroy()
+    this.presence.clear()
     this.doc.destroy()
     this.peers.clear()
     this.owners.clear()

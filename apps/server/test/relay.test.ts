@@ -30,7 +30,7 @@ async function client(wsUrl: string, room: string) {
 function typist(clientID: number) {
   const doc = new Y.Doc()
   doc.clientID = clientID
-  let last = new Uint8Array()
+  let last: Uint8Array = new Uint8Array()
   doc.on('update', (u: Uint8Array) => (last = u))
   return (ch: string) => {
     doc.getText('t').insert(doc.getText('t').length, ch)
