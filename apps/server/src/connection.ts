@@ -5,6 +5,7 @@ import type { TxOrigin } from './origins.js'
 import type { Metrics } from './metrics.js'
 import type { Logger } from './log.js'
 import { ConnectionRateLimiter, type RateLimit } from './limits/token-bucket.js'
+import { sendShared, type SharedFrame } from './ws-frame.js'
 
 export interface ConnectionDeps {
   metrics: Metrics
@@ -138,6 +139,17 @@ export class Connection implements RoomPeer {
     if (this.closed) return
     if (syncReply) this.bufferLimit = Math.max(this.bufferLimit, this.deps.maxBufferedBytes + frame.length)
     this.ws.send(frame)
+    this.sent()
+  }
+
+  /** A frame built once for every receiver of a broadcast (ws-frame.ts). */
+  sendShared(frame: SharedFrame): void {
+    if (this.closed) return
+    sendShared(this.ws, frame)
+    this.sent()
+  }
+
+  private sent(): void {
     this.sentSinceSweep = true
     // Slow consumer: never buffer without bound. It reconnects and resyncs from the store.
     if (this.ws.bufferedAmount > this.bufferLimit) {

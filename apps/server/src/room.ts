@@ -17,6 +17,7 @@ import type { RoomContext } from './room-context.js'
 import { DocStateCache } from './doc-state-cache.js'
 import { applyStoredRows } from './store-rows.js'
 import { Presence } from './presence.js'
+import { sharedFrame, type SharedFrame } from './ws-frame.js'
 
 /** What a room needs from a connection. */
 export interface RoomPeer {
@@ -27,6 +28,8 @@ export interface RoomPeer {
   awarenessIds: Set<number> | undefined
   /** `syncReply`: the initial state for this peer, allowed on top of the slow-consumer limit */
   send(frame: Uint8Array, syncReply?: boolean): void
+  /** the same message for many peers: framed once, on first use */
+  sendShared(frame: SharedFrame): void
   /** a write from a read-only connection: warn once, then close with 1008 */
   rejectWrite(): void
   /** every sync step 2 / update message, in order (for "saved" acknowledgements); returns its number */
@@ -313,10 +316,11 @@ export class Room {
 
   /** Sends the same bytes to every peer but `except`: encoded once, whatever the room size. */
   broadcast(frame: Uint8Array, except: RoomPeer | undefined, type: MessageType): void {
+    const shared = sharedFrame(frame)
     let n = 0
     for (const p of this.peers) {
       if (p === except) continue
-      p.send(frame)
+      p.sendShared(shared)
       n++
     }
     this.countOut(type, n, frame.length)
