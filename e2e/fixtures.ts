@@ -185,13 +185,13 @@ export async function gotoEditor(page: Page, server: TandemServer, opts: OpenOpt
 }
 
 /** The page's connection badge says Live (connected and initial sync done). */
-export async function expectLive(page: Page, timeout = 15_000): Promise<void> {
+export async function expectLive(page: Page, timeout = 30_000): Promise<void> {
   // waitFor watches the DOM continuously; toHaveAttribute would back off to 1 s between checks.
   await page.locator('.tandem-badge[data-status="live"]').first().waitFor({ timeout })
 }
 
 /** All local edits have been confirmed by the server. */
-export async function expectSaved(page: Page, timeout = 15_000): Promise<void> {
+export async function expectSaved(page: Page, timeout = 30_000): Promise<void> {
   await page.locator('.tandem-badge[data-saved="true"]').first().waitFor({ timeout })
 }
 
@@ -229,12 +229,12 @@ export async function textsOf(page: Page, selector: string, root = '.ProseMirror
 }
 
 /** Waits until the elements matching `selector` in the editor have exactly these texts. */
-export async function expectTexts(page: Page, selector: string, expected: string[], timeout = 10_000): Promise<void> {
+export async function expectTexts(page: Page, selector: string, expected: string[], timeout = 20_000): Promise<void> {
   await expect.poll(() => textsOf(page, selector), { timeout, intervals: [...POLL], message: `texts of ${selector}` }).toEqual(expected)
 }
 
 /** Waits until every page shows exactly `text`. */
-export async function expectText(pages: Page | Page[], text: string | RegExp, timeout = 10_000): Promise<void> {
+export async function expectText(pages: Page | Page[], text: string | RegExp, timeout = 20_000): Promise<void> {
   for (const page of Array.isArray(pages) ? pages : [pages]) {
     await expect.poll(() => docText(page), { timeout, intervals: [...POLL] }).toEqual(typeof text === 'string' ? text : expect.stringMatching(text))
   }

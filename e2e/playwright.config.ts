@@ -18,15 +18,17 @@ export default defineConfig({
   workers: 2,
   forbidOnly: !!process.env.CI,
   retries: 0,
-  timeout: 45_000,
-  expect: { timeout: 10_000 },
+  // Generous: every wait is for a condition (never a sleep), so a passing test takes no longer; a
+  // 2-core machine driving two workers' browsers can be 4-5× slower per keystroke than a laptop.
+  timeout: 120_000,
+  expect: { timeout: 20_000 },
   reporter: process.env.CI ? [['list'], ['html', { open: 'never', outputFolder: 'playwright-report' }]] : 'list',
   outputDir: './test-results',
   use: {
     // No channel, no user-data-dir (TOOLCHAIN.md): a plain launch of the chosen binary.
     launchOptions: executablePath ? { executablePath } : {},
     viewport: { width: 1000, height: 760 },
-    actionTimeout: 10_000,
+    actionTimeout: 20_000,
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
   },

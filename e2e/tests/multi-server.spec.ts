@@ -72,7 +72,7 @@ async function startServer(env: Record<string, string>): Promise<Server> {
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (log = (log + c).slice(-4000)))
   const url = await new Promise<string>((resolve, reject) => {
     let out = ''
-    const timer = setTimeout(() => reject(new Error(`no ready line within 15 s\n${log}`)), 15_000)
+    const timer = setTimeout(() => reject(new Error(`no ready line within 30 s\n${log}`)), 30_000)
     child.stdout!.setEncoding('utf8').on('data', (c: string) => {
       out += c
       const m = /listening on (http:\/\/\S+)/.exec(out)

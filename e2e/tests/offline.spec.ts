@@ -29,7 +29,7 @@ test('edits made offline in two tabs converge when they are back online', async 
 
   // Both appended at the same spot: Yjs orders concurrent inserts by client id, so either
   // order is right as long as every tab agrees and nothing is lost.
-  await expectText([a, b], /^brian\+ shared line( \+ada \+brian-end| \+brian-end \+ada)ada second paragraph$/, 15_000)
+  await expectText([a, b], /^brian\+ shared line( \+ada \+brian-end| \+brian-end \+ada)ada second paragraph$/, 30_000)
   expect(await docText(a)).toBe(await docText(b))
   await expectSaved(a)
   await expectSaved(b)

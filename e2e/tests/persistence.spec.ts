@@ -40,7 +40,7 @@ test('server restart: tabs reconnect by themselves and edits made meanwhile sync
 
   await server.start() // same port, same DATA_DIR
   for (const page of [a, b]) await expectLive(page, 30_000)
-  await expectText([a, b], 'brian-offline before. ada-offline.', 15_000)
+  await expectText([a, b], 'brian-offline before. ada-offline.', 30_000)
   await expectSaved(a)
   await expectSaved(b)
 

@@ -42,7 +42,7 @@ class AuthServer {
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.log = (this.log + d).slice(-4000)))
     this.url = await new Promise<string>((resolve, reject) => {
       let out = ''
-      const timer = setTimeout(() => reject(new Error(`no ready line within 15 s\n${this.log}`)), 15_000)
+      const timer = setTimeout(() => reject(new Error(`no ready line within 30 s\n${this.log}`)), 30_000)
       child.stdout!.setEncoding('utf8').on('data', (d: string) => {
         out += d
         const m = /listening on (http:\/\/\S+)/.exec(out)
