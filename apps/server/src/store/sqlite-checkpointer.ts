@@ -2,15 +2,18 @@ import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 
 /**
- * WAL checkpoints off the event loop.
+ * WAL checkpoints, mostly off the event loop.
  *
- * With SQLite's default auto-checkpoint, every ~1000th COMMIT copies the WAL back into the
- * database file inside that COMMIT, i.e. on the thread that relays: a 5-10 ms stall every second
- * or so at a few thousand updates/s, which was most of Tandem's p99 (bench/results/profile-notes.md).
- * The serving connection therefore runs with `wal_autocheckpoint = 0`, and this worker thread
- * holds a second connection that runs PASSIVE checkpoints on a timer. PASSIVE never takes the
- * write lock and never waits, so commits are not delayed; durability is unchanged (a commit is in
- * the WAL, synced as `synchronous` says, before it is relayed, whoever copies it later).
+ * With SQLite's default auto-checkpoint, every ~1000 pages a COMMIT copies the WAL back into the
+ * database file inside that COMMIT, i.e. on the thread that relays: a stall every fraction of a
+ * second at a few thousand updates/s (bench/results/profile-notes.md). This worker thread holds a
+ * second connection that runs PASSIVE checkpoints on a timer, so the copying happens here. PASSIVE
+ * never takes the write lock and never waits: commits are not delayed, and durability is unchanged
+ * (a commit is in the WAL, synced as `synchronous` says, before it is relayed, whoever copies it).
+ *
+ * A concurrent checkpointer alone cannot restart the WAL while writes keep coming (it never copies
+ * the frames written during its own pass), so the serving connection keeps SQLite's checkpoint at
+ * a higher threshold (sqlite.ts): it then only finishes the tail, and the WAL stays bounded.
  */
 export interface Checkpointer {
   /** Runs one checkpoint now; resolves with SQLite's report (tests, shutdown). */
