@@ -125,15 +125,12 @@ export class Connection implements RoomPeer {
     this.deps.log.warn({ room: this.room.name, conn: this.id, reason, msg: err.message }, 'connection error')
   }
 
-  /** @internal (socket listener); the `closed` flag makes any later event a no-op */
+  /** @internal (socket listener; ws emits 'close' exactly once) */
   onClose(): void {
-    if (this.released) return
-    this.released = true
     this.closed = true
     this.room.leave(this)
     this.deps.onClose(this)
   }
-  private released = false
 
   send(frame: Uint8Array, syncReply = false): void {
     if (this.closed) return

@@ -1,6 +1,6 @@
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
-import { ProtocolError, type AwarenessHeader } from '@tandem/sync'
+import { ProtocolError, writeAwarenessUpdate, type AwarenessEntry, type AwarenessHeader } from '@tandem/sync'
 
 /** Like y-protocols: a state not renewed for this long is no longer handed to joiners. */
 export const PRESENCE_TIMEOUT_MS = 30_000
@@ -86,25 +86,17 @@ export class Presence {
    * undefined when none of them had a state.
    */
   remove(ids: Iterable<number>, now = Date.now()): Uint8Array | undefined {
-    const e = encoding.createEncoder()
-    let n = 0
-    const body = encoding.createEncoder()
-    for (const id of ids) {
-      const entry = this.clients.get(id)
+    const gone: AwarenessEntry[] = []
+    for (const clientID of ids) {
+      const entry = this.clients.get(clientID)
       if (!entry?.bytes) continue
       entry.clock++
       entry.bytes = null
       entry.at = now
       this.present--
-      encoding.writeVarUint(body, id)
-      encoding.writeVarUint(body, entry.clock)
-      encoding.writeVarString(body, 'null')
-      n++
+      gone.push({ clientID, clock: entry.clock, state: null })
     }
-    if (n === 0) return undefined
-    encoding.writeVarUint(e, n)
-    encoding.writeUint8Array(e, encoding.toUint8Array(body))
-    return encoding.toUint8Array(e)
+    return gone.length ? writeAwarenessUpdate(gone) : undefined
   }
 
   /** Drops states nobody renewed within PRESENCE_TIMEOUT_MS (their clock is kept, so a late stale update stays ignored). */

@@ -8,6 +8,7 @@ import { createMetrics } from '../src/metrics.js'
 import { createLogger } from '../src/log.js'
 import { createSqliteStore } from '../src/store/sqlite.js'
 import type { AppendEntry, DocStore } from '../src/store/types.js'
+import { typist } from './helpers/yjs.js'
 
 interface R {
   name: string
@@ -30,18 +31,6 @@ function recordingStore(dir: string): { store: DocStore; appends: AppendEntry[][
       },
       close: () => inner.close(),
     },
-  }
-}
-
-/** A typing session in its own doc: each call returns the update for one more character. */
-function typist(clientID: number) {
-  const doc = new Y.Doc()
-  doc.clientID = clientID
-  let last: Uint8Array = new Uint8Array()
-  doc.on('update', (u: Uint8Array) => (last = u))
-  return (ch: string) => {
-    doc.getText('t').insert(doc.getText('t').length, ch)
-    return last
   }
 }
 

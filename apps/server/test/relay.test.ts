@@ -4,6 +4,7 @@ import WebSocket from 'ws'
 import { readFrame, writeSyncUpdate } from '@tandem/sync'
 import { startServer, type RunningServer } from './helpers/server.js'
 import { until } from './helpers/wait.js'
+import { typist } from './helpers/yjs.js'
 import type { DocStore } from '../src/store/types.js'
 
 const cleanup: Array<() => unknown> = []
@@ -24,18 +25,6 @@ async function client(wsUrl: string, room: string) {
   })
   cleanup.push(() => ws.terminate())
   return { ws, updates }
-}
-
-/** A typist with a fixed Yjs client id: each call returns the update for one more character. */
-function typist(clientID: number) {
-  const doc = new Y.Doc()
-  doc.clientID = clientID
-  let last: Uint8Array = new Uint8Array()
-  doc.on('update', (u: Uint8Array) => (last = u))
-  return (ch: string) => {
-    doc.getText('t').insert(doc.getText('t').length, ch)
-    return last
-  }
 }
 
 /** The Yjs client ids whose structs a sync-update frame carries. */

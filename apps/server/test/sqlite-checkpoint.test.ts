@@ -28,18 +28,24 @@ const update = (i: number) => new Uint8Array(200).fill(i % 251)
 
 describe('SQLite WAL checkpoints', () => {
   let dir = ''
-  let store: SqliteStore | undefined
+  let opened: SqliteStore | undefined
   afterEach(async () => {
-    await store?.close()
-    store = undefined
+    await opened?.close()
+    opened = undefined
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
-  it('under sustained writes the WAL still restarts: it never grows without bound', async () => {
+  /** A store in a fresh DATA_DIR; `wal` is its WAL file. */
+  const open = (checkpointIntervalMs: number) => {
     dir = mkdtempSync(join(tmpdir(), 'tandem-wal-'))
+    const store = createSqliteStore({ dataDir: dir, synchronous: 'NORMAL', checkpointIntervalMs })
+    opened = store
+    return { store, wal: join(dir, 'tandem.sqlite-wal') }
+  }
+
+  it('under sustained writes the WAL still restarts: it never grows without bound', async () => {
     // A worker that never gets to run within the test: what is left is the serving connection.
-    store = createSqliteStore({ dataDir: dir, synchronous: 'NORMAL', checkpointIntervalMs: 3_600_000 })
-    const wal = join(dir, 'tandem.sqlite-wal')
+    const { store, wal } = open(3_600_000)
     await store.append([{ room: 'r', update: update(0) }])
     const before = walCheckpointSeq(wal)
     // Back-to-back commits, never a pause: ~3 WAL pages each, well past the serving connection's
@@ -57,9 +63,7 @@ describe('SQLite WAL checkpoints', () => {
   })
 
   it('the worker\'s checkpoint lets the next commit restart the WAL, below the serving connection\'s threshold', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tandem-wal-'))
-    store = createSqliteStore({ dataDir: dir, synchronous: 'NORMAL', checkpointIntervalMs: 3_600_000 })
-    const wal = join(dir, 'tandem.sqlite-wal')
+    const { store, wal } = open(3_600_000)
     await store.append([{ room: 'r', update: update(0) }])
     const before = walCheckpointSeq(wal)
     // Fewer pages than the serving connection's threshold: only the worker can checkpoint them.
@@ -71,29 +75,25 @@ describe('SQLite WAL checkpoints', () => {
   })
 
   it("the worker checkpoints on its own timer", async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tandem-wal-'))
-    store = createSqliteStore({ dataDir: dir, synchronous: 'NORMAL', checkpointIntervalMs: 20 })
-    const wal = join(dir, 'tandem.sqlite-wal')
+    const { store, wal } = open(20)
     await store.append([{ room: 'r', update: update(0) }])
     const before = walCheckpointSeq(wal)
     await until(async () => {
-      await store!.append([{ room: 'r', update: update(1) }])
+      await store.append([{ room: 'r', update: update(1) }])
       return walCheckpointSeq(wal) > before
     }, 'the WAL to be checkpointed by the worker and restarted')
   })
 
   it('checkpointNow copies every frame; close stops the worker and leaves no WAL behind', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tandem-wal-'))
     // A long interval: only the explicit checkpoint runs.
-    store = createSqliteStore({ dataDir: dir, synchronous: 'NORMAL', checkpointIntervalMs: 3_600_000 })
+    const { store, wal } = open(3_600_000)
     for (let i = 0; i < 50; i++) await store.append([{ room: 'r', update: update(i) }])
     const result = await store.checkpointer!.checkpointNow()
     expect(result.log).toBeGreaterThan(0)
     expect(result.checkpointed).toBe(result.log)
 
-    await store.close()
-    store = undefined
-    expect(existsSync(join(dir, 'tandem.sqlite-wal'))).toBe(false)
+    await store.close() // again in afterEach: a no-op
+    expect(existsSync(wal)).toBe(false)
     // The database file alone has everything.
     const db = new Database(join(dir, 'tandem.sqlite'), { readonly: true })
     try {
@@ -104,10 +104,8 @@ describe('SQLite WAL checkpoints', () => {
   })
 
   it('checkpointIntervalMs 0: no worker, SQLite checkpoints inside commits as usual', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tandem-wal-'))
-    store = createSqliteStore({ dataDir: dir, synchronous: 'NORMAL', checkpointIntervalMs: 0 })
+    const { store, wal } = open(0)
     expect(store.checkpointer).toBeUndefined()
-    const wal = join(dir, 'tandem.sqlite-wal')
     await store.append([{ room: 'r', update: update(0) }])
     const before = walCheckpointSeq(wal)
     // Enough commits to pass the 1000-page auto-checkpoint: COMMIT restarts the WAL by itself.

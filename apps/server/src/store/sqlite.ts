@@ -3,11 +3,6 @@ import { join } from 'node:path'
 import type { AppendEntry, DocStore, LoadedDoc, StoredRow } from './types.js'
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js'
 
-/**
- * Embedded default store: one SQLite file in WAL mode under DATA_DIR.
- * better-sqlite3 is synchronous, so `append` has committed when it returns; the promise
- * wrapper only keeps the DocStore interface uniform with PostgreSQL.
- */
 /** the serving connection's own checkpoint threshold, in WAL pages, while the worker runs */
 export const WAL_AUTOCHECKPOINT_PAGES = 4000
 
@@ -16,6 +11,11 @@ export interface SqliteStore extends DocStore {
   readonly checkpointer: Checkpointer | undefined
 }
 
+/**
+ * Embedded default store: one SQLite file in WAL mode under DATA_DIR.
+ * better-sqlite3 is synchronous, so `append` has committed when it returns; the promise
+ * wrapper only keeps the DocStore interface uniform with PostgreSQL.
+ */
 export function createSqliteStore(opts: {
   dataDir: string
   synchronous: 'NORMAL' | 'FULL'
