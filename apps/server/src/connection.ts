@@ -22,14 +22,12 @@ let nextId = 1
 const CONN = Symbol('tandem.connection')
 type Owned = WebSocket & { [CONN]: Connection }
 
-// Listeners shared by every socket (`this` is the socket): no four closures per connection, and
-// none is ever removed, so ws' listener table keeps one shape (removal turns it into a slow,
-// larger dictionary). Thousands of idle connections are mostly this bookkeeping.
+// Listeners shared by every socket (`this` is the socket): no closures per connection, and none
+// is ever removed. Thousands of idle connections are mostly this bookkeeping: ws keeps listeners
+// in a dictionary that grows a size class at the fourth event name, which is why liveness reads
+// the socket's byte count instead of listening for 'pong'.
 function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
   ;(this as Owned)[CONN].onMessage(data, isBinary)
-}
-function onSocketPong(this: WebSocket): void {
-  ;(this as Owned)[CONN].alive = true
 }
 function onSocketError(this: WebSocket, err: Error & { code?: string }): void {
   ;(this as Owned)[CONN].onError(err)
@@ -51,8 +49,8 @@ export class Connection implements RoomPeer {
   awarenessIds: Set<number> | undefined
   /** the admission slot (per-IP / per-room counts) this connection holds until it closes */
   admission: { release(): void } | undefined
-  /** liveness: cleared by each ping sweep, set by the pong */
-  alive = true
+  /** the socket's bytesRead when the last ping went out; -1 before the first ping */
+  private readAtPing = -1
   /** anything sent since the last sweep (quiet connections get an app-level keepalive) */
   sentSinceSweep = false
   private closed = false
@@ -73,6 +71,8 @@ export class Connection implements RoomPeer {
 
   constructor(
     private readonly ws: WebSocket,
+    /** the upgraded TCP (or TLS) socket under `ws`: read only for its byte count */
+    private readonly socket: { readonly bytesRead: number },
     readonly room: Room,
     readonly access: 'write' | 'read',
     private readonly deps: ConnectionDeps,
@@ -82,7 +82,6 @@ export class Connection implements RoomPeer {
     this.acks = ws.protocol === SAVED_ACK_PROTOCOL && access === 'write'
     ;(ws as Owned)[CONN] = this
     ws.on('message', onSocketMessage)
-    ws.on('pong', onSocketPong)
     ws.on('error', onSocketError)
     ws.on('close', onSocketClose) // ws emits it once
   }
@@ -220,8 +219,16 @@ export class Connection implements RoomPeer {
     this.ws.terminate()
   }
 
+  /**
+   * Liveness: the peer sent something since the last ping (its pong, or any frame). A pong is
+   * proof enough and so is any other data; a link that delivered nothing is half-dead.
+   */
+  get alive(): boolean {
+    return this.readAtPing < 0 || this.socket.bytesRead !== this.readAtPing
+  }
+
   ping(): void {
-    this.alive = false
+    this.readAtPing = this.socket.bytesRead
     this.ws.ping()
   }
 }

@@ -22,7 +22,8 @@ interface Entry {
  * Thousands of rooms each with a y-protocols Awareness cost ~1 KiB and a timer apiece.
  */
 export class Presence {
-  private readonly clients = new Map<number, Entry>()
+  /** created on the first state: most rooms of an idle server never see one */
+  private clients: Map<number, Entry> | undefined
   private present = 0
 
   /** clients with a state (not left, not timed out as of the last read) */
@@ -31,7 +32,7 @@ export class Presence {
   }
 
   has(clientID: number): boolean {
-    return !!this.clients.get(clientID)?.bytes
+    return !!this.clients?.get(clientID)?.bytes
   }
 
   /**
@@ -43,8 +44,9 @@ export class Presence {
     for (const h of headers) {
       if (!h.isNull) assertJson(update, h)
     }
+    const clients = (this.clients ??= new Map())
     for (const h of headers) {
-      const e = this.clients.get(h.clientID)
+      const e = clients.get(h.clientID)
       const clock = e?.clock ?? 0
       if (clock < h.clock || (clock === h.clock && h.isNull && e?.bytes)) {
         const bytes = h.isNull ? null : update.slice(h.start, h.end)
@@ -55,7 +57,7 @@ export class Presence {
           e.at = now
         } else {
           if (bytes) this.present++
-          this.clients.set(h.clientID, { clock: h.clock, bytes, at: now })
+          clients.set(h.clientID, { clock: h.clock, bytes, at: now })
         }
       }
     }
@@ -64,7 +66,7 @@ export class Presence {
   /** The update a joiner or a query-awareness gets: every current state (an empty update when none). */
   encodeAll(now = Date.now()): Uint8Array {
     this.expire(now)
-    return this.encode([...this.clients.keys()])
+    return this.encode(this.clients?.keys() ?? [])
   }
 
   /** An update with the current states of `ids` (those without one are left out). */
@@ -72,7 +74,7 @@ export class Presence {
     const e = encoding.createEncoder()
     const entries: Uint8Array[] = []
     for (const id of ids) {
-      const bytes = this.clients.get(id)?.bytes
+      const bytes = this.clients?.get(id)?.bytes
       if (bytes) entries.push(bytes)
     }
     encoding.writeVarUint(e, entries.length)
@@ -88,7 +90,7 @@ export class Presence {
   remove(ids: Iterable<number>, now = Date.now()): Uint8Array | undefined {
     const gone: AwarenessEntry[] = []
     for (const clientID of ids) {
-      const entry = this.clients.get(clientID)
+      const entry = this.clients?.get(clientID)
       if (!entry?.bytes) continue
       entry.clock++
       entry.bytes = null
@@ -101,6 +103,7 @@ export class Presence {
 
   /** Drops states nobody renewed within PRESENCE_TIMEOUT_MS (their clock is kept, so a late stale update stays ignored). */
   private expire(now: number): void {
+    if (!this.clients) return
     for (const entry of this.clients.values()) {
       if (entry.bytes && now - entry.at >= PRESENCE_TIMEOUT_MS) {
         entry.bytes = null
@@ -110,7 +113,7 @@ export class Presence {
   }
 
   clear(): void {
-    this.clients.clear()
+    this.clients = undefined
     this.present = 0
   }
 }

@@ -39,17 +39,26 @@ export interface RoomPeer {
   close(code: number, reason: string): void
 }
 
+/** Y.encodeStateAsUpdate of an empty Y.Doc: the state of a room with nothing stored. */
+const EMPTY_STATE = new Uint8Array([0, 0])
+
 /**
- * One document: a Y.Doc, its Awareness and the connections editing it.
+ * One document: its state, its presence and the connections editing it.
  * Update path: validate → group-commit to the store → apply → relay the same bytes to every
  * other peer. Nothing reaches a peer before the store has it.
  */
 export class Room {
-  readonly doc = new Y.Doc({ gc: true })
   readonly presence = new Presence()
   readonly peers = new Set<RoomPeer>()
-  /** awareness clientID → the connection that introduced it */
-  private readonly owners = new Map<number, RoomPeer>()
+  /** awareness clientID → the connection that introduced it (created on the first awareness state) */
+  private owners: Map<number, RoomPeer> | undefined
+  /**
+   * The Y.Doc exists from the first change on. Until then the room is its stored state's bytes
+   * (`stored`): joiners are answered from them (DocStateCache), so a room that is only read (most
+   * rooms of an idle server) holds no Y.Doc and its load applies nothing.
+   */
+  private live: Y.Doc | undefined
+  private stored: Uint8Array | undefined
 
   /** highest store seq applied to `doc` */
   lastSeq = 0
@@ -67,7 +76,7 @@ export class Room {
   private compacting: Promise<void> | undefined
 
   /** sync replies shared by joiners, recomputed only when the document changes */
-  private readonly states = new DocStateCache(this.doc)
+  private readonly states = new DocStateCache(() => this.live ?? this.stored ?? EMPTY_STATE)
 
   constructor(
     readonly name: string,
@@ -75,9 +84,24 @@ export class Room {
   ) {
   }
 
-  /** Applies rows loaded from the store (already validated by the loader). */
+  /** The document, created from the stored state on first use (the first change, a fan-out, a catch-up). */
+  get doc(): Y.Doc {
+    if (this.live) return this.live
+    const doc = new Y.Doc({ gc: true })
+    if (this.stored) Y.applyUpdate(doc, this.stored, LOAD_ORIGIN)
+    this.stored = undefined
+    return (this.live = doc)
+  }
+
+  /** Whether the Y.Doc exists yet (it does from the first change on; see `live`). */
+  get materialized(): boolean {
+    return this.live !== undefined
+  }
+
+  /** Takes the state loaded from the store (rows already validated and merged by the loader). */
   loadState(update: Uint8Array, lastSeq: number, logRows: number, logBytes: number): void {
-    Y.applyUpdate(this.doc, update, LOAD_ORIGIN)
+    if (this.live) Y.applyUpdate(this.live, update, LOAD_ORIGIN)
+    else this.stored = update
     this.lastSeq = lastSeq
     this.sinceSnapshot = { updates: logRows, bytes: logBytes }
     this.states.changed()
@@ -95,8 +119,9 @@ export class Room {
   leave(peer: RoomPeer): void {
     if (!this.peers.delete(peer)) return
     if (!peer.awarenessIds?.size) return
-    const ids = [...peer.awarenessIds].filter((id) => this.owners.get(id) === peer)
-    for (const id of ids) this.owners.delete(id)
+    const owners = this.owners
+    const ids = [...peer.awarenessIds].filter((id) => owners?.get(id) === peer)
+    for (const id of ids) owners!.delete(id)
     peer.awarenessIds = undefined
     const update = this.presence.remove(ids)
     if (!update) return
@@ -151,12 +176,13 @@ export class Room {
     const headers = readAwarenessHeaders(update)
     if (headers.length === 0) return
     // A connection may only change the states of client ids it introduced: no spoofing others' carets.
+    const owners = (this.owners ??= new Map())
     let kept = headers
     for (const h of headers) {
-      const owner = this.owners.get(h.clientID)
+      const owner = owners.get(h.clientID)
       if (owner !== undefined && owner !== peer) {
         kept = headers.filter((x) => {
-          const o = this.owners.get(x.clientID)
+          const o = owners.get(x.clientID)
           return o === undefined || o === peer
         })
         break
@@ -174,10 +200,10 @@ export class Room {
     this.presence.apply(update, kept)
     for (const h of kept) {
       if (h.isNull) {
-        this.owners.delete(h.clientID)
+        owners.delete(h.clientID)
         peer.awarenessIds?.delete(h.clientID)
-      } else if (!this.owners.has(h.clientID)) {
-        this.owners.set(h.clientID, peer)
+      } else if (!owners.has(h.clientID)) {
+        owners.set(h.clientID, peer)
         ;(peer.awarenessIds ??= new Set()).add(h.clientID)
       }
     }
@@ -254,7 +280,7 @@ export class Room {
   receiveFanout(msg: FanoutDelivery): void {
     if (msg.kind === 'presence-query') {
       // Only the states of this server's own clients: the asker hears the others from their servers.
-      const own = [...this.owners.keys()].filter((id) => this.presence.has(id))
+      const own = [...(this.owners?.keys() ?? [])].filter((id) => this.presence.has(id))
       if (own.length) this.ctx.fanout.publish(this.name, { kind: 'awareness', payload: this.presence.encode(own) })
       return
     }
@@ -306,9 +332,25 @@ export class Room {
   }
 
 
-  /** Y.encodeStateAsUpdate(doc), computed once per document version (snapshots, the HTTP API). */
+  /** The whole state as one update, computed once per document version (the HTTP API, snapshots). */
   encodeState(): Uint8Array {
     return this.states.state()
+  }
+
+  /**
+   * What a snapshot stores. Stored bytes merged from a log still carry the content of deleted
+   * text; a Y.Doc garbage-collects it, so a room not yet materialized goes through a throwaway
+   * doc (compaction is rare; keeping that doc would cost its memory for as long as the room lives).
+   */
+  private snapshotState(): Uint8Array {
+    if (this.live || !this.stored) return this.encodeState()
+    const doc = new Y.Doc({ gc: true })
+    try {
+      Y.applyUpdate(doc, this.stored, LOAD_ORIGIN)
+      return Y.encodeStateAsUpdate(doc)
+    } finally {
+      doc.destroy()
+    }
   }
 
   // ------------------------------------------------------------------------------------------
@@ -353,11 +395,11 @@ export class Room {
     })
   }
   private compactQueued = false
-  private compactChain: Promise<void> = Promise.resolve()
+  private compactChain: Promise<void> | undefined
 
   /** Writes a snapshot of everything applied through `lastSeq` and drops those log rows. Serialized. */
   compact(): Promise<void> {
-    const run = this.compactChain.then(() => this.writeSnapshot())
+    const run = (this.compactChain ?? Promise.resolve()).then(() => this.writeSnapshot())
     this.compactChain = run.catch(() => {})
     return run
   }
@@ -365,7 +407,7 @@ export class Room {
   private async writeSnapshot(): Promise<void> {
     const counted = { ...this.sinceSnapshot }
     if (counted.updates === 0) return
-    await this.ctx.store.compact(this.name, this.encodeState(), this.lastSeq)
+    await this.ctx.store.compact(this.name, this.snapshotState(), this.lastSeq)
     this.sinceSnapshot.updates -= counted.updates
     this.sinceSnapshot.bytes -= counted.bytes
     this.ctx.metrics.compactions.inc()
@@ -374,9 +416,10 @@ export class Room {
   destroy(): void {
     this.destroyed = true
     this.presence.clear()
-    this.doc.destroy()
+    this.live?.destroy()
+    this.stored = undefined
     this.peers.clear()
-    this.owners.clear()
+    this.owners?.clear()
     this.states.clear()
   }
 }

@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http'
 import type { Duplex } from 'node:stream'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { WebSocketServer } from 'ws'
 import { CloseCode, SAVED_ACK_PROTOCOL, writeAwareness } from '@tandem/sync'
 import type { Config } from './config.js'
@@ -164,7 +164,7 @@ export function createTandemServer(deps: ServerDeps) {
     if (!decision.ok) return giveUp(decision.status, decision.reason)
     // Limits after authentication (a stranger learns nothing but 401/403) and before the room
     // loads: a refused upgrade costs one HTTP response.
-    const admitted = admission.admit(clientAddress(req, config.trustProxy), decision.room)
+    const admitted = admission.admit(() => clientAddress(req, config.trustProxy), decision.room)
     if (!admitted.ok) return giveUp(admitted.status, admitted.reason)
     slot = admitted
     if (socket.destroyed) return giveUp(499, 'client-gone')
@@ -179,7 +179,7 @@ export function createTandemServer(deps: ServerDeps) {
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('close', onEarlyClose)
       socket.off('error', onError) // ws has its own error handling on an upgraded socket
-      const conn = new Connection(ws, joined, decision.access, connectionDeps)
+      const conn = new Connection(ws, socket as Socket, joined, decision.access, connectionDeps)
       conn.admission = admitted
       connections.add(conn)
       metrics.connections.inc()

@@ -29,6 +29,23 @@ describe('createAdmission', () => {
     for (let i = 0; i < 1000; i++) expect(adm.admit('ip', `room${i}`).ok).toBe(true)
   })
 
+  it('works out the client address only when the per-address limit is on', () => {
+    let asked = 0
+    const address = () => (asked++, 'ip')
+    const off = createAdmission({ connectionsPerIp: 0, connectionsPerRoom: 0, rooms: 0 })
+    const roomsOnly = createAdmission({ connectionsPerIp: 0, connectionsPerRoom: 1, rooms: 0 })
+    expect(off.admit(address, 'a').ok).toBe(true)
+    expect(roomsOnly.admit(address, 'a').ok).toBe(true)
+    expect(roomsOnly.admit(address, 'a')).toMatchObject({ ok: false, reason: 'room-full' })
+    expect(asked).toBe(0)
+    const perIp = createAdmission({ connectionsPerIp: 1, connectionsPerRoom: 0, rooms: 0 })
+    const held = perIp.admit(address, 'a')
+    expect(perIp.admit(address, 'b')).toMatchObject({ ok: false, reason: 'too-many-connections-ip' })
+    expect(asked).toBe(2)
+    if (held.ok) held.release()
+    expect(perIp.admit(address, 'b').ok).toBe(true)
+  })
+
   it('maps are emptied when slots are released (no growth from churn)', () => {
     const adm = createAdmission({ connectionsPerIp: 5, connectionsPerRoom: 5, rooms: 5 })
     for (let i = 0; i < 100; i++) {

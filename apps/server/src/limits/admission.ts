@@ -20,13 +20,38 @@ export type Admission =
   | { ok: true; release(): void }
   | { ok: false; status: number; reason: 'too-many-connections-ip' | 'room-full' | 'too-many-rooms' }
 
+/** With every limit off nothing is counted: one shared slot, no per-connection object. */
+const UNCOUNTED: Admission = Object.freeze({ ok: true as const, release() {} })
+
+/** A held slot: counted under `client` (when per-address limits are on) and `room`. */
+class Slot {
+  readonly ok = true
+  private released = false
+  constructor(
+    private readonly counts: { perIp: Map<string, number>; perRoom: Map<string, number> },
+    private readonly client: string | undefined,
+    private readonly room: string,
+  ) {}
+
+  release(): void {
+    if (this.released) return
+    this.released = true
+    if (this.client !== undefined) decrement(this.counts.perIp, this.client)
+    decrement(this.counts.perRoom, this.room)
+  }
+}
+
 export function createAdmission(limits: AdmissionLimits) {
   // Entries are deleted when their count drops to 0: the maps hold only live clients and rooms.
-  const perIp = new Map<string, number>()
-  const perRoom = new Map<string, number>()
+  const counts = { perIp: new Map<string, number>(), perRoom: new Map<string, number>() }
+  const { perIp, perRoom } = counts
+  const counted = limits.connectionsPerIp > 0 || limits.connectionsPerRoom > 0 || limits.rooms > 0
 
-  function admit(client: string, room: string): Admission {
-    const ipCount = perIp.get(client) ?? 0
+  /** `client` may be a function: the address is then worked out only if a per-address limit is on. */
+  function admit(client: string | (() => string), room: string): Admission {
+    if (!counted) return UNCOUNTED
+    const address = limits.connectionsPerIp > 0 ? (typeof client === 'string' ? client : client()) : undefined
+    const ipCount = address === undefined ? 0 : (perIp.get(address) ?? 0)
     // 429: this client is asking too much. 503: the server (or room) is full for everyone.
     if (limits.connectionsPerIp > 0 && ipCount >= limits.connectionsPerIp) {
       return { ok: false, status: 429, reason: 'too-many-connections-ip' }
@@ -38,27 +63,18 @@ export function createAdmission(limits: AdmissionLimits) {
     if (limits.connectionsPerRoom > 0 && roomCount >= limits.connectionsPerRoom) {
       return { ok: false, status: 503, reason: 'room-full' }
     }
-    perIp.set(client, ipCount + 1)
+    if (address !== undefined) perIp.set(address, ipCount + 1)
     perRoom.set(room, roomCount + 1)
-    let released = false
-    return {
-      ok: true,
-      release() {
-        if (released) return
-        released = true
-        decrement(perIp, client)
-        decrement(perRoom, room)
-      },
-    }
+    return new Slot(counts, address, room)
   }
 
   return {
     admit,
-    /** distinct client addresses holding a slot */
+    /** distinct client addresses holding a slot (0 while the per-address limit is off) */
     get clients() {
       return perIp.size
     },
-    /** rooms holding a slot */
+    /** rooms holding a slot (0 while every limit is off) */
     get rooms() {
       return perRoom.size
     },
