@@ -109,8 +109,8 @@ export class Connection implements RoomPeer {
     try {
       const frame = readFrame(bytes)
       const type = bytes[0]! // known types are < 128, so the first byte IS the type
-      this.deps.metrics.messagesIn[type]!.inc()
-      this.deps.metrics.bytesIn[type]!.inc(bytes.length)
+      this.deps.metrics.messagesIn.add(type)
+      this.deps.metrics.bytesIn.add(type, bytes.length)
       this.room.handle(this, frame, bytes)
     } catch (err) {
       this.fail(err)

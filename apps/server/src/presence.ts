@@ -1,6 +1,6 @@
-import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import { ProtocolError, writeAwarenessUpdate, type AwarenessEntry, type AwarenessHeader } from '@tandem/sync'
+import { isJsonUtf8 } from './json-bytes.js'
 
 /** Like y-protocols: a state not renewed for this long is no longer handed to joiners. */
 export const PRESENCE_TIMEOUT_MS = 30_000
@@ -118,14 +118,9 @@ export class Presence {
   }
 }
 
-/** Throws 1007 unless the entry's state is valid JSON (what y-protocols clients will JSON.parse). */
+/** Throws 1007 unless the entry's state is JSON a y-protocols client can read (UTF-8, then JSON.parse). */
 function assertJson(update: Uint8Array, h: AwarenessHeader): void {
-  const d = decoding.createDecoder(update.subarray(h.start, h.end))
-  decoding.readVarUint(d)
-  decoding.readVarUint(d)
-  try {
-    JSON.parse(decoding.readVarString(d))
-  } catch (err) {
-    throw new ProtocolError(`invalid awareness state: ${(err as Error).message}`, 1007, 'awareness-json')
+  if (!isJsonUtf8(update, h.stateStart, h.end)) {
+    throw new ProtocolError('invalid awareness state: not UTF-8 JSON', 1007, 'awareness-json')
   }
 }

@@ -370,8 +370,8 @@ export class Room {
 
   private countOut(type: MessageType, n: number, bytes: number): void {
     if (n === 0) return
-    this.ctx.metrics.messagesOut[type]!.inc(n)
-    this.ctx.metrics.bytesOut[type]!.inc(n * bytes)
+    this.ctx.metrics.messagesOut.add(type, n)
+    this.ctx.metrics.bytesOut.add(type, n * bytes)
   }
 
   // ------------------------------------------------------------------------------------------

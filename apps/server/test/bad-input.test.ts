@@ -60,6 +60,20 @@ const cases: Array<{ name: string; send: Uint8Array | string; code: number }> = 
     }),
     code: 1007,
   },
+  {
+    // A y-protocols client decodes states with a fatal UTF-8 decoder: this would throw in every peer.
+    name: 'awareness state that is not UTF-8',
+    send: frame((e) => {
+      encoding.writeVarUint(e, 1)
+      const inner = encoding.createEncoder()
+      encoding.writeVarUint(inner, 1)
+      encoding.writeVarUint(inner, 1234)
+      encoding.writeVarUint(inner, 1)
+      encoding.writeVarUint8Array(inner, new Uint8Array([0x22, 0xc0, 0xaf, 0x22])) // an overlong "/" inside a JSON string
+      encoding.writeVarUint8Array(e, encoding.toUint8Array(inner))
+    }),
+    code: 1007,
+  },
   { name: 'oversized frame', send: new Uint8Array(65 * 1024).fill(1), code: 1009 },
 ]
 

@@ -232,6 +232,8 @@ export interface AwarenessHeader {
   /** byte range of this whole entry inside the update, to re-encode a subset without JSON work */
   start: number
   end: number
+  /** where the state's JSON text (UTF-8) starts; it ends at `end` */
+  stateStart: number
 }
 
 const NULL_JSON = [0x6e, 0x75, 0x6c, 0x6c] // "null"
@@ -253,7 +255,7 @@ export function readAwarenessHeaders(update: Uint8Array): AwarenessHeader[] {
     const state = readBytes(d, 'awareness state')
     const isNull =
       state.length === 4 && state[0] === NULL_JSON[0] && state[1] === NULL_JSON[1] && state[2] === NULL_JSON[2] && state[3] === NULL_JSON[3]
-    headers.push({ clientID, clock, isNull, start, end: d.pos })
+    headers.push({ clientID, clock, isNull, start, end: d.pos, stateStart: d.pos - state.length })
   }
   if (d.pos !== update.length) throw new ProtocolError('trailing bytes in awareness update', 1007, 'trailing')
   return headers
