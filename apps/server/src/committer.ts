@@ -24,7 +24,9 @@ export interface CommittedRoom<R, C> {
 }
 
 export interface CommitTarget<R, C> {
-  /** called once per room per commit */
+  /** called once per room per commit, for every room of the commit before any `applyCommitted` */
+  relayCommitted(room: R, committed: CommittedRoom<R, C>): void
+  /** then once per room per commit: the work that can wait until every room's peers have the update */
   applyCommitted(room: R, committed: CommittedRoom<R, C>): void
   /** the commit failed: nothing was stored, nothing may be relayed */
   commitFailed(room: R, entries: PendingUpdate<R, C>[], err: unknown): void
@@ -87,7 +89,19 @@ export function createCommitter<R extends { name: string }, C>(
     metrics.storeAppendSeconds.observe((performance.now() - started) / 1000)
     metrics.storeAppendBatch.observe(batch.length)
     metrics.updatesStored.inc(batch.length)
-    for (const [room, c] of rooms) {
+    // Relay every room's update before integrating any: the last room of a busy commit must not
+    // wait for the Yjs work of all the rooms before it.
+    const relayed = rooms.filter(([room, c]) => {
+      try {
+        target.relayCommitted(room, c)
+        return true
+      } catch (err) {
+        log.error({ err, room: room.name }, 'relaying committed updates failed')
+        target.commitFailed(room, c.entries, err)
+        return false
+      }
+    })
+    for (const [room, c] of relayed) {
       try {
         target.applyCommitted(room, c)
       } catch (err) {

@@ -214,13 +214,19 @@ export class Room {
   // ------------------------------------------------------------------------------------------
   // Committed updates (called by the committer after the store transaction)
 
+  /**
+   * Stored and fully parsed: relayed before it is applied, so peers are not kept waiting while Yjs
+   * integrates (applying only matters to later joiners, and nothing can join in between: the
+   * committer calls this and then `applyCommitted` in the same synchronous run).
+   */
+  relayCommitted({ entries, update }: CommittedRoom<Room, RoomPeer>): void {
+    this.relay(entries, update)
+  }
+
   applyCommitted({ entries, update, seq }: CommittedRoom<Room, RoomPeer>): void {
     this.lastSeq = Math.max(this.lastSeq, seq)
     this.sinceSnapshot.updates++
     this.sinceSnapshot.bytes += update.length
-    // Stored and fully parsed: relay first, so peers are not kept waiting while Yjs integrates
-    // (applying only matters to later joiners, and nothing can join in between: this is synchronous).
-    this.relay(entries, update)
     const first = entries[0]!
     Y.applyUpdate(this.doc, update, entries.length === 1 ? (first.origin?.txOrigin ?? API_ORIGIN) : API_ORIGIN)
     this.states.changed()

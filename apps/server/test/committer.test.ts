@@ -48,10 +48,15 @@ describe('group commit', () => {
     const { store, appends } = recordingStore(dir)
     close = () => store.close()
     const applied: { room: string; committed: CommittedRoom<R, C> }[] = []
+    const calls: string[] = []
     const committer = createCommitter<R, C>(
       store,
       {
-        applyCommitted: (room, committed) => applied.push({ room: room.name, committed }),
+        relayCommitted: (room) => calls.push(`relay ${room.name}`),
+        applyCommitted: (room, committed) => {
+          calls.push(`apply ${room.name}`)
+          applied.push({ room: room.name, committed })
+        },
         commitFailed: () => expect.fail('nothing may fail here'),
       },
       createMetrics(),
@@ -76,6 +81,8 @@ describe('group commit', () => {
     expect(appends).toHaveLength(1)
     expect(appends[0]!.map((e) => e.room)).toEqual(['a', 'b'])
     expect(applied.map((x) => x.room)).toEqual(['a', 'b'])
+    // Every room's peers get the commit before any room integrates it.
+    expect(calls).toEqual(['relay a', 'relay b', 'apply a', 'apply b'])
     const roomA = applied[0]!.committed
     expect(roomA.entries.map((e: PendingUpdate<R, C>) => [e.origin?.id, e.ack])).toEqual([
       ['alice', 1],
@@ -105,6 +112,7 @@ describe('group commit', () => {
     const committer = createCommitter<R, C>(
       store,
       {
+        relayCommitted: () => expect.fail('nothing was stored, nothing may be relayed'),
         applyCommitted: () => expect.fail('nothing was stored, nothing may be applied'),
         commitFailed: (room, entries) => failed.push(`${room.name}:${entries.length}`),
       },

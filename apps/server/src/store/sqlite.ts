@@ -3,8 +3,14 @@ import { join } from 'node:path'
 import type { AppendEntry, DocStore, LoadedDoc, StoredRow } from './types.js'
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js'
 
-/** the serving connection's own checkpoint threshold, in WAL pages, while the worker runs */
-export const WAL_AUTOCHECKPOINT_PAGES = 4000
+/**
+ * The serving connection's own checkpoint threshold, in WAL pages, while the worker runs. Each
+ * WAL cycle costs the serving thread three fsyncs (the tail checkpoint syncs the WAL and the
+ * database, and the next commit syncs the restarted WAL's header), 1-70 ms each depending on the
+ * disk, and every update arriving meanwhile waits for them (stored before relayed). 16000 pages
+ * (64 MiB, the journal_size_limit below) makes that one stall per ~5,000 commits, not per ~1,250.
+ */
+export const WAL_AUTOCHECKPOINT_PAGES = 16_000
 
 export interface SqliteStore extends DocStore {
   /** the checkpoint worker (see sqlite-checkpointer.ts); undefined once it failed or was turned off */
