@@ -130,9 +130,9 @@ describe('room lifecycle', () => {
       // the unload compacted it: put the state back as a log row
       const d = new Y.Doc()
       d.getText('t').insert(0, 'good')
-      db.prepare("INSERT INTO updates (room, data) VALUES ('q', ?)").run(Buffer.from(Y.encodeStateAsUpdate(d)))
+      db.prepare("INSERT INTO updates (room, seq, data) VALUES ('q', 1000, ?)").run(Buffer.from(Y.encodeStateAsUpdate(d)))
     }
-    db.prepare("INSERT INTO updates (room, data) VALUES ('q', ?)").run(Buffer.from([9, 9, 9, 9, 9]))
+    db.prepare("INSERT INTO updates (room, seq, data) VALUES ('q', 1001, ?)").run(Buffer.from([9, 9, 9, 9, 9]))
     db.close()
     a.destroy()
 

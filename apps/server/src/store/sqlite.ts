@@ -2,6 +2,7 @@ import Database from 'better-sqlite3'
 import { join } from 'node:path'
 import type { AppendEntry, DocStore, LoadedDoc, StoredRow } from './types.js'
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js'
+import { highestSeq, openSchema } from './sqlite-schema.js'
 
 /**
  * The serving connection's own checkpoint threshold, in WAL pages, while the worker runs. Each
@@ -39,28 +40,15 @@ export function createSqliteStore(opts: {
   db.pragma('busy_timeout = 5000')
   // After a burst, the WAL file is cut back to this size when it restarts (it is reused, not shrunk, otherwise).
   db.pragma('journal_size_limit = 67108864')
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS updates (
-      seq  INTEGER PRIMARY KEY AUTOINCREMENT,
-      room TEXT NOT NULL,
-      data BLOB NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS updates_room_seq ON updates (room, seq);
-    CREATE TABLE IF NOT EXISTS snapshots (
-      room TEXT PRIMARY KEY,
-      seq  INTEGER NOT NULL,
-      data BLOB NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS quarantine (
-      room   TEXT NOT NULL,
-      seq    INTEGER NOT NULL,
-      data   BLOB NOT NULL,
-      reason TEXT NOT NULL,
-      at     TEXT NOT NULL DEFAULT (datetime('now'))
-    );
-  `)
+  // Seqs are assigned here, in commit order (sqlite-schema.ts says why that is safe). Another
+  // connection writing to the same file (a second store instance, a tool) is noticed through
+  // data_version, which changes only when another connection commits; the counter is then
+  // re-read inside the write transaction that takes the next seqs.
+  let lastSeq = openSchema(db)
+  const dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck()
+  let seenVersion = dataVersion.get()
 
-  const insert = db.prepare<[string, Uint8Array]>('INSERT INTO updates (room, data) VALUES (?, ?)')
+  const insert = db.prepare<[string, number, Uint8Array]>('INSERT INTO updates (room, seq, data) VALUES (?, ?, ?)')
   const selectSnapshot = db.prepare<[string], { seq: number; data: Buffer }>('SELECT seq, data FROM snapshots WHERE room = ?')
   const selectUpdates = db.prepare<[string, number], { seq: number; data: Buffer }>(
     'SELECT seq, data FROM updates WHERE room = ? AND seq > ? ORDER BY seq',
@@ -77,9 +65,24 @@ export function createSqliteStore(opts: {
   const deleteRow = db.prepare<[string, number]>('DELETE FROM updates WHERE room = ? AND seq = ?')
   const deleteSnapshotAt = db.prepare<[string, number]>('DELETE FROM snapshots WHERE room = ? AND seq = ?')
 
-  const appendTx = db.transaction((entries: readonly AppendEntry[]) =>
-    entries.map((e) => Number(insert.run(e.room, asBuffer(e.update)).lastInsertRowid)),
-  )
+  const appendTx = db.transaction((entries: readonly AppendEntry[]) => {
+    // Under the write lock nobody else can commit until we do, and our own commit does not
+    // change data_version: what is read here stays true until the next append.
+    const version = dataVersion.get()
+    if (version !== seenVersion) lastSeq = Math.max(lastSeq, highestSeq(db))
+    seenVersion = version
+    const first = lastSeq + 1
+    return entries.map((e, i) => {
+      insert.run(e.room, first + i, asBuffer(e.update))
+      return first + i
+    })
+  })
+  /** BEGIN IMMEDIATE: the write lock before the counter is read; the seqs count as taken only once committed. */
+  const append = (entries: readonly AppendEntry[]): number[] => {
+    const seqs = appendTx.immediate(entries)
+    if (seqs.length) lastSeq = seqs[seqs.length - 1]!
+    return seqs
+  }
   const compactTx = db.transaction((room: string, snapshot: Uint8Array, throughSeq: number) => {
     upsertSnapshot.run(room, throughSeq, asBuffer(snapshot))
     deleteThrough.run(room, throughSeq)
@@ -133,7 +136,7 @@ export function createSqliteStore(opts: {
       return checkpointer
     },
     load: async (room) => loadTx(room),
-    append: async (entries) => appendTx(entries),
+    append: async (entries) => append(entries),
     compact: async (room, snapshot, throughSeq) => {
       compactTx(room, snapshot, throughSeq)
     },
