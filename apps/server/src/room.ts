@@ -44,8 +44,8 @@ const EMPTY_STATE = new Uint8Array([0, 0])
 
 /**
  * One document: its state, its presence and the connections editing it.
- * Update path: validate → group-commit to the store → apply → relay the same bytes to every
- * other peer. Nothing reaches a peer before the store has it.
+ * Update path: validate → group-commit to the store → relay the same bytes to every other peer
+ * → apply. Nothing reaches a peer before the store has it.
  */
 export class Room {
   readonly presence = new Presence()
