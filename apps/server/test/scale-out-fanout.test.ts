@@ -105,6 +105,20 @@ describe('Redis fan-out', () => {
     expect(ia.messages).toEqual([])
   })
 
+  it('the hello is not lost when the subscription is acknowledged before the publisher link is up', async () => {
+    const prefix = uniqueName('hello-late')
+    const a = await server(prefix)
+    const b = await server(prefix)
+    const [ia, ib] = [inbox(), inbox()]
+    await a.subscribe('room', ia.onMessage)
+    // B's publisher goes down (it reconnects after >= 200 ms); its subscriber stays up.
+    await killConnection(await admin(), b.connectionNames.pub)
+    await until(async () => /publisher (?!ready)/.test((await b.health()).detail ?? ''), "B's publisher is down")
+    await b.subscribe('room', ib.onMessage)
+    expect((await b.health()).detail).toMatch(/publisher (?!ready)/) // acknowledged while the publisher is still down
+    await until(() => ia.queries === 1, 'A was asked once B could publish again')
+  })
+
   it("delivers A's message to B, never back to A, per room, byte-exact", async () => {
     const prefix = uniqueName('fo')
     const a = await server(prefix)

@@ -161,8 +161,15 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
   function markAcked(room: string, entry: RoomEntry): void {
     if (rooms.get(room) !== entry) return
     entry.acked = true
-    // Ask the peers already in this room for their clients' presence (see WireType.Hello).
-    if (pub.status === 'ready' && !closed) send({ room, buf: encodeWire(WireType.Hello, serverId), kind: undefined })
+    // Ask the peers already in this room for their clients' presence (see WireType.Hello). Queued
+    // like any message when the publisher is not up yet (a server starting, its subscriber
+    // acknowledged first): dropping it left the room without the presence already there until
+    // each client renewed its state (up to 15 s).
+    if (!closed) {
+      const hello: Queued = { room, buf: encodeWire(WireType.Hello, serverId), kind: undefined }
+      if (pub.status === 'ready' && queue.length === 0) send(hello)
+      else enqueue(hello)
+    }
     const waiters = entry.waiters
     entry.waiters = []
     for (const w of waiters) w()
