@@ -139,10 +139,12 @@ export class Connection implements RoomPeer {
   }
 
   /** A frame built once for every receiver of a broadcast (ws-frame.ts). */
-  sendShared(frame: SharedFrame): void {
-    if (this.closed) return
+  /** Returns whether the frame was handed to the socket (not when this connection is closing). */
+  sendShared(frame: SharedFrame): boolean {
+    if (this.closed) return false
     sendShared(this.ws, frame)
     this.sent()
+    return true
   }
 
   private sent(): void {

@@ -28,8 +28,8 @@ export interface RoomPeer {
   awarenessIds: Set<number> | undefined
   /** `syncReply`: the initial state for this peer, allowed on top of the slow-consumer limit */
   send(frame: Uint8Array, syncReply?: boolean): void
-  /** the same message for many peers: framed once, on first use */
-  sendShared(frame: SharedFrame): void
+  /** the same message for many peers: framed once, on first use; false when it was not sent (closing) */
+  sendShared(frame: SharedFrame): boolean
   /** a write from a read-only connection: warn once, then close with 1008 */
   rejectWrite(): void
   /** every sync step 2 / update message, in order (for "saved" acknowledgements); returns its number */
@@ -368,8 +368,8 @@ export class Room {
     let n = 0
     for (const p of this.peers) {
       if (p === except) continue
-      p.sendShared(shared)
-      n++
+      // Counted only when handed to a socket: a connection being closed gets nothing.
+      if (p.sendShared(shared)) n++
     }
     this.countOut(type, n, frame.length)
   }
