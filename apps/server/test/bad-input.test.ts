@@ -12,6 +12,19 @@ function frame(write: (e: encoding.Encoder) => void): Uint8Array {
   return encoding.toUint8Array(e)
 }
 
+/** An awareness message with one entry (client 1234, clock 1) whose state is `state`, as bytes. */
+function awarenessFrame(state: Uint8Array): Uint8Array {
+  return frame((e) => {
+    encoding.writeVarUint(e, 1)
+    const inner = encoding.createEncoder()
+    encoding.writeVarUint(inner, 1)
+    encoding.writeVarUint(inner, 1234)
+    encoding.writeVarUint(inner, 1)
+    encoding.writeVarUint8Array(inner, state)
+    encoding.writeVarUint8Array(e, encoding.toUint8Array(inner))
+  })
+}
+
 function validUpdate(content: string): Uint8Array {
   const d = new Y.Doc()
   d.getText('t').insert(0, content)
@@ -47,33 +60,10 @@ const cases: Array<{ name: string; send: Uint8Array | string; code: number }> = 
   { name: 'trailing bytes', send: new Uint8Array([3, 0, 0]), code: 1007 },
   { name: 'invalid Yjs update', send: syncUpdate(new Uint8Array([5, 200, 1, 2, 3, 4, 5, 6, 7])), code: 1007 },
   { name: 'truncated Yjs update (would half-apply)', send: syncUpdate(truncatedUpdate()), code: 1007 },
-  {
-    name: 'awareness with invalid JSON',
-    send: frame((e) => {
-      encoding.writeVarUint(e, 1)
-      const inner = encoding.createEncoder()
-      encoding.writeVarUint(inner, 1)
-      encoding.writeVarUint(inner, 1234)
-      encoding.writeVarUint(inner, 1)
-      encoding.writeVarString(inner, '{not json')
-      encoding.writeVarUint8Array(e, encoding.toUint8Array(inner))
-    }),
-    code: 1007,
-  },
-  {
-    // A y-protocols client decodes states with a fatal UTF-8 decoder: this would throw in every peer.
-    name: 'awareness state that is not UTF-8',
-    send: frame((e) => {
-      encoding.writeVarUint(e, 1)
-      const inner = encoding.createEncoder()
-      encoding.writeVarUint(inner, 1)
-      encoding.writeVarUint(inner, 1234)
-      encoding.writeVarUint(inner, 1)
-      encoding.writeVarUint8Array(inner, new Uint8Array([0x22, 0xc0, 0xaf, 0x22])) // an overlong "/" inside a JSON string
-      encoding.writeVarUint8Array(e, encoding.toUint8Array(inner))
-    }),
-    code: 1007,
-  },
+  { name: 'awareness with invalid JSON', send: awarenessFrame(new TextEncoder().encode('{not json')), code: 1007 },
+  // A y-protocols client decodes states with a fatal UTF-8 decoder: this would throw in every peer.
+  // (An overlong "/" inside a JSON string.)
+  { name: 'awareness state that is not UTF-8', send: awarenessFrame(new Uint8Array([0x22, 0xc0, 0xaf, 0x22])), code: 1007 },
   { name: 'oversized frame', send: new Uint8Array(65 * 1024).fill(1), code: 1009 },
 ]
 
