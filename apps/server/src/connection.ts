@@ -138,8 +138,10 @@ export class Connection implements RoomPeer {
     this.sent()
   }
 
-  /** A frame built once for every receiver of a broadcast (ws-frame.ts). */
-  /** Returns whether the frame was handed to the socket (not when this connection is closing). */
+  /**
+   * A frame built once for every receiver of a broadcast (ws-frame.ts). Returns whether it was
+   * handed to the socket (not when this connection is closing).
+   */
   sendShared(frame: SharedFrame): boolean {
     if (this.closed) return false
     sendShared(this.ws, frame)

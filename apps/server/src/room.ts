@@ -12,9 +12,9 @@ import {
 } from '@tandem/sync'
 import type { CommittedRoom, PendingUpdate } from './committer.js'
 import type { FanoutDelivery } from './fanout/types.js'
-import { API_ORIGIN, FANOUT_ORIGIN, LOAD_ORIGIN, type TxOrigin } from './origins.js'
+import { API_ORIGIN, FANOUT_ORIGIN, type TxOrigin } from './origins.js'
 import type { RoomContext } from './room-context.js'
-import { DocStateCache } from './doc-state-cache.js'
+import { DocState } from './doc-state.js'
 import { applyStoredRows } from './store-rows.js'
 import { Presence } from './presence.js'
 import { sharedFrame, type SharedFrame } from './ws-frame.js'
@@ -39,9 +39,6 @@ export interface RoomPeer {
   close(code: number, reason: string): void
 }
 
-/** Y.encodeStateAsUpdate of an empty Y.Doc: the state of a room with nothing stored. */
-const EMPTY_STATE = new Uint8Array([0, 0])
-
 /**
  * One document: its state, its presence and the connections editing it.
  * Update path: validate → group-commit to the store → relay the same bytes to every other peer
@@ -52,13 +49,6 @@ export class Room {
   readonly peers = new Set<RoomPeer>()
   /** awareness clientID → the connection that introduced it (created on the first awareness state) */
   private owners: Map<number, RoomPeer> | undefined
-  /**
-   * The Y.Doc exists from the first change on. Until then the room is its stored state's bytes
-   * (`stored`): joiners are answered from them (DocStateCache), so a room that is only read (most
-   * rooms of an idle server) holds no Y.Doc and its load applies nothing.
-   */
-  private live: Y.Doc | undefined
-  private stored: Uint8Array | undefined
 
   /** highest store seq applied to `doc` */
   lastSeq = 0
@@ -75,8 +65,8 @@ export class Room {
   private sinceSnapshot = { updates: 0, bytes: 0 }
   private compacting: Promise<void> | undefined
 
-  /** sync replies shared by joiners, recomputed only when the document changes */
-  private readonly states = new DocStateCache(() => this.live ?? this.stored ?? EMPTY_STATE)
+  /** the document (a Y.Doc from its first change on) and the sync replies joiners share */
+  private readonly docState = new DocState()
 
   constructor(
     readonly name: string,
@@ -84,27 +74,21 @@ export class Room {
   ) {
   }
 
-  /** The document, created from the stored state on first use (the first change, a fan-out, a catch-up). */
+  /** The document: no Y.Doc exists until its first use (the first change, a fan-out, a catch-up; see DocState). */
   get doc(): Y.Doc {
-    if (this.live) return this.live
-    const doc = new Y.Doc({ gc: true })
-    if (this.stored) Y.applyUpdate(doc, this.stored, LOAD_ORIGIN)
-    this.stored = undefined
-    return (this.live = doc)
+    return this.docState.doc
   }
 
-  /** Whether the Y.Doc exists yet (it does from the first change on; see `live`). */
+  /** Whether the Y.Doc exists yet. */
   get materialized(): boolean {
-    return this.live !== undefined
+    return this.docState.materialized
   }
 
   /** Takes the state loaded from the store (rows already validated and merged by the loader). */
   loadState(update: Uint8Array, lastSeq: number, logRows: number, logBytes: number): void {
-    if (this.live) Y.applyUpdate(this.live, update, LOAD_ORIGIN)
-    else this.stored = update
+    this.docState.load(update)
     this.lastSeq = lastSeq
     this.sinceSnapshot = { updates: logRows, bytes: logBytes }
-    this.states.changed()
   }
 
   // ------------------------------------------------------------------------------------------
@@ -112,7 +96,7 @@ export class Room {
 
   join(peer: RoomPeer): void {
     this.peers.add(peer)
-    peer.send(this.states.step1())
+    peer.send(this.docState.step1())
     if (this.presence.size > 0) peer.send(writeAwareness(this.presence.encodeAll()))
   }
 
@@ -139,7 +123,7 @@ export class Room {
   handle(peer: RoomPeer, frame: Frame, raw: Uint8Array): void {
     switch (frame.type) {
       case 'sync-step1':
-        peer.send(this.states.step2For(frame.stateVector), true)
+        peer.send(this.docState.step2For(frame.stateVector), true)
         return
       case 'sync-step2':
       case 'sync-update': {
@@ -218,31 +202,14 @@ export class Room {
    * Stored and fully parsed: relayed before it is applied, so peers are not kept waiting while Yjs
    * integrates (applying only matters to later joiners, and nothing can join in between: the
    * committer calls this and then `applyCommitted` in the same synchronous run).
-   */
-  relayCommitted({ entries, update }: CommittedRoom<Room, RoomPeer>): void {
-    this.relay(entries, update)
-  }
-
-  applyCommitted({ entries, update, seq }: CommittedRoom<Room, RoomPeer>): void {
-    this.lastSeq = Math.max(this.lastSeq, seq)
-    this.sinceSnapshot.updates++
-    this.sinceSnapshot.bytes += update.length
-    const first = entries[0]!
-    Y.applyUpdate(this.doc, update, entries.length === 1 ? (first.origin?.txOrigin ?? API_ORIGIN) : API_ORIGIN)
-    this.states.changed()
-    this.acknowledge(entries)
-    this.ctx.fanout.publish(this.name, { kind: 'update', payload: update })
-    this.compactIfDue()
-  }
-
-  /**
+   *
    * ONE frame per commit, the same bytes for every receiver, whatever the number of updates
    * merged into it (fewer syscalls and frames; Hocuspocus merges per event-loop turn too).
    * A lone sender never gets its own update back. When several connections wrote in the same
    * turn, each gets the room's frame, its own update included: applying that is a no-op for a
    * Yjs client, and it saves a merge and an encode per writer.
    */
-  private relay(entries: PendingUpdate<Room, RoomPeer>[], update: Uint8Array): void {
+  relayCommitted({ entries, update }: CommittedRoom<Room, RoomPeer>): void {
     const first = entries[0]!
     const sender = first.origin
     let alone = true
@@ -255,6 +222,19 @@ export class Room {
     const frame = entries.length === 1 && first.frame ? first.frame : writeSyncUpdate(update)
     this.broadcast(frame, alone ? sender : undefined, MessageType.Sync)
   }
+
+  applyCommitted({ entries, update, seq }: CommittedRoom<Room, RoomPeer>): void {
+    this.lastSeq = Math.max(this.lastSeq, seq)
+    this.sinceSnapshot.updates++
+    this.sinceSnapshot.bytes += update.length
+    const first = entries[0]!
+    Y.applyUpdate(this.doc, update, entries.length === 1 ? (first.origin?.txOrigin ?? API_ORIGIN) : API_ORIGIN)
+    this.docState.changed()
+    this.acknowledge(entries)
+    this.ctx.fanout.publish(this.name, { kind: 'update', payload: update })
+    this.compactIfDue()
+  }
+
 
   /** Tells each sender how far its updates are stored (only peers that negotiated acks get a frame). */
   private acknowledge(entries: PendingUpdate<Room, RoomPeer>[]): void {
@@ -293,7 +273,7 @@ export class Room {
     if (msg.kind === 'update') {
       if (!validateUpdate(msg.payload)) return
       Y.applyUpdate(this.doc, msg.payload, FANOUT_ORIGIN)
-      this.states.changed()
+      this.docState.changed()
       this.broadcast(writeSyncUpdate(msg.payload), undefined, MessageType.Sync)
     } else {
       this.presence.apply(msg.payload, readAwarenessHeaders(msg.payload))
@@ -330,7 +310,7 @@ export class Room {
     if (this.destroyed) return
     const { delta, seen } = applyStoredRows(this.doc, loaded, since, FANOUT_ORIGIN)
     if (delta) {
-      this.states.changed()
+      this.docState.changed()
       this.broadcast(writeSyncUpdate(delta), undefined, MessageType.Sync)
     }
     this.storeSyncedSeq = Math.max(this.storeSyncedSeq, seen)
@@ -340,24 +320,9 @@ export class Room {
 
   /** The whole state as one update, computed once per document version (the HTTP API, snapshots). */
   encodeState(): Uint8Array {
-    return this.states.state()
+    return this.docState.state()
   }
 
-  /**
-   * What a snapshot stores. Stored bytes merged from a log still carry the content of deleted
-   * text; a Y.Doc garbage-collects it, so a room not yet materialized goes through a throwaway
-   * doc (compaction is rare; keeping that doc would cost its memory for as long as the room lives).
-   */
-  private snapshotState(): Uint8Array {
-    if (this.live || !this.stored) return this.encodeState()
-    const doc = new Y.Doc({ gc: true })
-    try {
-      Y.applyUpdate(doc, this.stored, LOAD_ORIGIN)
-      return Y.encodeStateAsUpdate(doc)
-    } finally {
-      doc.destroy()
-    }
-  }
 
   // ------------------------------------------------------------------------------------------
   // Relay
@@ -413,7 +378,7 @@ export class Room {
   private async writeSnapshot(): Promise<void> {
     const counted = { ...this.sinceSnapshot }
     if (counted.updates === 0) return
-    await this.ctx.store.compact(this.name, this.snapshotState(), this.lastSeq)
+    await this.ctx.store.compact(this.name, this.docState.snapshot(), this.lastSeq)
     this.sinceSnapshot.updates -= counted.updates
     this.sinceSnapshot.bytes -= counted.bytes
     this.ctx.metrics.compactions.inc()
@@ -422,10 +387,8 @@ export class Room {
   destroy(): void {
     this.destroyed = true
     this.presence.clear()
-    this.live?.destroy()
-    this.stored = undefined
     this.peers.clear()
     this.owners?.clear()
-    this.states.clear()
+    this.docState.destroy()
   }
 }

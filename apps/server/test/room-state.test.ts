@@ -6,7 +6,7 @@ import { until } from './helpers/wait.js'
 import { createSqliteStore } from '../src/store/sqlite.js'
 
 // A room holds no Y.Doc until its document changes: joiners of a room that is only read are
-// answered from the stored bytes (room.ts `live` / `stored`, DocStateCache).
+// answered from the stored bytes (doc-state.ts).
 
 const cleanup: Array<() => unknown> = []
 afterEach(async () => {

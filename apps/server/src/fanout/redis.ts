@@ -165,11 +165,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
     // like any message when the publisher is not up yet (a server starting, its subscriber
     // acknowledged first): dropping it left the room without the presence already there until
     // each client renewed its state (up to 15 s).
-    if (!closed) {
-      const hello: Queued = { room, buf: encodeWire(WireType.Hello, serverId), kind: undefined }
-      if (pub.status === 'ready' && queue.length === 0) send(hello)
-      else enqueue(hello)
-    }
+    if (!closed) post({ room, buf: encodeWire(WireType.Hello, serverId), kind: undefined })
     const waiters = entry.waiters
     entry.waiters = []
     for (const w of waiters) w()
@@ -292,6 +288,15 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
     )
   }
 
+  /**
+   * Publishes now, or queues until the publisher is up. Order matters (a Yjs update may depend on
+   * an earlier one): once anything is queued, everything queues behind it until the flush.
+   */
+  function post(q: Queued): void {
+    if (pub.status === 'ready' && queue.length === 0) send(q)
+    else enqueue(q)
+  }
+
   function enqueue(q: Queued): void {
     queue.push(q)
     queuedBytes += q.buf.length
@@ -402,11 +407,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
 
     publish(room, msg) {
       if (closed) return
-      const q: Queued = { room, buf: encodeWire(msg.kind === 'update' ? WireType.Update : WireType.Awareness, serverId, msg.payload), kind: msg.kind }
-      // Order matters (a Yjs update may depend on an earlier one): once anything is queued,
-      // everything queues behind it until the flush.
-      if (pub.status === 'ready' && queue.length === 0) send(q)
-      else enqueue(q)
+      post({ room, buf: encodeWire(msg.kind === 'update' ? WireType.Update : WireType.Awareness, serverId, msg.payload), kind: msg.kind })
     },
 
     onResync(cb) {
