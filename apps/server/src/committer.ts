@@ -1,7 +1,7 @@
-import * as Y from 'yjs'
 import type { DocStore } from './store/types.js'
 import type { Metrics } from './metrics.js'
 import type { Logger } from './log.js'
+import type { UpdateInfo } from './update-gate.js'
 
 /** An accepted (validated) update waiting for its group commit. */
 export interface PendingUpdate<R, C> {
@@ -13,17 +13,28 @@ export interface PendingUpdate<R, C> {
   frame: Uint8Array | undefined
   /** the sender's message number for this update ("saved" acknowledgements) */
   ack: number
+  /** what the arrival check counted (budgets, nesting) */
+  info: UpdateInfo
 }
 
 /** One room's share of a commit: its updates in arrival order, stored as ONE row. */
 export interface CommittedRoom<R, C> {
+  /** in arrival order; after `integrate`, only the entries the room accepted */
   entries: PendingUpdate<R, C>[]
-  /** the stored row: the single update, or Y.mergeUpdates of all of them */
+  /** the stored row (set by `integrate`): what integrated, merged */
   update: Uint8Array
+  /** the frame to relay as-is when it holds exactly the stored row (encode once), set by `integrate` */
+  frame: Uint8Array | undefined
   seq: number
 }
 
 export interface CommitTarget<R, C> {
+  /**
+   * Integrates a room's entries into its document BEFORE anything is stored (update-gate.ts):
+   * refuses what cannot integrate (closing its sender), sets `update` and `frame`, and returns
+   * whether there is anything to store.
+   */
+  integrate(room: R, committed: CommittedRoom<R, C>): boolean
   /** called once per room per commit, for every room of the commit before any `applyCommitted` */
   relayCommitted(room: R, committed: CommittedRoom<R, C>): void
   /** then once per room per commit: the work that can wait until every room's peers have the update */
@@ -73,12 +84,20 @@ export function createCommitter<R extends { name: string }, C>(
     for (const e of batch) {
       const c = byRoom.get(e.room)
       if (c) c.entries.push(e)
-      else byRoom.set(e.room, { entries: [e], update: e.update, seq: 0 })
+      else byRoom.set(e.room, { entries: [e], update: e.update, frame: undefined, seq: 0 })
     }
-    const rooms = [...byRoom]
+    // Integrate first: only what a room's document took is stored (nothing stored can brick it).
+    const rooms = [...byRoom].filter(([room, c]) => {
+      try {
+        return target.integrate(room, c)
+      } catch (err) {
+        log.error({ err, room: room.name }, 'integrating updates failed')
+        target.commitFailed(room, c.entries, err)
+        return false
+      }
+    })
+    if (rooms.length === 0) return
     try {
-      // Every update was fully parsed on arrival (validateUpdate), so merging does not meet bad input.
-      for (const [, c] of rooms) if (c.entries.length > 1) c.update = Y.mergeUpdates(c.entries.map((e) => e.update))
       const seqs = await store.append(rooms.map(([room, c]) => ({ room: room.name, update: c.update })))
       for (let i = 0; i < rooms.length; i++) rooms[i]![1].seq = seqs[i]!
     } catch (err) {
@@ -113,8 +132,13 @@ export function createCommitter<R extends { name: string }, C>(
   }
 
   return {
-    enqueue(room: R, update: Uint8Array, origin: C | undefined, frame: Uint8Array | undefined, ack = 0) {
-      queue.push({ room, update, origin, frame, ack })
+    enqueue(room: R, update: Uint8Array, origin: C | undefined, frame: Uint8Array | undefined, ack: number, info: UpdateInfo) {
+      queue.push({ room, update, origin, frame, ack, info })
+      schedule()
+    },
+    /** Entries a room set aside while it was rebuilding, back in line (ahead of newer ones). */
+    requeue(entries: PendingUpdate<R, C>[]) {
+      queue = [...entries, ...queue]
       schedule()
     },
     /** Resolves when everything enqueued before the call is committed (or failed). */

@@ -23,6 +23,12 @@ export interface Config {
   pingIntervalMs: number
   /** largest awareness entry (one client's presence state) accepted */
   maxAwarenessBytes: number
+  /** document budgets per room (update-gate.ts, pending.ts): past them an update is refused */
+  maxDocStructs: number
+  maxDocBytes: number
+  maxNestingDepth: number
+  maxPendingBytes: number
+  pendingTimeoutMs: number
   /** compaction: fold the update log into a snapshot after this many updates or bytes */
   compactAfterUpdates: number
   compactAfterBytes: number
@@ -176,6 +182,11 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
     maxBufferedBytes: int(env, 'MAX_BUFFERED_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     pingIntervalMs: int(env, 'PING_INTERVAL_MS', 30_000, 100, 3_600_000),
     maxAwarenessBytes: int(env, 'MAX_AWARENESS_BYTES', 64 * 1024, 64, 16 * 1024 * 1024),
+    maxDocStructs: int(env, 'MAX_DOC_STRUCTS', 1_000_000, 100, 1_000_000_000),
+    maxDocBytes: int(env, 'MAX_DOC_BYTES', 64 * 1024 * 1024, 1024, 2 ** 40),
+    maxNestingDepth: int(env, 'MAX_NESTING_DEPTH', 128, 4, 2048),
+    maxPendingBytes: int(env, 'MAX_PENDING_BYTES', 1024 * 1024, 0, 1024 * 1024 * 1024),
+    pendingTimeoutMs: int(env, 'PENDING_TIMEOUT_MS', 10_000, 100, 3_600_000),
     compactAfterUpdates: int(env, 'COMPACT_AFTER_UPDATES', 500, 1, 10_000_000),
     compactAfterBytes: int(env, 'COMPACT_AFTER_BYTES', 4 * 1024 * 1024, 1, 1024 * 1024 * 1024),
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['NORMAL', 'FULL'] as const, 'NORMAL'),

@@ -67,6 +67,8 @@ export class Connection implements RoomPeer {
   private updatesReceived = 0
   private commitsPending = 0
   private acked = 0
+  /** message numbers whose update has a part still pending (pending.ts): acks stop below the lowest */
+  private holds: number[] | undefined
   private readonly limiter: ConnectionRateLimiter | undefined
 
   constructor(
@@ -180,8 +182,28 @@ export class Connection implements RoomPeer {
     if (this.acks) this.send(writeSaved(0))
   }
 
+  /** Message `n` has a part the room could not integrate yet: acknowledge nothing from it on until released. */
+  hold(n: number): void {
+    if (this.acks) (this.holds ??= []).push(n)
+  }
+
+  /** The pending part of message `n` was integrated and stored (or the room gave up on it). */
+  release(n: number): void {
+    const i = this.holds?.indexOf(n) ?? -1
+    if (i < 0) return
+    this.holds!.splice(i, 1)
+    if (this.holds!.length === 0) this.holds = undefined
+    this.ack(this.allowed)
+  }
+
+  /** The highest count the commits so far allow, holds aside. */
+  private allowed = 0
+
   private ack(count: number): void {
-    if (!this.acks || count <= this.acked) return
+    if (!this.acks) return
+    if (count > this.allowed) this.allowed = count
+    if (this.holds) count = Math.min(this.allowed, Math.min(...this.holds) - 1)
+    if (count <= this.acked) return
     this.acked = count
     this.send(writeSaved(count))
   }

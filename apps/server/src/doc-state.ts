@@ -1,6 +1,7 @@
 import * as Y from 'yjs'
 import { ProtocolError, writeSyncStep1FromStateVector, writeSyncStep2 } from '@tandem/sync'
 import { LOAD_ORIGIN } from './origins.js'
+import { watchTransactions } from './update-gate.js'
 
 const isEmptyStateVector = (sv: Uint8Array) => sv.length === 1 && sv[0] === 0
 
@@ -28,8 +29,10 @@ export class DocState {
   get doc(): Y.Doc {
     if (this.live) return this.live
     const doc = new Y.Doc({ gc: true })
+    // Stored bytes were healed on load (stored-state.ts): they integrate whole.
     if (this.stored) Y.applyUpdate(doc, this.stored, LOAD_ORIGIN)
     this.stored = undefined
+    watchTransactions(doc)
     return (this.live = doc)
   }
 
@@ -42,6 +45,14 @@ export class DocState {
   load(update: Uint8Array): void {
     if (this.live) Y.applyUpdate(this.live, update, LOAD_ORIGIN)
     else this.stored = update
+    this.changed()
+  }
+
+  /** Drops the live document for `update` (a rebuild from the store). */
+  replace(update: Uint8Array): void {
+    this.live?.destroy()
+    this.live = undefined
+    this.stored = update
     this.changed()
   }
 

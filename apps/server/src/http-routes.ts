@@ -64,7 +64,7 @@ export function createHttpHandler(deps: HttpDeps) {
       if (denied) return text(res, denied.status, denied.reason)
       const doc = await deps.registry.acquire(room)
       try {
-        const update = doc.encodeState()
+        const update = await doc.encodeState()
         res.statusCode = 200
         res.setHeader('Content-Type', 'application/octet-stream')
         res.setHeader('Content-Length', update.length)

@@ -70,6 +70,7 @@ export function createTandemServer(deps: ServerDeps) {
   const committer = createCommitter<Room, RoomPeer>(
     store,
     {
+      integrate: (room, committed) => room.integrate(committed),
       relayCommitted: (room, committed) => room.relayCommitted(committed),
       applyCommitted: (room, committed) => room.applyCommitted(committed),
       commitFailed: (room, entries) => room.commitFailed(entries),

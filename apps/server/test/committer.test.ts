@@ -34,6 +34,9 @@ function recordingStore(dir: string): { store: DocStore; appends: AppendEntry[][
   }
 }
 
+/** What the arrival check reports for a small typing update. */
+const INFO = { hasContent: true, structs: 1, types: 0 }
+
 describe('group commit', () => {
   let dir = ''
   let close: (() => Promise<void>) | undefined
@@ -52,6 +55,12 @@ describe('group commit', () => {
     const committer = createCommitter<R, C>(
       store,
       {
+        // The room's gate (update-gate.ts) decides the row; this stand-in merges like it does.
+        integrate: (room, c) => {
+          calls.push(`integrate ${room.name}`)
+          c.update = c.entries.length === 1 ? c.entries[0]!.update : Y.mergeUpdates(c.entries.map((e) => e.update))
+          return true
+        },
         relayCommitted: (room) => calls.push(`relay ${room.name}`),
         applyCommitted: (room, committed) => {
           calls.push(`apply ${room.name}`)
@@ -71,10 +80,10 @@ describe('group commit', () => {
     const tc = typist(3)
 
     // One event-loop turn: three updates for room a (two writers), one for room b.
-    committer.enqueue(a, ta('x'), alice, undefined, 1)
-    committer.enqueue(b, tc('z'), alice, undefined, 2)
-    committer.enqueue(a, tb('y'), bob, undefined, 1)
-    committer.enqueue(a, ta('x'), alice, undefined, 3)
+    committer.enqueue(a, ta('x'), alice, undefined, 1, INFO)
+    committer.enqueue(b, tc('z'), alice, undefined, 2, INFO)
+    committer.enqueue(a, tb('y'), bob, undefined, 1, INFO)
+    committer.enqueue(a, ta('x'), alice, undefined, 3, INFO)
     await committer.flushed()
 
     // One transaction, one row per room.
@@ -82,7 +91,7 @@ describe('group commit', () => {
     expect(appends[0]!.map((e) => e.room)).toEqual(['a', 'b'])
     expect(applied.map((x) => x.room)).toEqual(['a', 'b'])
     // Every room's peers get the commit before any room integrates it.
-    expect(calls).toEqual(['relay a', 'relay b', 'apply a', 'apply b'])
+    expect(calls).toEqual(['integrate a', 'integrate b', 'relay a', 'relay b', 'apply a', 'apply b'])
     const roomA = applied[0]!.committed
     expect(roomA.entries.map((e: PendingUpdate<R, C>) => [e.origin?.id, e.ack])).toEqual([
       ['alice', 1],
@@ -112,6 +121,7 @@ describe('group commit', () => {
     const committer = createCommitter<R, C>(
       store,
       {
+        integrate: () => true,
         relayCommitted: () => expect.fail('nothing was stored, nothing may be relayed'),
         applyCommitted: () => expect.fail('nothing was stored, nothing may be applied'),
         commitFailed: (room, entries) => failed.push(`${room.name}:${entries.length}`),
@@ -123,9 +133,9 @@ describe('group commit', () => {
     const a: R = { name: 'a' }
     const b: R = { name: 'b' }
     const c: C = { id: 'c' }
-    committer.enqueue(a, t('1'), c, undefined, 1)
-    committer.enqueue(b, t('2'), c, undefined, 2)
-    committer.enqueue(a, t('3'), c, undefined, 3)
+    committer.enqueue(a, t('1'), c, undefined, 1, INFO)
+    committer.enqueue(b, t('2'), c, undefined, 2, INFO)
+    committer.enqueue(a, t('3'), c, undefined, 3, INFO)
     await committer.flushed()
     expect(failed).toEqual(['a:2', 'b:1'])
   })
