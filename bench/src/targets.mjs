@@ -80,10 +80,26 @@ export const TARGETS = [
     memoryVariant: true,
     command: (dir) => ({ script: TANDEM_MAIN, env: { ...TANDEM_UNLIMITED, DATA_DIR: dir, STORE: 'memory' } }),
   },
+  {
+    // Another build of Tandem, to measure a change against what it replaces in the same run:
+    // BENCH_BASELINE=/path/to/another/checkout (built) pnpm bench --targets tandem,tandem-baseline
+    id: 'tandem-baseline',
+    label: 'Tandem (SQLite), baseline build',
+    role: 'tandem',
+    proto: 'yws',
+    durable: true,
+    command: (dir) => ({ script: baselineMain(), env: { ...TANDEM_UNLIMITED, DATA_DIR: dir } }),
+  },
 ]
 
-/** Targets whose server can run here (Tandem only once apps/server is built). */
-export const availableTargets = () => TARGETS.filter((t) => t.role !== 'tandem' || existsSync(TANDEM_MAIN))
+const baselineMain = () => join(process.env.BENCH_BASELINE ?? '', 'apps/server/dist/main.js')
+
+/** Targets whose server can run here (Tandem only once apps/server is built; the baseline only when BENCH_BASELINE names a built checkout). */
+export const availableTargets = () =>
+  TARGETS.filter((t) => {
+    if (t.id === 'tandem-baseline') return !!process.env.BENCH_BASELINE && existsSync(baselineMain())
+    return t.role !== 'tandem' || existsSync(TANDEM_MAIN)
+  })
 
 /** Same-store pairs scenario F compares: [durable, in-memory]. */
 export const STORE_PAIRS = [['tandem', 'tandem-memory'], ['hocuspocus-sqlite', 'hocuspocus']]

@@ -184,7 +184,7 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
     maxAwarenessBytes: int(env, 'MAX_AWARENESS_BYTES', 64 * 1024, 64, 16 * 1024 * 1024),
     maxDocStructs: int(env, 'MAX_DOC_STRUCTS', 1_000_000, 100, 1_000_000_000),
     maxDocBytes: int(env, 'MAX_DOC_BYTES', 64 * 1024 * 1024, 1024, 2 ** 40),
-    maxNestingDepth: int(env, 'MAX_NESTING_DEPTH', 128, 4, 2048),
+    maxNestingDepth: int(env, 'MAX_NESTING_DEPTH', 128, 4, 1_000_000),
     maxPendingBytes: int(env, 'MAX_PENDING_BYTES', 1024 * 1024, 0, 1024 * 1024 * 1024),
     pendingTimeoutMs: int(env, 'PENDING_TIMEOUT_MS', 10_000, 100, 3_600_000),
     compactAfterUpdates: int(env, 'COMPACT_AFTER_UPDATES', 500, 1, 10_000_000),

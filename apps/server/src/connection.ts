@@ -182,6 +182,13 @@ export class Connection implements RoomPeer {
     if (this.acks) this.send(writeSaved(0))
   }
 
+  /** Charges an update's struct count to the inbound byte budget; 1008 when it is spent. */
+  chargeStructs(structs: number): void {
+    if (this.limiter && !this.limiter.chargeStructs(structs)) {
+      throw new ProtocolError('inbound structs above the rate limit', CloseCode.PolicyViolation, 'rate-limit-structs')
+    }
+  }
+
   /** Message `n` has a part the room could not integrate yet: acknowledge nothing from it on until released. */
   hold(n: number): void {
     if (this.acks) (this.holds ??= []).push(n)

@@ -39,6 +39,8 @@ export interface RoomPeer {
   updateReceived(enqueued: boolean): number
   /** `n` of this peer's updates were committed, the last being message number `through` */
   committed(n: number, through: number): void
+  /** an update's structs, charged to the sender's inbound byte budget (throws 1008 when spent) */
+  chargeStructs(structs: number): void
   /** message `n` left a part the room could not integrate yet: no "saved" from it on until released */
   hold(n: number): void
   release(n: number): void
@@ -174,6 +176,7 @@ export class Room {
           peer.updateReceived(false)
           return
         }
+        peer.chargeStructs(info.structs)
         this.reserve(info, update.length)
         const number = peer.updateReceived(true)
         this.ctx.committer.enqueue(this, update, peer, frame.type === 'sync-update' ? raw : undefined, number, info)

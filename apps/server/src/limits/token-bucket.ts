@@ -32,6 +32,9 @@ export class TokenBucket {
   }
 }
 
+/** Bytes of the inbound byte budget one struct of an update costs (see chargeStructs). */
+export const STRUCT_COST = 16
+
 export interface RateLimit {
   /** sustained frames per second per connection; 0 = unlimited */
   messagesPerSec: number
@@ -58,5 +61,14 @@ export class ConnectionRateLimiter {
     if (this.messages && !this.messages.take(1)) return 'rate-limit-messages'
     if (this.bytes && !this.bytes.take(frameBytes)) return 'rate-limit-bytes'
     return undefined
+  }
+
+  /**
+   * The structs of an update, charged to the byte bucket at STRUCT_COST bytes each: decoding and
+   * integrating costs the server ~2-3 µs per struct whatever its size on the wire (a GC run is 2
+   * bytes), so a frame of tiny structs must cost its sender what it costs the server.
+   */
+  chargeStructs(structs: number): boolean {
+    return !this.bytes || this.bytes.take(structs * STRUCT_COST)
   }
 }
