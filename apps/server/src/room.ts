@@ -180,7 +180,7 @@ export class Room {
         throw new ProtocolError('awareness state too large', 1008, 'awareness-too-large')
       }
     }
-    // Throws 1007 for a state that is not JSON.
+    // Throws 1007 for a state that is not JSON, nested too deep, or with a clock past MAX_AWARENESS_CLOCK.
     this.presence.apply(update, kept)
     for (const h of kept) {
       if (h.isNull) {
@@ -275,9 +275,10 @@ export class Room {
       Y.applyUpdate(this.doc, msg.payload, FANOUT_ORIGIN)
       this.docState.changed()
       this.broadcast(writeSyncUpdate(msg.payload), undefined, MessageType.Sync)
-    } else {
-      this.presence.apply(msg.payload, readAwarenessHeaders(msg.payload))
+    } else if (this.presence.applyFromServer(msg.payload)) {
       this.broadcast(writeAwareness(msg.payload), undefined, MessageType.Awareness)
+    } else {
+      this.ctx.log.warn({ room: this.name }, 'fan-out: awareness update failing the presence checks dropped')
     }
   }
 
