@@ -29,6 +29,8 @@ export interface Config {
   maxNestingDepth: number
   maxPendingBytes: number
   pendingTimeoutMs: number
+  /** MAX_PRESENCE_BYTES_PER_CONNECTION: the states one connection may hold in a room, in total; over → close 1008 */
+  maxPresenceBytesPerConnection: number
   /** compaction: fold the update log into a snapshot after this many updates or bytes */
   compactAfterUpdates: number
   compactAfterBytes: number
@@ -161,6 +163,14 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
     throw new ConfigError(tlsCert ? 'TLS_KEY' : 'TLS_CERT', 'TLS_CERT and TLS_KEY must be set together (PEM file paths)')
   }
+  const maxAwarenessBytes = int(env, 'MAX_AWARENESS_BYTES', 64 * 1024, 64, 16 * 1024 * 1024)
+  const maxPresenceBytesPerConnection = int(env, 'MAX_PRESENCE_BYTES_PER_CONNECTION', 256 * 1024, 64, 1024 * 1024 * 1024)
+  if (maxPresenceBytesPerConnection < maxAwarenessBytes) {
+    throw new ConfigError(
+      'MAX_PRESENCE_BYTES_PER_CONNECTION',
+      `must be at least MAX_AWARENESS_BYTES (${maxAwarenessBytes}), or a connection could not hold one state of that size`,
+    )
+  }
   const rateLimitMessagesPerSec = int(env, 'RATE_LIMIT_MESSAGES_PER_SEC', 200, 0, 10_000_000)
   const rateLimitBytesPerSec = int(env, 'RATE_LIMIT_BYTES_PER_SEC', 1024 * 1024, 0, 1024 * 1024 * 1024)
   // A frame larger than the byte burst could never pass the bucket: the burst must hold the largest legal frame.
@@ -181,7 +191,8 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
     maxPayloadBytes,
     maxBufferedBytes: int(env, 'MAX_BUFFERED_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     pingIntervalMs: int(env, 'PING_INTERVAL_MS', 30_000, 100, 3_600_000),
-    maxAwarenessBytes: int(env, 'MAX_AWARENESS_BYTES', 64 * 1024, 64, 16 * 1024 * 1024),
+    maxAwarenessBytes,
+    maxPresenceBytesPerConnection,
     maxDocStructs: int(env, 'MAX_DOC_STRUCTS', 1_000_000, 100, 1_000_000_000),
     maxDocBytes: int(env, 'MAX_DOC_BYTES', 64 * 1024 * 1024, 1024, 2 ** 40),
     maxNestingDepth: int(env, 'MAX_NESTING_DEPTH', 128, 4, 1_000_000),

@@ -45,8 +45,6 @@ function onSocketClose(this: WebSocket): void {
 export class Connection implements RoomPeer {
   readonly id = nextId++
   readonly kind = 'connection'
-  /** awareness client ids this connection introduced; created on its first awareness message */
-  awarenessIds: Set<number> | undefined
   /** the admission slot (per-IP / per-room counts) this connection holds until it closes */
   admission: { release(): void } | undefined
   /** the socket's bytesRead when the last ping went out; -1 before the first ping */
@@ -77,6 +75,8 @@ export class Connection implements RoomPeer {
     private readonly socket: { readonly bytesRead: number },
     readonly room: Room,
     readonly access: 'write' | 'read',
+    /** the token's `sub` (undefined on an open server): decides whose released presence ids it may reclaim */
+    readonly principal: string | undefined,
     private readonly deps: ConnectionDeps,
   ) {
     this.bufferLimit = deps.maxBufferedBytes

@@ -1,34 +1,58 @@
 /**
- * Whether `b[start..end)` is a JSON text that a y-protocols client can read: exactly what
- * `JSON.parse(decoder.decode(bytes))` accepts with lib0's decoder (`TextDecoder('utf-8', { fatal:
- * true, ignoreBOM: true })`), checked on the bytes. Every awareness state a client sends is
- * checked, so this is on the presence hot path: no string is decoded and nothing is allocated
- * but the container stack (JSON.parse builds the whole object only for us to drop it).
- * Differentially tested against that reference (json-bytes.test.ts).
+ * Deepest nesting of arrays and objects (together) a state may have: `[]` is 1 deep, `1` is 0.
+ * A y-protocols receiver compares a client's new state with its previous one recursively
+ * (lib0's equalityDeep): a 60 KB state nested 30,000 deep passes JSON.parse, and its second
+ * update throws RangeError (call stack) in every receiver. Real states (a user, a caret with
+ * relative positions) are 4 or 5 deep.
  */
-export function isJsonUtf8(b: Uint8Array, start = 0, end = b.length): boolean {
+export const MAX_JSON_DEPTH = 64
+
+/** checkJsonUtf8's verdicts */
+export const JSON_OK = 0
+export const JSON_INVALID = 1
+/** nested deeper than MAX_JSON_DEPTH (reported as soon as the container past it opens, whatever follows) */
+export const JSON_TOO_DEEP = 2
+export type JsonVerdict = typeof JSON_OK | typeof JSON_INVALID | typeof JSON_TOO_DEEP
+
+/**
+ * The open containers (OBJECT or ARRAY) of the text being checked. One stack for every call:
+ * depth is bounded, the check is synchronous and calls nothing that could re-enter it, so the
+ * hot path allocates nothing at all.
+ */
+const stack = new Uint8Array(MAX_JSON_DEPTH)
+
+/**
+ * Whether `b[start..end)` is a JSON text that a y-protocols client can read, nested at most
+ * MAX_JSON_DEPTH deep: what `JSON.parse(decoder.decode(bytes))` accepts with lib0's decoder
+ * (`TextDecoder('utf-8', { fatal: true, ignoreBOM: true })`), checked on the bytes, plus the
+ * depth bound. Every awareness state a client sends is checked, so this is on the presence hot
+ * path: no string is decoded and nothing is allocated (JSON.parse builds the whole object only
+ * for us to drop it). Differentially tested against that reference (json-bytes.test.ts).
+ */
+export function checkJsonUtf8(b: Uint8Array, start = 0, end = b.length): JsonVerdict {
   let i = start
-  /** open containers: OBJECT or ARRAY; an explicit stack, so nesting depth costs no call stack */
-  const stack: number[] = []
+  let depth = 0
   for (;;) {
     // A value is expected at i.
     i = skipWs(b, i, end)
-    if (i >= end) return false
+    if (i >= end) return JSON_INVALID
     const c = b[i]!
     if (c === OBJECT) {
+      if (depth === MAX_JSON_DEPTH) return JSON_TOO_DEEP
       i = skipWs(b, i + 1, end)
       if (i < end && b[i] === OBJECT_END) i++
       else {
         i = member(b, i, end)
-        if (i < 0) return false
-        stack.push(OBJECT)
+        if (i < 0) return JSON_INVALID
+        stack[depth++] = OBJECT
         continue
       }
     } else if (c === ARRAY) {
+      if (depth === MAX_JSON_DEPTH) return JSON_TOO_DEEP
       i = skipWs(b, i + 1, end)
       if (i < end && b[i] === ARRAY_END) i++
       else {
-        stack.push(ARRAY)
+        stack[depth++] = ARRAY
         continue
       }
     } else if (c === QUOTE) i = string(b, i + 1, end)
@@ -36,29 +60,32 @@ export function isJsonUtf8(b: Uint8Array, start = 0, end = b.length): boolean {
     else if (c === 0x74) i = literal(b, i, end, TRUE)
     else if (c === 0x66) i = literal(b, i, end, FALSE)
     else if (c === 0x6e) i = literal(b, i, end, NULL)
-    else return false
-    if (i < 0) return false
+    else return JSON_INVALID
+    if (i < 0) return JSON_INVALID
     // A value ended: close containers until one continues with a comma, or the text ends.
     for (;;) {
       i = skipWs(b, i, end)
-      if (stack.length === 0) return i === end
-      if (i >= end) return false
-      const top = stack[stack.length - 1]
+      if (depth === 0) return i === end ? JSON_OK : JSON_INVALID
+      if (i >= end) return JSON_INVALID
+      const top = stack[depth - 1]
       const d = b[i]!
       if (d === COMMA) {
         i++
         if (top === OBJECT) {
           i = member(b, skipWs(b, i, end), end)
-          if (i < 0) return false
+          if (i < 0) return JSON_INVALID
         }
         break
       }
-      if (d !== (top === OBJECT ? OBJECT_END : ARRAY_END)) return false
-      stack.pop()
+      if (d !== (top === OBJECT ? OBJECT_END : ARRAY_END)) return JSON_INVALID
+      depth--
       i++
     }
   }
 }
+
+/** checkJsonUtf8 said JSON_OK: valid UTF-8 JSON, at most MAX_JSON_DEPTH deep. */
+export const isJsonUtf8 = (b: Uint8Array, start = 0, end = b.length): boolean => checkJsonUtf8(b, start, end) === JSON_OK
 
 const OBJECT = 0x7b
 const OBJECT_END = 0x7d

@@ -1,9 +1,18 @@
 import * as encoding from 'lib0/encoding'
-import { ProtocolError, writeAwarenessUpdate, type AwarenessEntry, type AwarenessHeader } from '@tandem/sync'
-import { isJsonUtf8 } from './json-bytes.js'
+import { ProtocolError, readAwarenessHeaders, writeAwarenessUpdate, type AwarenessEntry, type AwarenessHeader } from '@tandem/sync'
+import { JSON_OK, JSON_TOO_DEEP, MAX_JSON_DEPTH, checkJsonUtf8 } from './json-bytes.js'
 
 /** Like y-protocols: a state not renewed for this long is no longer handed to joiners. */
 export const PRESENCE_TIMEOUT_MS = 30_000
+
+/**
+ * The highest clock accepted (2^53 − 2). When a connection closes, the server announces its
+ * clients' removal one clock ahead (y-protocols' removeAwarenessStates does the same), and that
+ * clock must still be a safe integer: lib0 happily encodes 2^53, but Tandem's SyncProvider, like
+ * any decoder that checks, refuses it as malformed and drops the connection. One state at
+ * 2^53 − 1 and a disconnect made every client in the room reconnect.
+ */
+export const MAX_AWARENESS_CLOCK = Number.MAX_SAFE_INTEGER - 1
 
 interface Entry {
   clock: number
@@ -36,31 +45,97 @@ export class Presence {
   }
 
   /**
-   * Applies an awareness update whose framing `headers` already validated (readAwarenessHeaders).
-   * Every state must be JSON: a client that sends anything else is closed (1007) before any
-   * other client could choke on it.
+   * Applies an awareness update whose framing `headers` already validated (readAwarenessHeaders):
+   * `check`, then `applyChecked`. Throws, changing nothing, for an entry `check` refuses.
    */
-  apply(update: Uint8Array, headers: readonly AwarenessHeader[], now = Date.now()): void {
+  apply(update: Uint8Array, headers: readonly AwarenessHeader[], now = Date.now()): readonly AwarenessHeader[] {
+    this.check(update, headers)
+    return this.applyChecked(update, headers, now)
+  }
+
+  /**
+   * Throws ProtocolError 1007 unless every entry is one each y-protocols receiver can take: a
+   * clock of at most MAX_AWARENESS_CLOCK (`awareness-clock`), a state that is UTF-8 JSON
+   * (`awareness-json`) nested at most MAX_JSON_DEPTH deep (`awareness-depth`). The sender is
+   * closed before any other client could choke on it. From another server (`source` 'server'),
+   * a removal may carry MAX_AWARENESS_CLOCK + 1: that server's own announcement of a state at
+   * the highest clock leaving.
+   */
+  check(update: Uint8Array, headers: readonly AwarenessHeader[], source: 'client' | 'server' = 'client'): void {
     for (const h of headers) {
-      if (!h.isNull) assertJson(update, h)
+      if (h.clock > MAX_AWARENESS_CLOCK && !(source === 'server' && h.isNull)) {
+        throw new ProtocolError(`awareness clock above ${MAX_AWARENESS_CLOCK}`, 1007, 'awareness-clock')
+      }
+      if (h.isNull) continue
+      const verdict = checkJsonUtf8(update, h.stateStart, h.end)
+      if (verdict === JSON_OK) continue
+      if (verdict === JSON_TOO_DEEP) {
+        throw new ProtocolError(`invalid awareness state: JSON nested deeper than ${MAX_JSON_DEPTH}`, 1007, 'awareness-depth')
+      }
+      throw new ProtocolError('invalid awareness state: not UTF-8 JSON', 1007, 'awareness-json')
     }
+  }
+
+  /**
+   * Whether applying `h` would change anything (y-protocols' rule): a newer clock, or a removal
+   * at the same clock of a state still held.
+   */
+  changes(h: AwarenessHeader): boolean {
+    const e = this.clients?.get(h.clientID)
+    const clock = e?.clock ?? 0
+    return clock < h.clock || (clock === h.clock && h.isNull && !!e?.bytes)
+  }
+
+  /** Applies entries `check` accepted; returns those that changed something (`headers` itself when all did). */
+  applyChecked(update: Uint8Array, headers: readonly AwarenessHeader[], now = Date.now()): readonly AwarenessHeader[] {
     const clients = (this.clients ??= new Map())
-    for (const h of headers) {
+    let changed: AwarenessHeader[] | undefined
+    for (let i = 0; i < headers.length; i++) {
+      const h = headers[i]!
+      if (!this.changes(h)) {
+        changed ??= headers.slice(0, i)
+        continue
+      }
+      changed?.push(h)
       const e = clients.get(h.clientID)
-      const clock = e?.clock ?? 0
-      if (clock < h.clock || (clock === h.clock && h.isNull && e?.bytes)) {
-        const bytes = h.isNull ? null : update.slice(h.start, h.end)
-        if (e) {
-          this.present += (bytes ? 1 : 0) - (e.bytes ? 1 : 0)
-          e.clock = h.clock
-          e.bytes = bytes
-          e.at = now
-        } else {
-          if (bytes) this.present++
-          clients.set(h.clientID, { clock: h.clock, bytes, at: now })
-        }
+      const bytes = h.isNull ? null : update.slice(h.start, h.end)
+      if (e) {
+        this.present += (bytes ? 1 : 0) - (e.bytes ? 1 : 0)
+        e.clock = h.clock
+        e.bytes = bytes
+        e.at = now
+      } else {
+        if (bytes) this.present++
+        clients.set(h.clientID, { clock: h.clock, bytes, at: now })
       }
     }
+    return changed ?? headers
+  }
+
+  /**
+   * An update another server published (fan-out): its clients reach ours through it, so it is
+   * checked like a client's (`check`, source 'server'). Returns false, changing nothing, when it
+   * fails (there is no connection to close: the caller drops it).
+   */
+  applyFromServer(update: Uint8Array, now = Date.now()): boolean {
+    let headers: AwarenessHeader[]
+    try {
+      headers = readAwarenessHeaders(update)
+      this.check(update, headers, 'server')
+    } catch (err) {
+      if (err instanceof ProtocolError) return false
+      throw err
+    }
+    this.applyChecked(update, headers, now)
+    return true
+  }
+
+  /**
+   * Forgets `clientID`'s clock when it has no state (its reservation was evicted: see
+   * presence-owners.ts). Without this, every client id ever seen would stay for the room's life.
+   */
+  forget(clientID: number): void {
+    if (this.clients?.get(clientID)?.bytes === null) this.clients.delete(clientID)
   }
 
   /** The update a joiner or a query-awareness gets: every current state (an empty update when none). */
@@ -84,8 +159,8 @@ export class Presence {
 
   /**
    * Their connection closed: removes the states of `ids` and returns the update that tells
-   * everyone else (null states one clock ahead, as y-protocols' removeAwarenessStates), or
-   * undefined when none of them had a state.
+   * everyone else (null states one clock ahead, as y-protocols' removeAwarenessStates; at most
+   * 2^53 − 1, since a state's clock passed `check`), or undefined when none of them had a state.
    */
   remove(ids: Iterable<number>, now = Date.now()): Uint8Array | undefined {
     const gone: AwarenessEntry[] = []
@@ -115,12 +190,5 @@ export class Presence {
   clear(): void {
     this.clients = undefined
     this.present = 0
-  }
-}
-
-/** Throws 1007 unless the entry's state is JSON a y-protocols client can read (UTF-8, then JSON.parse). */
-function assertJson(update: Uint8Array, h: AwarenessHeader): void {
-  if (!isJsonUtf8(update, h.stateStart, h.end)) {
-    throw new ProtocolError('invalid awareness state: not UTF-8 JSON', 1007, 'awareness-json')
   }
 }

@@ -17,6 +17,7 @@ import type { RoomContext } from './room-context.js'
 import { DocState } from './doc-state.js'
 import { applyStoredRows } from './store-rows.js'
 import { Presence } from './presence.js'
+import { PresenceOwners } from './presence-owners.js'
 import { sharedFrame, type SharedFrame } from './ws-frame.js'
 import { IntegrationFailed, countStructs, inspectUpdate, integrate, type PendingParts, type UpdateInfo } from './update-gate.js'
 import { PendingBuffer, type Parked } from './pending.js'
@@ -27,8 +28,8 @@ export interface RoomPeer {
   readonly id: number
   readonly access: 'write' | 'read'
   readonly txOrigin: TxOrigin
-  /** awareness client ids this connection introduced: the only ones it may change (created on first use) */
-  awarenessIds: Set<number> | undefined
+  /** who the connection's token names (its `sub`): whose released awareness ids it may reclaim (presence-owners.ts) */
+  readonly principal: string | undefined
   /** `syncReply`: the initial state for this peer, allowed on top of the slow-consumer limit */
   send(frame: Uint8Array, syncReply?: boolean): void
   /** the same message for many peers: framed once, on first use; false when it was not sent (closing) */
@@ -55,8 +56,8 @@ export interface RoomPeer {
 export class Room {
   readonly presence = new Presence()
   readonly peers = new Set<RoomPeer>()
-  /** awareness clientID → the connection that introduced it (created on the first awareness state) */
-  private owners: Map<number, RoomPeer> | undefined
+  /** which connection may change which awareness client id, and how much presence each holds (created on the first awareness state) */
+  private owners: PresenceOwners<RoomPeer> | undefined
 
   /** highest store seq applied to `doc` */
   lastSeq = 0
@@ -136,12 +137,7 @@ export class Room {
 
   leave(peer: RoomPeer): void {
     if (!this.peers.delete(peer)) return
-    if (!peer.awarenessIds?.size) return
-    const owners = this.owners
-    const ids = [...peer.awarenessIds].filter((id) => owners?.get(id) === peer)
-    for (const id of ids) owners!.delete(id)
-    peer.awarenessIds = undefined
-    const update = this.presence.remove(ids)
+    const update = this.owners?.leave(peer)
     if (!update) return
     this.broadcast(writeAwareness(update), undefined, MessageType.Awareness)
     this.ctx.fanout.publish(this.name, { kind: 'awareness', payload: update })
@@ -198,38 +194,11 @@ export class Room {
   private receiveAwareness(peer: RoomPeer, update: Uint8Array, raw: Uint8Array): void {
     const headers = readAwarenessHeaders(update)
     if (headers.length === 0) return
-    // A connection may only change the states of client ids it introduced: no spoofing others' carets.
-    const owners = (this.owners ??= new Map())
-    let kept = headers
-    for (const h of headers) {
-      const owner = owners.get(h.clientID)
-      if (owner !== undefined && owner !== peer) {
-        kept = headers.filter((x) => {
-          const o = owners.get(x.clientID)
-          return o === undefined || o === peer
-        })
-        break
-      }
-    }
+    // Only entries for client ids this connection may change (no spoofing others' carets), after
+    // the size, clock, JSON and per-connection budget checks; a bad one throws, closing the sender.
+    const kept = (this.owners ??= new PresenceOwners(this.presence, this.ctx.config)).receive(peer, update, headers)
     if (kept.length === 0) return
     const payload = kept === headers ? update : sliceAwarenessUpdate(update, kept)
-    // Cap what one client can make every other client hold and render.
-    for (const h of kept) {
-      if (h.end - h.start > this.ctx.config.maxAwarenessBytes) {
-        throw new ProtocolError('awareness state too large', 1008, 'awareness-too-large')
-      }
-    }
-    // Throws 1007 for a state that is not JSON.
-    this.presence.apply(update, kept)
-    for (const h of kept) {
-      if (h.isNull) {
-        owners.delete(h.clientID)
-        peer.awarenessIds?.delete(h.clientID)
-      } else if (!owners.has(h.clientID)) {
-        owners.set(h.clientID, peer)
-        ;(peer.awarenessIds ??= new Set()).add(h.clientID)
-      }
-    }
     this.broadcast(kept === headers ? raw : writeAwareness(payload), peer, MessageType.Awareness)
     this.ctx.fanout.publish(this.name, { kind: 'awareness', payload })
   }
@@ -527,15 +496,16 @@ export class Room {
   receiveFanout(msg: FanoutDelivery): void {
     if (msg.kind === 'presence-query') {
       // Only the states of this server's own clients: the asker hears the others from their servers.
-      const own = [...(this.owners?.keys() ?? [])].filter((id) => this.presence.has(id))
+      const own = (this.owners?.heldIds() ?? []).filter((id) => this.presence.has(id))
       if (own.length) this.ctx.fanout.publish(this.name, { kind: 'awareness', payload: this.presence.encode(own) })
       return
     }
     if (msg.kind === 'update') {
       this.receiveStored(msg.payload)
-    } else {
-      this.presence.apply(msg.payload, readAwarenessHeaders(msg.payload))
+    } else if (this.presence.applyFromServer(msg.payload)) {
       this.broadcast(writeAwareness(msg.payload), undefined, MessageType.Awareness)
+    } else {
+      this.ctx.log.warn({ room: this.name }, 'fan-out: awareness update failing the presence checks dropped')
     }
   }
 

@@ -181,7 +181,7 @@ export function createTandemServer(deps: ServerDeps) {
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('close', onEarlyClose)
       socket.off('error', onError) // ws has its own error handling on an upgraded socket
-      const conn = new Connection(ws, socket as Socket, joined, decision.access, connectionDeps)
+      const conn = new Connection(ws, socket as Socket, joined, decision.access, decision.subject, connectionDeps)
       conn.admission = admitted
       connections.add(conn)
       metrics.connections.inc()

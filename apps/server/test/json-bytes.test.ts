@@ -1,15 +1,39 @@
 import { describe, expect, it } from 'vitest'
-import { isJsonUtf8 } from '../src/json-bytes.js'
+import { JSON_INVALID, JSON_OK, JSON_TOO_DEEP, MAX_JSON_DEPTH, checkJsonUtf8, isJsonUtf8 } from '../src/json-bytes.js'
 
-// The reference: what a y-protocols client does with an awareness state (lib0's decoder, then JSON.parse).
+// The reference: what a y-protocols client does with an awareness state (lib0's decoder, then
+// JSON.parse), plus the depth rule measured on the text that JSON.parse accepted.
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 function reference(bytes: Uint8Array): boolean {
+  let text: string
   try {
-    JSON.parse(decoder.decode(bytes))
-    return true
+    text = decoder.decode(bytes)
+    JSON.parse(text)
   } catch {
     return false
   }
+  return textDepth(text) <= MAX_JSON_DEPTH
+}
+
+/**
+ * The deepest nesting of [ and { in a valid JSON text, outside strings. On the text, not the parsed
+ * value: JSON.parse keeps only the last of duplicate keys, so a deep value under a repeated key
+ * would not show in the object, yet every receiver's parser still has to descend into it.
+ */
+function textDepth(text: string): number {
+  let depth = 0
+  let max = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]
+    if (inString) {
+      if (ch === '\\') i++
+      else if (ch === '"') inString = false
+    } else if (ch === '"') inString = true
+    else if (ch === '[' || ch === '{') max = Math.max(max, ++depth)
+    else if (ch === ']' || ch === '}') depth--
+  }
+  return max
 }
 
 const utf8 = (s: string) => new TextEncoder().encode(s)
@@ -107,8 +131,51 @@ describe('isJsonUtf8', () => {
     expect(isJsonUtf8(utf8('"abc"'), 0, 3)).toBe(false) // a string cut off by the range, though the buffer closes it
   })
 
-  it('handles nesting far deeper than a call stack would', () => {
-    const deep = utf8('['.repeat(100_000) + ']'.repeat(100_000))
-    expect(isJsonUtf8(deep)).toBe(reference(deep))
+  it('refuses nesting past MAX_JSON_DEPTH (64), counting arrays and objects together, empty ones too', () => {
+    /** `depth` containers, alternating array and object, around `inner` */
+    const nest = (depth: number, inner = '1') => {
+      let s = inner
+      for (let k = 0; k < depth; k++) s = k % 2 ? `{"k":${s}}` : `[${s}]`
+      return s
+    }
+    for (const [text, verdict] of [
+      [nest(64), JSON_OK],
+      [nest(65), JSON_TOO_DEEP],
+      [nest(63, '[]'), JSON_OK],
+      [nest(64, '[]'), JSON_TOO_DEEP],
+      [nest(64, '{}'), JSON_TOO_DEEP],
+      // Deep in one branch, shallow after it: the deepest point counts.
+      [`[${nest(63)},1,{"a":[]}]`, JSON_OK],
+      [`[${nest(64)},1]`, JSON_TOO_DEEP],
+      // A string full of brackets is not nesting.
+      [`[${JSON.stringify('['.repeat(1000))}]`, JSON_OK],
+      // Too deep is reported when the container past the bound opens, whatever follows.
+      ['['.repeat(65) + 'x', JSON_TOO_DEEP],
+      ['['.repeat(64) + 'x', JSON_INVALID],
+      // The attack: 60 KB nested 30,000 deep (JSON.parse takes it; receivers' recursion does not).
+      ['['.repeat(30_000) + ']'.repeat(30_000), JSON_TOO_DEEP],
+    ] as const) {
+      expect(checkJsonUtf8(utf8(text)), text.slice(0, 80)).toBe(verdict)
+      expect(isJsonUtf8(utf8(text))).toBe(reference(utf8(text)))
+    }
+  })
+
+  it('agrees with the reference on random documents nested around the bound', () => {
+    const next = rng(64)
+    const value = (depth: number, target: number): string => {
+      if (depth >= target) return next() < 0.5 ? '[]' : next() < 0.5 ? '{}' : '0'
+      const inner = value(depth + 1, target)
+      const sibling = next() < 0.3 ? value(depth + 1, depth + 1 + Math.floor(next() * 3)) : '"s"'
+      return next() < 0.5 ? `[${inner},${sibling}]` : `{"a":${inner},"b":${sibling}}`
+    }
+    let deep = 0
+    for (let n = 0; n < 2_000; n++) {
+      const b = utf8(value(0, 60 + Math.floor(next() * 8)))
+      const want = reference(b)
+      if (isJsonUtf8(b) !== want) expect.fail(`document ${n}: reference says ${want}`)
+      if (!want) deep++
+    }
+    expect(deep).toBeGreaterThan(200)
+    expect(deep).toBeLessThan(1_800)
   })
 })

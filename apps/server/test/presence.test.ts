@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import * as encoding from 'lib0/encoding'
-import { ProtocolError, readAwarenessHeaders } from '@tandem/sync'
-import { PRESENCE_TIMEOUT_MS, Presence } from '../src/presence.js'
+import { ProtocolError, readAwarenessHeaders, readAwarenessUpdate } from '@tandem/sync'
+import { MAX_AWARENESS_CLOCK, PRESENCE_TIMEOUT_MS, Presence } from '../src/presence.js'
 
 /** An awareness update with the given entries, encoded the way y-protocols does. */
 function update(entries: Array<[clientID: number, clock: number, state: unknown]>): Uint8Array {
@@ -137,4 +137,65 @@ describe('Presence (server-side awareness)', () => {
       ]),
     )
   })
+
+  it('a clock above 2^53 − 2 is refused with 1007 awareness-clock; at 2^53 − 2, the removal (2^53 − 1) still decodes', () => {
+    // Root cause guarded: the removal one clock ahead of 2^53 − 1 was 2^53, which Tandem's decoder refuses.
+    expect(MAX_AWARENESS_CLOCK).toBe(2 ** 53 - 2)
+    const p = new Presence()
+    for (const state of [{ a: 1 }, null]) {
+      const err = refusal(() => apply(p, update([[1, MAX_AWARENESS_CLOCK + 1, state]])))
+      expect([err.closeCode, err.reason]).toEqual([1007, 'awareness-clock'])
+    }
+    expect(p.size).toBe(0)
+    apply(p, update([[1, MAX_AWARENESS_CLOCK, { a: 1 }]]))
+    const removal = p.remove([1])!
+    expect(readAwarenessUpdate(removal)).toEqual([{ clientID: 1, clock: Number.MAX_SAFE_INTEGER, state: null }])
+  })
+
+  it('a state nested deeper than 64 is refused with 1007 awareness-depth and changes nothing', () => {
+    const p = new Presence()
+    let ok: unknown = 1
+    for (let k = 0; k < 64; k++) ok = [ok]
+    apply(p, update([[1, 1, ok]]))
+    const err = refusal(() => apply(p, update([[2, 1, { fine: true }], [3, 1, [ok]]])))
+    expect([err.closeCode, err.reason]).toEqual([1007, 'awareness-depth'])
+    expect([...seenBy(p.encodeAll()).keys()]).toEqual([1])
+  })
+
+  it("another server's update is checked the same way: dropped whole when bad; its removal at 2^53 − 1 is taken", () => {
+    const p = new Presence()
+    expect(p.applyFromServer(update([[1, MAX_AWARENESS_CLOCK, { a: 1 }]]))).toBe(true)
+    expect(p.applyFromServer(update([[2, 1, { b: 1 }], [3, MAX_AWARENESS_CLOCK + 1, { c: 1 }]]))).toBe(false)
+    expect(p.applyFromServer(update([[2, 1, { b: 1 }], [3, 1, '['.repeat(65)]]))).toBe(true) // a string, not nesting
+    expect(p.applyFromServer(new TextEncoder().encode('\x01\x02[[['))).toBe(false) // not even framed
+    let deep: unknown = 0
+    for (let k = 0; k < 65; k++) deep = { k: deep }
+    expect(p.applyFromServer(update([[4, 1, deep]]))).toBe(false)
+    expect([...seenBy(p.encodeAll()).keys()].sort()).toEqual([1, 2, 3])
+    // That server's client at the highest clock left: its announcement is one clock ahead.
+    expect(p.applyFromServer(update([[1, MAX_AWARENESS_CLOCK + 1, null]]))).toBe(true)
+    expect(p.has(1)).toBe(false)
+  })
+
+  it('forget() drops the clock of an id without a state, never a state', () => {
+    const p = new Presence()
+    apply(p, update([[1, 5, { a: 1 }], [2, 5, { b: 1 }]]))
+    p.remove([1])
+    p.forget(1)
+    p.forget(2)
+    const h = (id: number, clock: number) => readAwarenessHeaders(update([[id, clock, { x: 1 }]]))[0]!
+    expect(p.changes(h(1, 1))).toBe(true) // clock 6 forgotten
+    expect(p.changes(h(2, 5))).toBe(false)
+    expect(p.has(2)).toBe(true)
+  })
 })
+
+function refusal(fn: () => unknown): ProtocolError {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof ProtocolError) return err
+    throw err
+  }
+  throw new Error('not refused')
+}
