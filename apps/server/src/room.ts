@@ -23,6 +23,9 @@ import { IntegrationFailed, countStructs, inspectUpdate, integrate, type Pending
 import { PendingBuffer, type Parked } from './pending.js'
 import { loadStoredState, type StoredState } from './stored-state.js'
 
+const EMPTY_UPDATE = new Uint8Array([0, 0])
+const NOTHING: UpdateInfo = Object.freeze({ hasContent: false, structs: 0, types: 0 })
+
 /** What a room needs from a connection. */
 export interface RoomPeer {
   readonly id: number
@@ -251,6 +254,7 @@ export class Room {
     let whole = true
     for (let i = 0; i < c.entries.length; i++) {
       const e = c.entries[i]!
+      if (!e.info.hasContent) continue // a nudge to retry parked parts (see receiveStored)
       if (this.poisoned) {
         // The document is not trustworthy until it is rebuilt: the rest of this commit resyncs.
         e.origin?.close(CloseCode.InternalError, 'update could not be integrated; reconnect')
@@ -573,6 +577,8 @@ export class Room {
       const relayed = r.pending ? r.integrated : update
       this.docState.changed()
       if (relayed) this.broadcast(writeSyncUpdate(relayed), undefined, MessageType.Sync)
+      // Parked parts this made resolvable are integrated, stored and relayed by a commit.
+      if (this.pending?.size) this.ctx.committer.enqueue(this, EMPTY_UPDATE, undefined, undefined, 0, NOTHING)
     } catch (err) {
       this.ctx.log.warn({ room: this.name, err: (err as Error).message }, 'fan-out update refused by the gate')
       if (err instanceof IntegrationFailed) this.rebuildNow()
