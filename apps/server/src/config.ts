@@ -47,6 +47,10 @@ export interface Config {
   maxConnectionsPerIp: number
   maxConnectionsPerRoom: number
   maxRooms: number
+  /** sockets per client address (IPv6 /64) not yet upgraded; more are destroyed at accept (0 = off) */
+  maxHalfOpenPerIp: number
+  /** request headers must be complete this long after accept, or the socket is destroyed */
+  headersTimeoutMs: number
   /** per-connection inbound token buckets (0 per-second = unlimited): exceeded → close 1008 */
   rateLimitMessagesPerSec: number
   rateLimitMessageBurst: number
@@ -162,6 +166,7 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
   if (rateLimitBytesPerSec > 0 && rateLimitByteBurst < maxPayloadBytes) {
     throw new ConfigError('RATE_LIMIT_BYTE_BURST', `must be at least MAX_PAYLOAD_BYTES (${maxPayloadBytes}), or no frame of that size could ever pass`)
   }
+  const trustProxy = int(env, 'TRUST_PROXY', 0, 0, 10)
   return Object.freeze({
     port,
     host,
@@ -188,10 +193,14 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
     // Must stay well under y-protocols' 30 s awareness timeout: a dead peer is noticed after 3 beats.
     fanoutHeartbeatMs: int(env, 'FANOUT_HEARTBEAT_MS', 5_000, 50, 9_000),
     tls: tlsCert && tlsKey ? Object.freeze({ certFile: resolve(tlsCert), keyFile: resolve(tlsKey) }) : undefined,
-    trustProxy: int(env, 'TRUST_PROXY', 0, 0, 10),
+    trustProxy,
     maxConnectionsPerIp: int(env, 'MAX_CONNECTIONS_PER_IP', 100, 0, 10_000_000),
     maxConnectionsPerRoom: int(env, 'MAX_CONNECTIONS_PER_ROOM', 1000, 0, 10_000_000),
     maxRooms: int(env, 'MAX_ROOMS', 10_000, 0, 10_000_000),
+    // Counted by the TCP peer (nothing else is known before the headers): behind a proxy that
+    // is the proxy, for every client at once, so the default is off there.
+    maxHalfOpenPerIp: int(env, 'MAX_HALF_OPEN_PER_IP', trustProxy > 0 ? 0 : 50, 0, 10_000_000),
+    headersTimeoutMs: int(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
     rateLimitMessagesPerSec,
     rateLimitMessageBurst: int(env, 'RATE_LIMIT_MESSAGE_BURST', 1000, 1, 10_000_000),
     rateLimitBytesPerSec,
