@@ -1,5 +1,6 @@
 import { accessSync, constants, mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { parseFrameAncestors } from './security-headers.js'
 
 /**
  * The ONLY reader of process.env. Everything else receives a frozen Config.
@@ -31,6 +32,8 @@ export interface Config {
   shutdownTimeoutMs: number
   /** directory of the built editor served at / (empty string = do not serve) */
   editorDir: string
+  /** FRAME_ANCESTORS: CSP frame-ancestors sources of the editor pages (who may frame them) */
+  frameAncestors: string
   pgPoolMax: number
   pgStatementTimeoutMs: number
   /** PG_SCHEMA: PostgreSQL schema holding Tandem's tables (created and migrated on start) */
@@ -104,6 +107,14 @@ function oneOf<T extends string>(env: Env, name: string, values: readonly T[], f
   const v = raw.trim() as T
   if (!values.includes(v)) throw new ConfigError(name, `must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`)
   return v
+}
+
+function frameAncestors(env: Env): string {
+  const raw = env.FRAME_ANCESTORS
+  if (raw === undefined || raw.trim() === '') return "'self'"
+  const parsed = parseFrameAncestors(raw)
+  if (!parsed.ok) throw new ConfigError('FRAME_ANCESTORS', parsed.message)
+  return parsed.value
 }
 
 function writableDir(name: string, dir: string): string {
@@ -186,6 +197,7 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['NORMAL', 'FULL'] as const, 'NORMAL'),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 5_000, 0, 600_000),
     editorDir: env.EDITOR_DIR ?? defaults.editorDir,
+    frameAncestors: frameAncestors(env),
     pgPoolMax: int(env, 'PG_POOL_MAX', 10, 1, 1000),
     pgStatementTimeoutMs: int(env, 'PG_STATEMENT_TIMEOUT_MS', 10_000, 0, 3_600_000),
     pgSchema: pattern(env, 'PG_SCHEMA', /^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier (letters, digits, _)', 'tandem'),

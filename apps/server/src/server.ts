@@ -97,6 +97,7 @@ export function createTandemServer(deps: ServerDeps) {
     fanout,
     log,
     editorDir: config.editorDir,
+    frameAncestors: config.frameAncestors,
     startedAt: Date.now(),
     connections: () => connections.size,
     authorizeHttp: async (req, url, room) => {
