@@ -20,7 +20,11 @@ export class TandemServer {
   /** frozen by pause() */
   private paused = false
 
-  constructor() {
+  /** extra environment for the server (e.g. FRAME_ANCESTORS) */
+  private readonly env: Record<string, string>
+
+  constructor(env: Record<string, string> = {}) {
+    this.env = env
     this.dataDir = mkdtempSync(join(tmpdir(), 'tandem-e2e-'))
   }
 
@@ -38,7 +42,7 @@ export class TandemServer {
     if (this.child) throw new Error('server already running')
     const child = spawn(process.execPath, [SERVER_MAIN], {
       cwd: root,
-      env: { ...process.env, PORT: String(this.port), HOST: '127.0.0.1', DATA_DIR: this.dataDir, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+      env: { ...process.env, ...this.env, PORT: String(this.port), HOST: '127.0.0.1', DATA_DIR: this.dataDir, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     this.child = child

@@ -1,5 +1,6 @@
 import { accessSync, constants, mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { parseFrameAncestors } from './security-headers.js'
 
 /**
  * The ONLY reader of process.env. Everything else receives a frozen Config.
@@ -39,6 +40,8 @@ export interface Config {
   shutdownTimeoutMs: number
   /** directory of the built editor served at / (empty string = do not serve) */
   editorDir: string
+  /** FRAME_ANCESTORS: CSP frame-ancestors sources of the editor pages (who may frame them) */
+  frameAncestors: string
   pgPoolMax: number
   pgStatementTimeoutMs: number
   /** PG_SCHEMA: PostgreSQL schema holding Tandem's tables (created and migrated on start) */
@@ -55,6 +58,10 @@ export interface Config {
   maxConnectionsPerIp: number
   maxConnectionsPerRoom: number
   maxRooms: number
+  /** sockets per client address (IPv6 /64) not yet upgraded; more are destroyed at accept (0 = off) */
+  maxHalfOpenPerIp: number
+  /** request headers must be complete this long after accept, or the socket is destroyed */
+  headersTimeoutMs: number
   /** per-connection inbound token buckets (0 per-second = unlimited): exceeded → close 1008 */
   rateLimitMessagesPerSec: number
   rateLimitMessageBurst: number
@@ -108,6 +115,14 @@ function oneOf<T extends string>(env: Env, name: string, values: readonly T[], f
   const v = raw.trim() as T
   if (!values.includes(v)) throw new ConfigError(name, `must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`)
   return v
+}
+
+function frameAncestors(env: Env): string {
+  const raw = env.FRAME_ANCESTORS
+  if (raw === undefined || raw.trim() === '') return "'self'"
+  const parsed = parseFrameAncestors(raw)
+  if (!parsed.ok) throw new ConfigError('FRAME_ANCESTORS', parsed.message)
+  return parsed.value
 }
 
 function writableDir(name: string, dir: string): string {
@@ -178,6 +193,7 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
   if (rateLimitBytesPerSec > 0 && rateLimitByteBurst < maxPayloadBytes) {
     throw new ConfigError('RATE_LIMIT_BYTE_BURST', `must be at least MAX_PAYLOAD_BYTES (${maxPayloadBytes}), or no frame of that size could ever pass`)
   }
+  const trustProxy = int(env, 'TRUST_PROXY', 0, 0, 10)
   return Object.freeze({
     port,
     host,
@@ -203,6 +219,7 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['NORMAL', 'FULL'] as const, 'NORMAL'),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 5_000, 0, 600_000),
     editorDir: env.EDITOR_DIR ?? defaults.editorDir,
+    frameAncestors: frameAncestors(env),
     pgPoolMax: int(env, 'PG_POOL_MAX', 10, 1, 1000),
     pgStatementTimeoutMs: int(env, 'PG_STATEMENT_TIMEOUT_MS', 10_000, 0, 3_600_000),
     pgSchema: pattern(env, 'PG_SCHEMA', /^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier (letters, digits, _)', 'tandem'),
@@ -210,10 +227,14 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
     // Must stay well under y-protocols' 30 s awareness timeout: a dead peer is noticed after 3 beats.
     fanoutHeartbeatMs: int(env, 'FANOUT_HEARTBEAT_MS', 5_000, 50, 9_000),
     tls: tlsCert && tlsKey ? Object.freeze({ certFile: resolve(tlsCert), keyFile: resolve(tlsKey) }) : undefined,
-    trustProxy: int(env, 'TRUST_PROXY', 0, 0, 10),
+    trustProxy,
     maxConnectionsPerIp: int(env, 'MAX_CONNECTIONS_PER_IP', 100, 0, 10_000_000),
     maxConnectionsPerRoom: int(env, 'MAX_CONNECTIONS_PER_ROOM', 1000, 0, 10_000_000),
     maxRooms: int(env, 'MAX_ROOMS', 10_000, 0, 10_000_000),
+    // Counted by the TCP peer (nothing else is known before the headers): behind a proxy that
+    // is the proxy, for every client at once, so the default is off there.
+    maxHalfOpenPerIp: int(env, 'MAX_HALF_OPEN_PER_IP', trustProxy > 0 ? 0 : 50, 0, 10_000_000),
+    headersTimeoutMs: int(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
     rateLimitMessagesPerSec,
     rateLimitMessageBurst: int(env, 'RATE_LIMIT_MESSAGE_BURST', 1000, 1, 10_000_000),
     rateLimitBytesPerSec,

@@ -7,6 +7,7 @@ import type { Fanout } from './fanout/types.js'
 import type { Logger } from './log.js'
 import type { HttpAuthorizer } from './http-auth.js'
 import { createStaticHandler } from './static-files.js'
+import { API_SECURITY_HEADERS, pageSecurityHeaders } from './security-headers.js'
 
 export interface HttpDeps {
   metrics: Metrics
@@ -15,6 +16,8 @@ export interface HttpDeps {
   fanout: Fanout
   log: Logger
   editorDir: string
+  /** FRAME_ANCESTORS (config) */
+  frameAncestors: string
   startedAt: number
   connections: () => number
   authorizeHttp: HttpAuthorizer
@@ -23,11 +26,13 @@ export interface HttpDeps {
 const STATE_PATH = /^\/api\/rooms\/([^/]+)\/state$/
 
 export function createHttpHandler(deps: HttpDeps) {
-  const serveStatic = deps.editorDir ? createStaticHandler(deps.editorDir) : undefined
+  const serveStatic = deps.editorDir ? createStaticHandler(deps.editorDir, pageSecurityHeaders(deps.frameAncestors)) : undefined
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost')
     const path = url.pathname
+    // Not pages: nothing may run in or frame them (the editor's files replace these below).
+    for (const [name, value] of Object.entries(API_SECURITY_HEADERS)) res.setHeader(name, value)
 
     if (path === '/healthz') {
       const [store, fanout] = await Promise.all([deps.store.health(), deps.fanout.health()])

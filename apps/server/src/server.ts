@@ -1,4 +1,4 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http'
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerOptions } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { AddressInfo, Socket } from 'node:net'
 import { WebSocketServer } from 'ws'
@@ -17,6 +17,7 @@ import type { HttpAuthorizer } from './http-auth.js'
 import { createAuth } from './auth.js'
 import { clientAddress, createAdmission } from './limits/admission.js'
 import { ExpiryQueue } from './limits/expiry-queue.js'
+import { createHalfOpenGuard } from './limits/half-open.js'
 import { createHttpHandler } from './http-routes.js'
 
 export interface ServerDeps {
@@ -28,8 +29,8 @@ export interface ServerDeps {
   metrics?: Metrics
   authorize?: Authorizer
   authorizeHttp?: HttpAuthorizer
-  /** wraps node:http for TLS (https.createServer) when set */
-  createServer?: (handler: Parameters<typeof createHttpServer>[1]) => HttpServer
+  /** wraps node:http for TLS (https.createServer) when set; must pass `options` on */
+  createServer?: (handler: Parameters<typeof createHttpServer>[1], options: ServerOptions) => HttpServer
 }
 
 /** An empty awareness update: a no-op for every y-protocols client, but proof the link is alive. */
@@ -97,6 +98,7 @@ export function createTandemServer(deps: ServerDeps) {
     fanout,
     log,
     editorDir: config.editorDir,
+    frameAncestors: config.frameAncestors,
     startedAt: Date.now(),
     connections: () => connections.size,
     authorizeHttp: async (req, url, room) => {
@@ -105,9 +107,31 @@ export function createTandemServer(deps: ServerDeps) {
       return denied
     },
   })
-  const http = deps.createServer ? deps.createServer(httpHandler) : createHttpServer(httpHandler)
+  // node's own request timeouts, checked every connectionsCheckingInterval (node's default,
+  // 30 s, would let a socket outlive the timeout fourfold). They bound a keep-alive socket's
+  // later requests; the first request's headers are the guard's (below), which fires first:
+  // node's limit is one check later.
+  const checkEveryMs = Math.min(30_000, Math.max(50, Math.floor(config.headersTimeoutMs / 4)))
+  const httpOptions: ServerOptions & { handshakeTimeout: number } = {
+    headersTimeout: config.headersTimeoutMs + checkEveryMs,
+    // The whole request (headers and any body: the API takes none) must arrive by then.
+    requestTimeout: 2 * config.headersTimeoutMs,
+    connectionsCheckingInterval: checkEveryMs,
+    // https only: a TLS handshake is part of getting to the headers.
+    handshakeTimeout: config.headersTimeoutMs,
+  }
+  const http = deps.createServer ? deps.createServer(httpHandler, httpOptions) : createHttpServer(httpOptions, httpHandler)
+  // Sockets still in the HTTP stage: capped per address, and destroyed when their headers are late.
+  const halfOpen = createHalfOpenGuard({
+    perAddress: config.maxHalfOpenPerIp,
+    headersTimeoutMs: config.headersTimeoutMs,
+    onRefused: (reason) => metrics.rejectedConnections.labels(reason).inc(),
+  })
+  halfOpen.attach(http)
+  http.on('request', (req: IncomingMessage) => halfOpen.headersIn(req))
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    halfOpen.headersIn(req)
     upgrade(req, socket, head).catch((err) => {
       log.error({ err }, 'upgrade failed')
       refuse(socket, 500, 'internal-error')
@@ -118,6 +142,10 @@ export function createTandemServer(deps: ServerDeps) {
     metrics.rejectedUpgrades.labels(reason).inc()
     if (socket.destroyed) return
     const body = `${reason}\n`
+    // Node hands an upgrade's socket over as it is and never times it out: ending our side
+    // alone would keep the descriptor until the client closes its side, which a hostile one
+    // never does. Closed once the answer is flushed (as ws does for handshakes it refuses).
+    socket.once('finish', () => socket.destroy())
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     )
@@ -181,6 +209,7 @@ export function createTandemServer(deps: ServerDeps) {
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('close', onEarlyClose)
       socket.off('error', onError) // ws has its own error handling on an upgraded socket
+      halfOpen.upgraded(socket) // from now on a connection, counted by admission
       const conn = new Connection(ws, socket as Socket, joined, decision.access, decision.subject, connectionDeps)
       conn.admission = admitted
       connections.add(conn)
@@ -227,6 +256,10 @@ export function createTandemServer(deps: ServerDeps) {
     get connectionCount() {
       return connections.size
     },
+    /** sockets not (yet) upgraded: accepted, waiting for or answering an HTTP request */
+    get halfOpenCount() {
+      return halfOpen.size
+    },
     listen(): Promise<AddressInfo> {
       return new Promise((resolve, reject) => {
         http.once('error', reject)
@@ -252,6 +285,8 @@ export function createTandemServer(deps: ServerDeps) {
       // Sockets that never answer the close frame must not hold the process open.
       for (const c of connections) c.terminate()
       http.closeAllConnections?.()
+      // Also sockets node does not list: mid-TLS-handshake, or in our upgrade handler.
+      halfOpen.close()
       await httpClosed
       wss.close()
     },

@@ -26,7 +26,7 @@ const MIME: Record<string, string> = {
  * HTML is never cached so a new deploy is picked up at once. Unknown paths without an
  * extension fall back to index.html (the page reads ?room= itself).
  */
-export function createStaticHandler(root: string) {
+export function createStaticHandler(root: string, securityHeaders: Readonly<Record<string, string>>) {
   const base = normalize(root + sep)
 
   async function resolveFile(urlPath: string): Promise<string | undefined> {
@@ -62,7 +62,9 @@ export function createStaticHandler(root: string) {
     res.statusCode = 200
     res.setHeader('Content-Type', MIME[ext] ?? 'application/octet-stream')
     res.setHeader('Content-Length', s.size)
-    res.setHeader('X-Content-Type-Options', 'nosniff')
+    // CSP, framing, Referrer-Policy, nosniff (security-headers.ts): on the pages, where they
+    // matter, and on every other file too (sw.js runs under the CSP it is served with).
+    for (const [name, value] of Object.entries(securityHeaders)) res.setHeader(name, value)
     res.setHeader(
       'Cache-Control',
       pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : ext === '.html' ? 'no-cache' : 'public, max-age=300',

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { createServer as createHttpsServer } from 'node:https'
-import type { RequestListener, Server as HttpServer } from 'node:http'
+import type { RequestListener, Server as HttpServer, ServerOptions } from 'node:http'
 import { ConfigError } from './config.js'
 
 /**
@@ -18,7 +18,7 @@ export interface TlsFiles {
   keyFile: string
 }
 
-export function httpsServerFactory(files: TlsFiles): (handler?: RequestListener) => HttpServer {
+export function httpsServerFactory(files: TlsFiles): (handler?: RequestListener, options?: ServerOptions) => HttpServer {
   const cert = readPem('TLS_CERT', files.certFile)
   const key = readPem('TLS_KEY', files.keyFile)
   let x509: X509Certificate
@@ -38,7 +38,8 @@ export function httpsServerFactory(files: TlsFiles): (handler?: RequestListener)
   }
   // Node's defaults: TLS 1.2+ and its vetted cipher list. https.Server is an http.Server for
   // everything server.ts uses (listen, upgrade, close, closeAllConnections).
-  return (handler) => createHttpsServer({ cert, key }, handler)
+  // `options`: server.ts' timeouts (headers, request, TLS handshake).
+  return (handler, options = {}) => createHttpsServer({ ...options, cert, key }, handler)
 }
 
 function readPem(variable: string, path: string): Buffer {

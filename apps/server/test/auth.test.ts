@@ -169,6 +169,38 @@ describe('GET /api/rooms/<room>/state: the same rules', () => {
   })
 })
 
+describe('the room name "*" (the token claim\'s wildcard)', () => {
+  it('is refused with 400 at the upgrade and on /api, encoded or not; a token for "*" still opens every other room', async () => {
+    const s = await server({ AUTH_SECRET: SECRET })
+    const all = await token({ room: '*' })
+    // A backend minting a token for a user-chosen room called "*" would mint an all-rooms token:
+    // the name itself is refused, before the token is even looked at.
+    for (const path of ['*', '%2A', '%2a']) {
+      expect(await upgradeStatus(`${s.wsUrl}/${path}?token=${all}`), path).toBe(400)
+      expect(await upgradeStatus(`${s.wsUrl}/${path}`), `${path} without a token`).toBe(400)
+      expect((await get(`${s.url}/api/rooms/${path}/state`, { Authorization: `Bearer ${all}` })).status, `/api ${path}`).toBe(400)
+    }
+    expect(await metric(s, 'tandem_rejected_upgrades_total', 'room-reserved')).toBe(6)
+    expect(s.server.registry.size).toBe(0)
+    // Only the bare "*" is reserved: names containing it are rooms like any other, and the
+    // wildcard token opens them all (and a token for one of them opens only that one).
+    for (const room of ['doc', '**', 'a*', ' *', 'team/*']) {
+      expect(await upgradeStatus(withToken(s.wsUrl, room, all)), room).toBe(101)
+    }
+    expect(await upgradeStatus(withToken(s.wsUrl, 'doc', await token({ room: '**' })))).toBe(403)
+    expect((await get(`${s.url}/api/rooms/doc/state`, { Authorization: `Bearer ${all}` })).status).toBe(200)
+    // The client checks names with the same function: it never even tries.
+    expect(() => new SyncProvider({ url: s.wsUrl, room: '*', doc: new Y.Doc(), WebSocket: WebSocket as never })).toThrow(/every room/)
+  })
+
+  it('is refused on an open server too (no room "*" exists to be exposed when AUTH_SECRET is turned on later)', async () => {
+    const s = await server()
+    expect(await upgradeStatus(`${s.wsUrl}/%2A`)).toBe(400)
+    expect((await get(`${s.url}/api/rooms/*/state`)).status).toBe(400)
+    expect(s.server.registry.size).toBe(0)
+  })
+})
+
 describe('the composition root (src/main.ts as a process)', () => {
   it('enforces AUTH_SECRET from the environment and never logs a token', async () => {
     const dataDir = (await import('./helpers/server.js')).tempDir()

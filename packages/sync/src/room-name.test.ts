@@ -11,10 +11,13 @@ describe('room names', () => {
     expect(roomFromPath('/%F0%9F%9A%80')).toBe('🚀')
   })
 
-  it('rejects empty, control characters, bad encoding and oversized names', () => {
-    for (const p of ['/', '/%00', '/a%0Ab', '/%7F', '/%E0%A4%A', '/%', 'no-slash', '/' + 'é'.repeat(200)]) {
+  it('rejects empty, the wildcard "*", control characters, bad encoding and oversized names', () => {
+    for (const p of ['/', '/*', '/%2A', '/%2a', '/%00', '/a%0Ab', '/%7F', '/%E0%A4%A', '/%', 'no-slash', '/' + 'é'.repeat(200)]) {
       expect(() => roomFromPath(p), p).toThrow(ProtocolError)
     }
+    expect(() => validateRoomName('*')).toThrow(expect.objectContaining({ reason: 'room-reserved' }))
+    // Only the name "*" itself is the wildcard: names containing it are ordinary rooms.
+    for (const name of ['**', ' *', '*/a', 'a*']) expect(validateRoomName(name)).toBe(name)
   })
 
   it('roomToPath is the inverse of roomFromPath for every valid name', () => {

@@ -6,9 +6,19 @@ export const MAX_ROOM_NAME_BYTES = 256
 // Control characters (C0, DEL, C1) have no business in a name that ends up in logs and URLs.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 
+/**
+ * A token's `room: "*"` means every room, so no room may be called `*`: a backend that mints
+ * tokens for user-chosen room names would otherwise hand out an all-rooms token to whoever
+ * picked that name. Refused here, where the client and the server both check names.
+ */
+export const WILDCARD_ROOM = '*'
+
 /** Validates a decoded room name; throws ProtocolError (closeCode 400 semantics) when unusable. */
 export function validateRoomName(name: string): string {
   if (name.length === 0) throw new ProtocolError('empty room name', 1008, 'room-empty')
+  if (name === WILDCARD_ROOM) {
+    throw new ProtocolError('"*" is not a room name: in a token it means every room', 1008, 'room-reserved')
+  }
   if (CONTROL.test(name)) throw new ProtocolError('room name contains control characters', 1008, 'room-control')
   if (new TextEncoder().encode(name).length > MAX_ROOM_NAME_BYTES) {
     throw new ProtocolError(`room name longer than ${MAX_ROOM_NAME_BYTES} bytes`, 1008, 'room-too-long')

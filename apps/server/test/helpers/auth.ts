@@ -105,8 +105,18 @@ export interface SourceServer {
  * The real composition root (src/main.ts, run through tsx, so no build is needed) as a child
  * process: proves main.ts wires what the in-process tests exercise, and lets tests read its logs.
  */
-export async function spawnMain(env: Record<string, string>, timeoutMs = 15_000): Promise<SourceServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', MAIN_SRC], {
+export async function spawnMain(
+  env: Record<string, string>,
+  timeoutMs = 15_000,
+  { maxOpenFiles }: { /** the server's file descriptor limit (`ulimit -n`), to show what running out does */ maxOpenFiles?: number } = {},
+): Promise<SourceServer> {
+  const args = ['--import', 'tsx', '--conditions=source', MAIN_SRC]
+  // Through sh only for the limit: exec keeps the pid, so kill() still reaches the server.
+  const [command, argv] =
+    maxOpenFiles === undefined
+      ? [process.execPath, args]
+      : ['/bin/sh', ['-c', `ulimit -n ${maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...args]]
+  const child = spawn(command, argv, {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
