@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The Playwright suite: finds a browser (scripts/find-chromium.mjs), makes sure the server and
+ * The Playwright suite: finds a browser (scripts/find-tools.mjs), makes sure the server and
  * editor are built (the tests run the BUILT server, as users do), then runs
  * `playwright test -c e2e/playwright.config.ts` with CHROMIUM_PATH set and exits with its code.
  * Extra arguments go to Playwright: `node scripts/e2e.mjs carets --headed`.
@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { BrowserNotFound, findChromium } from './find-chromium.mjs'
+import { ToolNotFound, findChromium } from './find-tools.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 
@@ -18,7 +18,7 @@ let browser
 try {
   browser = findChromium()
 } catch (err) {
-  console.error(err instanceof BrowserNotFound ? err.message : err)
+  console.error(err instanceof ToolNotFound ? err.message : err)
   process.exit(1)
 }
 console.error(`e2e: browser = ${browser.path ?? "Playwright's own Chromium"} (${browser.source})`)

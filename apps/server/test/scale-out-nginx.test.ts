@@ -12,30 +12,22 @@ import type { ChildServer } from './helpers/server.js'
 import { text } from './helpers/clients.js'
 import { until } from './helpers/wait.js'
 import { createCluster, requirePostgres, requireRedis } from './helpers/services.js'
+import { requireTool } from './helpers/tools.js'
 
 /**
  * docs/deployment.md's nginx configuration, run for real: the ```nginx block is extracted from the
  * doc (so the doc cannot drift from what is tested), pointed at two built servers sharing one
  * PostgreSQL schema and Redis prefix, and checked for room affinity, convergence and failover.
+ * The nginx binary: NGINX_PATH (`pnpm test` finds or installs one first), else a system nginx.
  */
 
 const DOC = fileURLToPath(new URL('../../../docs/deployment.md', import.meta.url))
-
-function findNginx(): string {
-  for (const p of [process.env.NGINX_PATH, '/usr/sbin/nginx', '/usr/bin/nginx', '/usr/local/sbin/nginx']) {
-    if (p && existsSync(p)) return p
-  }
-  throw new Error(
-    'nginx is not installed; this test runs the deployment guide\'s nginx configuration for real.\n' +
-      'Install it with:\n  apt-get update && apt-get install -y nginx\n(or set NGINX_PATH). It does not need to run as a service.',
-  )
-}
 
 let pgUrl = ''
 let redisUrl = ''
 let nginxBin = ''
 beforeAll(async () => {
-  nginxBin = findNginx()
+  nginxBin = requireTool('nginx')
   pgUrl = await requirePostgres()
   redisUrl = await requireRedis()
 })

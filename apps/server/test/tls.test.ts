@@ -15,6 +15,7 @@ import { removeDir, tempDir } from './helpers/server.js'
 import { upgradeStatus } from './helpers/clients.js'
 import { until } from './helpers/wait.js'
 import { SECRET, runMainExpectingExit, spawnMain, token, withToken } from './helpers/auth.js'
+import { requireTool } from './helpers/tools.js'
 
 /**
  * wss:// directly: TLS_CERT + TLS_KEY (PEM paths) make the server listen with https; the
@@ -25,11 +26,12 @@ let dir: string
 let cert: string
 let key: string
 let ca: Buffer
+let openssl: string
 
 function selfSigned(name: string): { cert: string; key: string } {
   const c = join(dir, `${name}-cert.pem`)
   const k = join(dir, `${name}-key.pem`)
-  execFileSync('openssl', [
+  execFileSync(openssl, [
     'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
     '-keyout', k, '-out', c, '-days', '1', '-subj', '/CN=localhost',
     '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
@@ -38,6 +40,7 @@ function selfSigned(name: string): { cert: string; key: string } {
 }
 
 beforeAll(() => {
+  openssl = requireTool('openssl')
   dir = tempDir('tandem-tls-')
   ;({ cert, key } = selfSigned('server'))
   ca = readFileSync(cert)

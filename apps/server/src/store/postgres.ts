@@ -106,6 +106,8 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
   })
   // An idle client whose connection drops emits 'error' on the pool; unhandled, it kills the process.
   pool.on('error', (err) => opts.onError?.(err))
+  // A client that is not idle (checked out) has no listener of the pool's: see guardClients.
+  guardClients(pool)
 
   // Advisory lock namespace: (schema key, room key), so deployments and tests sharing a database
   // never contend with each other.
@@ -151,27 +153,14 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
   /** Runs fn in one transaction; deadlocks (lock order is deterministic, so only as a safety net) retry. */
   async function tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const client = await pool.connect()
-      let broken: Error | undefined
       try {
-        await client.query('BEGIN')
-        const result = await fn(client)
-        await client.query('COMMIT')
-        return result
+        return await transaction(pool, fn)
       } catch (err) {
-        try {
-          await client.query('ROLLBACK')
-        } catch (rollbackErr) {
-          // The connection is unusable: destroy it instead of returning it to the pool.
-          broken = rollbackErr as Error
-        }
-        // Only errors that guarantee nothing was committed are retried; a connection lost during
-        // COMMIT has an unknown outcome and must surface to the caller.
+        // Only errors that guarantee nothing was committed are retried (on a fresh checkout); a
+        // connection lost during COMMIT has an unknown outcome and must surface to the caller.
         const code = (err as { code?: string }).code
-        if ((code === '40P01' || code === '40001') && attempt < 5 && !broken) continue
+        if ((code === '40P01' || code === '40001') && attempt < 5) continue
         throw err
-      } finally {
-        client.release(broken)
       }
     }
   }
@@ -319,11 +308,60 @@ function mergeOrQuarantine(
   }
 }
 
-async function migrate(pool: pg.Pool, schema: string, s: string, schemaKey: number): Promise<void> {
-  const c = await pool.connect()
+/** Pooled clients whose connection died, with the error it died of (set by guardClients). */
+const lostConnections = new WeakMap<pg.ClientBase, Error>()
+
+/**
+ * node-postgres emits 'error' on a client whose connection dies (PostgreSQL terminating the
+ * session, a restart, a network cut), and an 'error' event nobody listens to kills the process.
+ * The pool listens only while a client is idle. Once it is handed out there is no listener:
+ * across a transaction's queries (the error comes between two of them, or when the socket
+ * closes after the failed query has already rejected), and even in the moment between the pool
+ * handing out a new connection and the caller's code running, because the same network read that
+ * completes the connection can carry the session's termination. So every client gets a listener
+ * of ours the moment the pool creates it, for its whole life; it records the death, which
+ * transaction() reads to destroy the client instead of returning it to the pool.
+ */
+function guardClients(pool: pg.Pool): void {
+  pool.on('connect', (client) => {
+    client.on('error', (err) => {
+      if (!lostConnections.has(client)) lostConnections.set(client, err)
+    })
+  })
+}
+
+/**
+ * BEGIN, fn, COMMIT on one client checked out of the pool: the ONLY place that checks a client out
+ * (one-statement reads use pool.query, which releases its client itself). A client whose
+ * connection died, or that could not roll back, is released with the error: destroyed, never
+ * handed to the next caller. The failed call rejects (its caller, the committer, closes the
+ * affected connections with 1011 and they resync); the next call checks out a fresh connection,
+ * so the store recovers by itself.
+ */
+async function transaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect()
   let broken: Error | undefined
   try {
-    await c.query('BEGIN')
+    await client.query('BEGIN')
+    const result = await fn(client)
+    await client.query('COMMIT')
+    return result
+  } catch (err) {
+    // A dead connection has nothing to roll back (the server ended the transaction with it).
+    if (!lostConnections.has(client)) {
+      await client.query('ROLLBACK').catch((e: Error) => {
+        broken = e
+      })
+    }
+    throw err
+  } finally {
+    client.release(lostConnections.get(client) ?? broken)
+  }
+}
+
+/** Creates the schema or brings it to the current version, in one transaction. */
+function migrate(pool: pg.Pool, schema: string, s: string, schemaKey: number): Promise<void> {
+  return transaction(pool, async (c) => {
     // Serialises concurrent starts (CREATE SCHEMA IF NOT EXISTS itself races on the catalog).
     await c.query('SELECT pg_advisory_xact_lock($1::int4, 0)', [schemaKey])
     // CREATE SCHEMA checks the CREATE privilege before IF NOT EXISTS: skip it when the schema
@@ -345,15 +383,7 @@ async function migrate(pool: pg.Pool, schema: string, s: string, schemaKey: numb
       await c.query(MIGRATIONS[v - 1]!(s))
       await c.query(`INSERT INTO ${s}.schema_version (version) VALUES ($1)`, [v])
     }
-    await c.query('COMMIT')
-  } catch (err) {
-    await c.query('ROLLBACK').catch((e: Error) => {
-      broken = e
-    })
-    throw err
-  } finally {
-    c.release(broken)
-  }
+  })
 }
 
 /**
