@@ -23,6 +23,10 @@ interface Loss {
   /** Human-readable reason for a loss the provider caused. */
   reason?: string
   error?: unknown
+  /** The server sent something unusable: this connection does not count as a success (backoff). */
+  badInput?: boolean
+  /** Do not retry until connect(), as after a 4400-4499 close. */
+  permanent?: boolean
 }
 
 export abstract class ProviderConnection extends ObservableV2<SyncProviderEvents> {
@@ -54,6 +58,8 @@ export abstract class ProviderConnection extends ObservableV2<SyncProviderEvents
   private shouldConnect: boolean
   /** Consecutive attempts that did not reach `synced`: the backoff exponent. */
   private failures = 0
+  /** `failures` when the current attempt started: restored if it ends on bad input after syncing. */
+  private failuresAtStart = 0
   /** 4001 already triggered an immediate retry since the last sync; the next one backs off. */
   private tokenRetried = false
   private retryTimer: Timer | undefined
@@ -100,7 +106,10 @@ export abstract class ProviderConnection extends ObservableV2<SyncProviderEvents
   protected abstract provider(): SyncProvider
   /** A socket opened (`offered`: it offered SAVED_ACK_PROTOCOL). Status becomes 'connected' after. */
   protected abstract socketOpened(ws: WebSocketLike, offered: boolean): void
-  /** A valid frame arrived (auth-denied is handled here). Throws from app listeners propagate. */
+  /**
+   * A well-formed frame arrived (auth-denied is handled here). Input it cannot use goes to
+   * protocolViolation; anything it throws is taken for an application listener's error.
+   */
   protected abstract frameReceived(frame: Frame): void
   /** disconnect() is about to close an open socket: last words. */
   protected abstract leaving(): void
@@ -177,9 +186,60 @@ export abstract class ProviderConnection extends ObservableV2<SyncProviderEvents
     return this.socket !== null && this.socket.readyState === OPEN
   }
 
-  /** Drops the connection after a protocol violation that checkPayload cannot see. */
+  /**
+   * Drops the connection after input checkPayload cannot see was refused (an update Yjs could
+   * not apply, broken awareness framing, an impossible acknowledgement). Retried with backoff
+   * that a sync on that same connection does not reset, so a server repeating it cannot make
+   * us loop.
+   */
   protected protocolViolation(error: unknown): void {
-    this.connectionLost({ close: null, reason: 'protocol violation by server', error })
+    this.connectionLost({ close: null, reason: 'protocol violation by server', error, badInput: true })
+  }
+
+  /**
+   * Stops for good (until connect()) because the Y.Doc is unusable, whether or not a
+   * connection is open: carrying on would only show 'connected' over a document that no longer
+   * sends or shows changes.
+   */
+  protected stopForGood(error: unknown, reason: string): void {
+    if (this.socket !== null || this.resolving) {
+      this.connectionLost({ close: null, reason, error, badInput: true, permanent: true })
+      return
+    }
+    const wasStopped = !this.shouldConnect && this.retryTimer === undefined
+    this.shouldConnect = false
+    this.clearRetryTimer()
+    this.emit('connection-error', [error, this.provider()])
+    if (!wasStopped) this.setStatus({ status: 'disconnected', reason, permanent: true })
+  }
+
+  /**
+   * An application listener threw while the provider handled a socket or tab event. Reported,
+   * never rethrown: in a socket's or channel's event handler a throw is an uncaught exception
+   * (fatal in Node), and treating it as a bad connection would reconnect in a loop, since the
+   * server replays the same state on every connect.
+   */
+  protected listenerFailed(error: unknown): void {
+    if ((this._observers.get('listener-error')?.size ?? 0) > 0) {
+      try {
+        this.emit('listener-error', [error, this.provider()])
+        return
+      } catch (thrown) {
+        error = thrown
+      }
+    }
+    globalThis.console?.error('SyncProvider: an event listener threw', error)
+  }
+
+  /** `handler`, with a throw reported by listenerFailed instead of escaping into the event loop. */
+  protected guarded<A extends unknown[]>(handler: (...args: A) => void): (...args: A) => void {
+    return (...args) => {
+      try {
+        handler(...args)
+      } catch (error) {
+        this.listenerFailed(error)
+      }
+    }
   }
 
   protected markSynced(): void {
@@ -195,6 +255,7 @@ export abstract class ProviderConnection extends ObservableV2<SyncProviderEvents
 
   private startAttempt(): void {
     const id = ++this.attemptId
+    this.failuresAtStart = this.failures
     this.resolving = true
     this.deniedReason = undefined
     // The dead-link timer also bounds a token function or a handshake that never settles.
@@ -215,15 +276,16 @@ export abstract class ProviderConnection extends ObservableV2<SyncProviderEvents
       this.openSocket(base, token)
       return
     }
+    // Guarded: a listener's throw in here would otherwise be an unhandled rejection.
     Promise.resolve(token).then(
-      (value) => {
+      this.guarded((value: string) => {
         if (id === this.attemptId && this.resolving) this.openSocket(base, value)
-      },
-      (error: unknown) => {
+      }),
+      this.guarded((error: unknown) => {
         if (id === this.attemptId && this.resolving) {
           this.connectionLost({ close: null, reason: 'token function rejected', error })
         }
-      },
+      }),
     )
   }
 
@@ -260,17 +322,23 @@ export abstract class ProviderConnection extends ObservableV2<SyncProviderEvents
     ws.onerror = this.onSocketError
   }
 
-  private readonly onSocketOpen = (): void => {
+  // The socket's handlers. None lets a throw escape (see listenerFailed): input the provider
+  // cannot use is refused where it is read, so whatever still throws is an application listener.
+
+  private readonly onSocketOpen = this.guarded((): void => {
     const ws = this.socket
     if (ws === null) return
     this.handshakeDone = true
     this.deadLink.touch()
-    this.socketOpened(ws, this.socketOffered)
-    if (this.socket !== ws) return // a listener disconnected us
-    this.setStatus({ status: 'connected' })
-  }
+    try {
+      this.socketOpened(ws, this.socketOffered)
+    } finally {
+      // Even when a listener threw: the socket is open either way.
+      if (this.socket === ws) this.setStatus({ status: 'connected' }) // else a listener disconnected us
+    }
+  })
 
-  private readonly onSocketMessage = (event: { readonly data: unknown }): void => {
+  private readonly onSocketMessage = this.guarded((event: { readonly data: unknown }): void => {
     this.deadLink.touch()
     let frame: Frame
     try {
@@ -279,7 +347,7 @@ export abstract class ProviderConnection extends ObservableV2<SyncProviderEvents
     } catch (error) {
       // Malformed input, and none of it applied. Drop this connection; the next one's sync
       // exchange repairs whatever the bad message was meant to carry.
-      this.connectionLost({ close: null, reason: 'malformed message from server', error })
+      this.connectionLost({ close: null, reason: 'malformed message from server', error, badInput: true })
       return
     }
     if (frame.type === 'auth-denied') {
@@ -288,17 +356,16 @@ export abstract class ProviderConnection extends ObservableV2<SyncProviderEvents
       this.emit('status', [{ status: this._status, reason: frame.reason }])
       return
     }
-    // Not caught: from here on a throw comes from doc, awareness or provider listeners, i.e.
-    // application code. Treating it as a bad connection would reconnect in a loop, since the
-    // server replays the same state on every connect; it propagates like any handler error.
+    // A throw from here on comes from doc, awareness or provider listeners, i.e. application
+    // code (frameReceived refuses bad input itself): reported by `guarded`, connection kept.
     this.frameReceived(frame)
-  }
+  })
 
-  private readonly onSocketClose = (event: { readonly code: number; readonly reason: string }): void => {
+  private readonly onSocketClose = this.guarded((event: { readonly code: number; readonly reason: string }): void => {
     this.connectionLost({ close: { code: event.code, reason: event.reason } })
-  }
+  })
 
-  private readonly onSocketError = (event: unknown): void => {
+  private readonly onSocketError = this.guarded((event: unknown): void => {
     const ws = this.socket
     if (ws !== null && this.socketOffered && !this.handshakeDone && isSubprotocolRejection(event)) {
       // A server without the extension (`ws` clients only; browsers accept it). Not a failure:
@@ -312,7 +379,7 @@ export abstract class ProviderConnection extends ObservableV2<SyncProviderEvents
     }
     // The close event follows; it decides about retrying.
     this.emit('connection-error', [event, this.provider()])
-  }
+  })
 
   /**
    * Ends the current socket or attempt and decides whether and when to retry. All state changes
@@ -333,8 +400,11 @@ export abstract class ProviderConnection extends ObservableV2<SyncProviderEvents
       if (loss.close === null) closeQuietly(ws, loss.reason ?? '')
     }
 
-    const permanent = loss.close !== null && isPermanentClose(loss.close.code)
+    const permanent = loss.permanent === true || (loss.close !== null && isPermanentClose(loss.close.code))
     if (permanent) this.shouldConnect = false
+    // A connection that synced and then delivered bad input was no success: without this, a
+    // server that sends a bad frame right after every sync would be retried at initialBackoffMs.
+    if (loss.badInput === true && this.failures < this.failuresAtStart) this.failures = this.failuresAtStart
     const retryInMs = this.shouldConnect && !this.destroyed ? this.nextRetryDelay(loss.close) : undefined
     const event: StatusEvent = { status: 'disconnected' }
     if (loss.close !== null) event.closeCode = loss.close.code
@@ -368,27 +438,29 @@ export abstract class ProviderConnection extends ObservableV2<SyncProviderEvents
     return backoffDelay(this.failures++, this.backoff)
   }
 
-  private readonly onRetryTimer = (): void => {
+  // Timer and 'online' callbacks: guarded like the socket's, for the same reason.
+
+  private readonly onRetryTimer = this.guarded((): void => {
     this.retryTimer = undefined
     if (this.shouldConnect && !this.destroyed && this.socket === null && !this.resolving) this.startAttempt()
-  }
+  })
 
-  private readonly onOnline = (): void => {
+  private readonly onOnline = this.guarded((): void => {
     // The network is back: waiting out the backoff would only delay the user.
     if (this.retryTimer === undefined || !this.shouldConnect || this.destroyed) return
     this.clearRetryTimer()
     this.startAttempt()
-  }
+  })
 
   private clearRetryTimer(): void {
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer)
     this.retryTimer = undefined
   }
 
-  private readonly onDeadLink = (): void => {
+  private readonly onDeadLink = this.guarded((): void => {
     if (this.socket === null && !this.resolving) return
     this.connectionLost({ close: null, reason: `nothing received for ${this.deadLink.timeoutMs} ms` })
-  }
+  })
 
   private setStatus(event: StatusEvent): void {
     this._status = event.status

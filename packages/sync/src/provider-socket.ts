@@ -4,7 +4,7 @@
  */
 import * as Y from 'yjs'
 import { CloseCode, ProtocolError } from './errors.js'
-import { type Frame, isEmptyUpdate, readAwarenessUpdate, validateUpdate } from './frame.js'
+import { type Frame, isEmptyUpdate, validateUpdate } from './frame.js'
 import { roomToPath } from './room-name.js'
 import type { BroadcastChannelConstructor, WebSocketConstructor, WebSocketLike } from './provider-types.js'
 
@@ -84,8 +84,9 @@ export function isSubprotocolRejection(event: unknown): boolean {
 
 /**
  * Throws ProtocolError unless the frame's payload can be applied whole. Yjs can half-apply a
- * truncated update and applyAwarenessUpdate throws half-way through on bad JSON (DESIGN.md #6),
- * so nothing is applied before this passes.
+ * truncated update (DESIGN.md #6), so nothing is applied before this passes. Awareness is not
+ * checked here: its entries are checked one by one where it is applied (provider-input.ts), so
+ * one bad entry costs only itself and a valid update is parsed once.
  */
 export function checkPayload(frame: Frame): void {
   switch (frame.type) {
@@ -99,9 +100,6 @@ export function checkPayload(frame: Frame): void {
     case 'sync-step2':
     case 'sync-update':
       if (!isEmptyUpdate(frame.update)) validateUpdate(frame.update)
-      return
-    case 'awareness':
-      if (!isEmptyAwarenessUpdate(frame.update)) readAwarenessUpdate(frame.update)
       return
     default:
       return

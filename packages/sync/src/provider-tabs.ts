@@ -13,12 +13,18 @@
  *    update would store and relay each edit once per open tab.
  *  - Updates from the server are never posted: every tab has its own connection.
  * Messages are structured clones, versioned and validated like bytes from a server: a tab
- * running an older build of the app shares the channel.
+ * running an older build of the app shares the channel, and any page of the origin can post
+ * anything on it. A message that is not ours (not an object, another version) is ignored; one
+ * of ours that fails validation, carries more than MAX_TAB_MESSAGE_BYTES, or holds an update
+ * Yjs cannot apply is dropped and reported (host.dropped); bad awareness entries are dropped
+ * alone. Nothing thrown while handling a message leaves onMessage (host.listenerFailed).
  */
 import * as Y from 'yjs'
-import * as awarenessProtocol from 'y-protocols/awareness'
-import { isEmptyUpdate, readAwarenessUpdate, validateUpdate } from './frame.js'
+import type * as awarenessProtocol from 'y-protocols/awareness'
+import { CloseCode, ProtocolError } from './errors.js'
+import { isEmptyUpdate, validateUpdate } from './frame.js'
 import { ownLeave, ownState } from './provider-awareness.js'
+import { applyAwarenessEntries, applyUpdateGuarded, readAwarenessGuarded } from './provider-input.js'
 import type { BroadcastChannelConstructor, BroadcastChannelLike, UrlSource } from './provider-types.js'
 import { normalizeBase } from './provider-socket.js'
 
@@ -35,7 +41,21 @@ export interface TabHost {
   readonly awareness: awarenessProtocol.Awareness
   /** True while this tab's socket is open, i.e. what it posts also reaches the server through it. */
   online(): boolean
+  /** A message (or some awareness entries of one) from another tab was dropped. */
+  dropped(error: ProtocolError): void
+  /** Applying another tab's update left the Y.Doc unusable (reason 'doc-broken'). */
+  docBroken(error: ProtocolError): void
+  /** An application listener threw while a message from another tab was handled. */
+  listenerFailed(error: unknown): void
 }
+
+/**
+ * Most bytes one message from another tab may carry (its update and state vector together):
+ * the server's default MAX_PAYLOAD_BYTES. A larger one is dropped before any parsing.
+ */
+export const MAX_TAB_MESSAGE_BYTES = 16 * 1024 * 1024
+/** Longest tab id accepted (ours are UUIDs); a welcome echoes it back. */
+const MAX_TAB_ID_LENGTH = 256
 
 type TabMessage =
   /** a change made in the posting tab (or what it had that a new tab lacked) */
@@ -55,25 +75,41 @@ export function tabChannelName(url: UrlSource, room: string): string {
 }
 
 const bytes = (value: unknown): value is Uint8Array => value instanceof Uint8Array
+const tabId = (value: unknown): value is string => typeof value === 'string' && value.length <= MAX_TAB_ID_LENGTH
 
-function parse(data: unknown): TabMessage | null {
+const malformed = (what: string): ProtocolError => new ProtocolError(`malformed message from another tab: ${what}`, CloseCode.InvalidPayload, 'malformed')
+
+/** A message of ours; null when it is not one (ignored); a ProtocolError when it is, but invalid. */
+function parse(data: unknown): TabMessage | ProtocolError | null {
   if (typeof data !== 'object' || data === null) return null
   const m = data as Record<string, unknown>
   if (m.v !== 1) return null
+  let message: TabMessage | null
   switch (m.t) {
     case 'update':
-      return bytes(m.update) && typeof m.relay === 'boolean' ? { v: 1, t: 'update', update: m.update, relay: m.relay } : null
+      message = bytes(m.update) && typeof m.relay === 'boolean' ? { v: 1, t: 'update', update: m.update, relay: m.relay } : null
+      break
     case 'hello':
-      return typeof m.from === 'string' && bytes(m.sv) ? { v: 1, t: 'hello', from: m.from, sv: m.sv } : null
+      message = tabId(m.from) && bytes(m.sv) ? { v: 1, t: 'hello', from: m.from, sv: m.sv } : null
+      break
     case 'welcome':
-      return typeof m.to === 'string' && bytes(m.update) && bytes(m.sv) && typeof m.relay === 'boolean'
-        ? { v: 1, t: 'welcome', to: m.to, update: m.update, sv: m.sv, relay: m.relay }
-        : null
+      message =
+        tabId(m.to) && bytes(m.update) && bytes(m.sv) && typeof m.relay === 'boolean'
+          ? { v: 1, t: 'welcome', to: m.to, update: m.update, sv: m.sv, relay: m.relay }
+          : null
+      break
     case 'awareness':
-      return bytes(m.update) ? { v: 1, t: 'awareness', update: m.update } : null
+      message = bytes(m.update) ? { v: 1, t: 'awareness', update: m.update } : null
+      break
     default:
-      return null
+      return malformed(`unknown type ${String(m.t).slice(0, 40)}`)
   }
+  if (message === null) return malformed(`fields of '${m.t}'`)
+  const size = ('update' in message ? message.update.length : 0) + ('sv' in message ? message.sv.length : 0)
+  if (size > MAX_TAB_MESSAGE_BYTES) {
+    return new ProtocolError(`message from another tab carries ${size} bytes (at most ${MAX_TAB_MESSAGE_BYTES})`, CloseCode.MessageTooBig, 'too-big')
+  }
+  return message
 }
 
 const randomId = (): string =>
@@ -88,6 +124,8 @@ function stateVector(sv: Uint8Array): Uint8Array | null {
     return null
   }
 }
+
+const badStateVector = (): ProtocolError => new ProtocolError('invalid state vector from another tab', CloseCode.InvalidPayload, 'invalid-state-vector')
 
 export class TabChannel {
   /** Origin of an update from a tab whose own socket carries it to the server. */
@@ -152,8 +190,29 @@ export class TabChannel {
   }
 
   private readonly onMessage = (event: { readonly data: unknown }): void => {
-    const m = parse(event.data)
+    try {
+      this.receive(event.data)
+    } catch (error) {
+      // Input is refused where it is read, so this is an application listener (doc observer,
+      // awareness or provider listener). Never out of a channel's event handler: uncaught.
+      this.host.listenerFailed(error)
+    }
+  }
+
+  private receive(data: unknown): void {
+    let m: TabMessage | ProtocolError | null
+    try {
+      m = parse(data)
+    } catch (error) {
+      // A getter or proxy that throws (a structured clone has neither; a page can still post one
+      // to a BroadcastChannel polyfill or a test double).
+      m = malformed(`unreadable (${error instanceof Error ? error.message : typeof error})`)
+    }
     if (m === null) return // another build of the app, or not ours: nothing we can act on
+    if (m instanceof ProtocolError) {
+      this.host.dropped(m)
+      return
+    }
     const { doc, awareness } = this.host
     switch (m.t) {
       case 'update':
@@ -161,7 +220,10 @@ export class TabChannel {
         return
       case 'hello': {
         const sv = stateVector(m.sv)
-        if (sv === null) return
+        if (sv === null) {
+          this.host.dropped(badStateVector())
+          return
+        }
         const update = Y.encodeStateAsUpdate(doc, sv)
         this.post({ v: 1, t: 'welcome', to: m.from, update, sv: Y.encodeStateVector(doc), relay: !this.host.online() })
         if (awareness.getLocalState() !== null) this.postAwareness(ownState(awareness))
@@ -169,9 +231,12 @@ export class TabChannel {
       }
       case 'welcome': {
         if (m.to !== this.id) return
-        this.apply(m.update, m.relay)
+        if (!this.apply(m.update, m.relay)) return
         const sv = stateVector(m.sv)
-        if (sv === null) return
+        if (sv === null) {
+          this.host.dropped(badStateVector())
+          return
+        }
         const missing = Y.encodeStateAsUpdate(doc, sv)
         if (!isEmptyUpdate(missing)) this.postUpdate(missing)
         return
@@ -182,30 +247,42 @@ export class TabChannel {
     }
   }
 
-  private apply(update: Uint8Array, relay: boolean): void {
-    if (isEmptyUpdate(update)) return
+  /** Applies another tab's update; false when it was dropped. */
+  private apply(update: Uint8Array, relay: boolean): boolean {
+    if (isEmptyUpdate(update)) return true
     try {
       validateUpdate(update) // a truncated update can half-apply (DESIGN.md #6)
-    } catch {
-      return
+    } catch (error) {
+      this.host.dropped(error as ProtocolError) // validateUpdate throws nothing else
+      return false
     }
-    // Not caught: a throw from here on comes from the app's document observers.
-    Y.applyUpdate(this.host.doc, update, relay ? this.fromOfflineTab : this.fromTab)
+    // Throws only what an application observer threw; Yjs' own failures come back as values.
+    const failure = applyUpdateGuarded(this.host.doc, update, relay ? this.fromOfflineTab : this.fromTab)
+    if (failure === null) return true
+    if (failure.reason === 'doc-broken') this.host.docBroken(failure)
+    else this.host.dropped(failure)
+    return false
   }
 
   private applyAwareness(update: Uint8Array): void {
-    let entries: ReturnType<typeof readAwarenessUpdate>
+    let read: ReturnType<typeof readAwarenessGuarded>
     try {
-      entries = readAwarenessUpdate(update)
-    } catch {
+      read = readAwarenessGuarded(update)
+    } catch (error) {
+      this.host.dropped(error as ProtocolError) // its framing is broken: no entry can be trusted
       return
     }
+    // No tab speaks for this one: what another tab says about our own client id is ignored.
     const own = this.host.awareness.clientID
+    const entries = read.entries.filter((e) => e.clientID !== own)
     for (const e of entries) {
-      if (e.clientID === own) continue
       if (e.state === null) this.peers.delete(e.clientID)
       else this.peers.add(e.clientID)
     }
-    awarenessProtocol.applyAwarenessUpdate(this.host.awareness, update, this.fromTab)
+    try {
+      applyAwarenessEntries(this.host.awareness, entries, this.fromTab)
+    } finally {
+      if (read.dropped !== null) this.host.dropped(read.dropped)
+    }
   }
 }

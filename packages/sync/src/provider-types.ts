@@ -2,6 +2,7 @@ import type * as Y from 'yjs'
 import type * as awarenessProtocol from 'y-protocols/awareness'
 import type { SavedState } from './saved-tracker.js'
 import type { SyncProvider } from './provider.js'
+import type { ProtocolError } from './errors.js'
 
 // ---------------------------------------------------------------------------------------------
 // The WebSocket surface the provider needs. Structural, so the browser's WebSocket and the `ws`
@@ -65,7 +66,10 @@ export interface StatusEvent {
   closeCode?: number
   /** Why: the server's close reason, its permission-denied reason, or why the provider closed. */
   reason?: string
-  /** True when the server closed with 4400-4499: the provider will not retry until connect(). */
+  /**
+   * True when the server closed with 4400-4499, or an update left the Y.Doc unusable (reason
+   * 'doc-broken', see 'connection-error'): the provider will not retry until connect().
+   */
   permanent?: boolean
   /** Present on 'disconnected' when a retry is scheduled: its delay in ms. */
   retryInMs?: number
@@ -88,9 +92,28 @@ export interface SyncProviderEvents {
   synced: (synced: boolean) => void
   /**
    * A connection attempt or connection failed: the socket's error event, a ProtocolError for a
-   * malformed frame from the server, or what the url/token function threw or rejected with.
+   * frame from the server the provider could not use (malformed, or an update Yjs could not
+   * apply: reason 'invalid-update'; 'doc-broken' when it left the Y.Doc unusable, after which
+   * the provider stops as on a permanent close), or what the url/token function threw or
+   * rejected with.
    */
   'connection-error': (error: unknown, provider: SyncProvider) => void
+  /**
+   * Part or all of a message was dropped and the connection kept: awareness entries that failed
+   * the presence guard (from the server or another tab; the other entries of the update still
+   * apply), or a message from another tab that failed validation or exceeded
+   * MAX_TAB_MESSAGE_BYTES. `error.reason` says why ('awareness-clock', 'awareness-depth',
+   * 'awareness-json', 'utf8', 'awareness-client', 'invalid-update', 'too-big', 'malformed', …).
+   */
+  'message-dropped': (error: ProtocolError, source: 'server' | 'tab', provider: SyncProvider) => void
+  /**
+   * An application listener (a Y.Doc observer or 'update' listener, an Awareness listener, or a
+   * listener of this provider) threw while the provider handled a socket or tab event. Caught,
+   * so it never escapes into the WebSocket's or BroadcastChannel's event loop (in Node, an
+   * uncaught exception ends the process); what the message carried is applied and the connection
+   * stays. Logged with console.error when nothing listens for this event.
+   */
+  'listener-error': (error: unknown, provider: SyncProvider) => void
   /** A socket closed: the close code and reason, or null when the provider closed it itself. */
   'connection-close': (close: CloseInfo | null, provider: SyncProvider) => void
   /** `unsavedChanges` changed; the new count. */

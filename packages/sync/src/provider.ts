@@ -1,6 +1,7 @@
 import * as Y from 'yjs'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import { CloseCode, ProtocolError } from './errors.js'
+import { applyAwarenessEntries, applyUpdateGuarded, type GuardedAwareness, readAwarenessGuarded } from './provider-input.js'
 import { type Frame, isEmptyUpdate, writeAwareness, writeSyncStep1, writeSyncStep2, writeSyncUpdate } from './frame.js'
 import { SAVED_ACK_PROTOCOL } from './message-type.js'
 import { SavedTracker, type SavedState, type UpdateMessage } from './saved-tracker.js'
@@ -13,6 +14,7 @@ import type { SyncProviderOptions, WebSocketLike } from './provider-types.js'
 export * from './provider-types.js'
 
 const NO_PEERS: ReadonlySet<number> = new Set()
+const docBrokenReason = 'doc-broken: an update left the Y.Doc unusable; load the document into a new Y.Doc'
 
 /**
  * A Yjs sync client speaking y-websocket's protocol, for browsers and Node (WebSocket injected).
@@ -23,6 +25,27 @@ const NO_PEERS: ReadonlySet<number> = new Set()
  * server speaks Tandem's "saved" extension (`unsavedChanges`, 'saved', `savedState`), and
  * shares updates with other tabs of the browser (provider-tabs.ts).
  * `destroy()` undoes every listener, timer and channel it set up.
+ *
+ * Hostile input. Nothing a server or another tab sends makes the provider throw out of an
+ * event handler (in Node an uncaught exception ends the process):
+ *  - A frame from the server that cannot be read (framing, unknown type, an update or state
+ *    vector Yjs cannot decode, an awareness update whose framing is broken, a text frame): the
+ *    connection is closed and retried with backoff ('connection-error' carries the
+ *    ProtocolError). A connection that synced and then sent bad input does not reset the
+ *    backoff, so a server repeating it meets a growing delay, never a hot loop.
+ *  - Awareness entries (server or tab) are checked one by one before anything applies them
+ *    (provider-input.ts): client id and clock ≤ 2^53 − 1, the state valid UTF-8 JSON nested at
+ *    most 64 deep. A bad entry is dropped alone ('message-dropped'); the rest apply.
+ *  - An update Yjs throws on while applying it: 'invalid-update', the connection is closed and
+ *    retried with backoff (from a tab: the message is dropped). When the throw left the Y.Doc
+ *    mid-transaction (Yjs' recursive GC of a type nested thousands deep does), the doc can never
+ *    emit or observe a change again: the provider stops as on a permanent close, reason
+ *    'doc-broken', and the application must load the document into a new Y.Doc.
+ *  - Messages from other tabs: anything that is not one of ours is ignored; one of ours that is
+ *    invalid or larger than MAX_TAB_MESSAGE_BYTES (16 MiB) is dropped ('message-dropped').
+ *  - A throw from an application listener while input is handled (doc observer, awareness or
+ *    provider listener) is reported as 'listener-error' (console.error when nobody listens); the
+ *    input is applied and the connection stays, since reconnecting would replay the same state.
  */
 export class SyncProvider extends ProviderConnection {
   readonly doc: Y.Doc
@@ -50,6 +73,9 @@ export class SyncProvider extends ProviderConnection {
             doc: this.doc,
             awareness: this.awareness,
             online: () => this.isOpen(),
+            dropped: (error) => this.emit('message-dropped', [error, 'tab', this]),
+            docBroken: (error) => this.stopForGood(error, docBrokenReason),
+            listenerFailed: (error) => this.listenerFailed(error),
           })
     if (options.connect ?? true) this.connect()
   }
@@ -103,21 +129,39 @@ export class SyncProvider extends ProviderConnection {
         // Carries everything the server lacks, so it covers every change made offline.
         this.sendUpdate(writeSyncStep2(Y.encodeStateAsUpdate(this.doc, frame.stateVector)), 'step2')
         return
-      case 'sync-step2':
+      case 'sync-step2': {
+        let refused: ProtocolError | null = null
         try {
-          this.applyRemoteUpdate(frame.update)
+          refused = this.applyRemoteUpdate(frame.update)
         } finally {
-          // The update is fully integrated even when an observer throws (Yjs calls observers after).
-          this.markSynced()
+          // The update is fully integrated even when an observer throws (Yjs calls observers
+          // after); one Yjs could not apply is no sync, and does not reset the backoff.
+          if (refused === null) this.markSynced()
+        }
+        if (refused !== null) this.updateRefused(refused)
+        return
+      }
+      case 'sync-update': {
+        const refused = this.applyRemoteUpdate(frame.update)
+        if (refused !== null) this.updateRefused(refused)
+        return
+      }
+      case 'awareness': {
+        if (isEmptyAwarenessUpdate(frame.update)) return // the server's keep-alive
+        let read: GuardedAwareness
+        try {
+          read = readAwarenessGuarded(frame.update)
+        } catch (error) {
+          this.protocolViolation(error) // its framing is broken: no entry can be trusted
+          return
+        }
+        try {
+          applyAwarenessEntries(this.awareness, read.entries, this)
+        } finally {
+          if (read.dropped !== null) this.emit('message-dropped', [read.dropped, 'server', this])
         }
         return
-      case 'sync-update':
-        this.applyRemoteUpdate(frame.update)
-        return
-      case 'awareness':
-        if (isEmptyAwarenessUpdate(frame.update)) return // the server's keep-alive
-        awarenessProtocol.applyAwarenessUpdate(this.awareness, frame.update, this)
-        return
+      }
       case 'query-awareness':
         this.send(writeAwareness(allStates(this.awareness)))
         return
@@ -191,10 +235,20 @@ export class SyncProvider extends ProviderConnection {
   // -------------------------------------------------------------------------------------------
   // Document and awareness changes.
 
-  private applyRemoteUpdate(update: Uint8Array): void {
-    if (isEmptyUpdate(update)) return // what a synced peer sends as its step 2
+  /**
+   * Applies an update from the server (validated by checkPayload); a ProtocolError when Yjs
+   * could not apply it, a throw only from an application observer (see applyUpdateGuarded).
+   */
+  private applyRemoteUpdate(update: Uint8Array): ProtocolError | null {
+    if (isEmptyUpdate(update)) return null // what a synced peer sends as its step 2
     // Origin = this, so onDocUpdate does not echo the update back to the server.
-    Y.applyUpdate(this.doc, update, this)
+    return applyUpdateGuarded(this.doc, update, this)
+  }
+
+  /** The server sent an update Yjs could not apply: drop the connection; for good if the doc broke. */
+  private updateRefused(error: ProtocolError): void {
+    if (error.reason === 'doc-broken') this.stopForGood(error, docBrokenReason)
+    else this.protocolViolation(error)
   }
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
