@@ -3,9 +3,9 @@
  * Finds (or, as root on Debian, installs) the programs the test suite drives:
  *   chromium  the Playwright suite's browser:  $CHROMIUM_PATH, /usr/bin/chromium, Playwright's own
  *             (`npx playwright install chromium`), else apt package chromium
- *   nginx     the deployment guide's load balancer (scale-out-nginx.test.ts):  $NGINX_PATH,
+ *   nginx     the deployment guide's load balancer (scale-out/nginx.test.ts):  $NGINX_PATH,
  *             `nginx` on PATH or in /usr/sbin, else apt package nginx-light or nginx (see below)
- *   openssl   makes the TLS test's self-signed certificate (tls.test.ts):  $OPENSSL_PATH,
+ *   openssl   makes the TLS test's self-signed certificate (net/tls.test.ts):  $OPENSSL_PATH,
  *             `openssl` on PATH, else apt package openssl
  * The tools found nowhere are installed with ONE `apt-get update && apt-get install -y
  * --no-install-recommends …` when running as root on Debian/Ubuntu (waiting for another apt/dpkg

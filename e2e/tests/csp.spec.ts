@@ -4,7 +4,7 @@ import type { BrowserContext, Page } from '@playwright/test'
 import { test, expect, TandemServer, editor, editorUrl, expectLive, expectText, saveState, typeAtEnd, POLL } from '../fixtures.js'
 
 /**
- * The server sends the editor pages a Content-Security-Policy (apps/server/src/security-headers.ts):
+ * The server sends the editor pages a Content-Security-Policy (apps/server/src/net/security-headers.ts):
  * scripts and styles from the page's origin (plus the component's injected <style> and caret
  * colours), WebSockets to any ws:/wss: host (?server=), framing only by FRAME_ANCESTORS.
  * These tests use the pages for real under it and fail on any violation the browser reports.

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
  * is visibly read-only (the `.ProseMirror` root has contenteditable="false" and an element with
  * data-testid="read-only-banner" is shown) while the viewer still receives edits live and its
  * presence and caret still show to others. The server enforces read-only regardless (see
- * apps/server/test/auth-read-only.test.ts); this spec is about what a person sees.
+ * apps/server/test/auth/read-only.test.ts); this spec is about what a person sees.
  *
  * Self-contained: it needs a server WITH AUTH_SECRET, which the shared fixture does not start.
  */

@@ -1,6 +1,6 @@
 import { accessSync, constants, mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { parseFrameAncestors } from './security-headers.js'
+import { parseFrameAncestors } from './net/security-headers.js'
 
 /**
  * The ONLY reader of process.env. Everything else receives a frozen Config.

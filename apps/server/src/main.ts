@@ -5,7 +5,7 @@ import { createLogger } from './log.js'
 import { createBackends } from './backends.js'
 import { createTandemServer } from './server.js'
 import { createMetrics } from './metrics.js'
-import { httpsServerFactory } from './tls.js'
+import { httpsServerFactory } from './net/tls.js'
 
 /** Composition root: config → backends → server; the ready line; signals. */
 async function main(): Promise<void> {

@@ -1,0 +1,108 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ProtocolError, validateRoomName } from '@tandem/sync'
+import type { Metrics } from '../metrics.js'
+import type { RoomRegistry } from '../room/registry.js'
+import type { DocStore } from '../store/types.js'
+import type { Fanout } from '../fanout/types.js'
+import type { Logger } from '../log.js'
+import type { HttpAuthorizer } from '../auth/http-auth.js'
+import { createStaticHandler } from './static-files.js'
+import { API_SECURITY_HEADERS, pageSecurityHeaders } from './security-headers.js'
+
+export interface HttpDeps {
+  metrics: Metrics
+  registry: RoomRegistry
+  store: DocStore
+  fanout: Fanout
+  log: Logger
+  editorDir: string
+  /** FRAME_ANCESTORS (config) */
+  frameAncestors: string
+  startedAt: number
+  connections: () => number
+  authorizeHttp: HttpAuthorizer
+}
+
+const STATE_PATH = /^\/api\/rooms\/([^/]+)\/state$/
+
+export function createHttpHandler(deps: HttpDeps) {
+  const serveStatic = deps.editorDir ? createStaticHandler(deps.editorDir, pageSecurityHeaders(deps.frameAncestors)) : undefined
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const path = url.pathname
+    // Not pages: nothing may run in or frame them (the editor's files replace these below).
+    for (const [name, value] of Object.entries(API_SECURITY_HEADERS)) res.setHeader(name, value)
+
+    if (path === '/healthz') {
+      const [store, fanout] = await Promise.all([deps.store.health(), deps.fanout.health()])
+      // Only a dead store makes this server useless (503). Without the fan-out, local relay and
+      // storage still work and rooms resync when it returns: 'degraded', but still in rotation.
+      const status = !store.ok ? 'down' : !fanout.ok ? 'degraded' : 'ok'
+      return json(res, store.ok ? 200 : 503, {
+        status,
+        rooms: deps.registry.size,
+        connections: deps.connections(),
+        uptime: Math.round((Date.now() - deps.startedAt) / 1000),
+        store: { kind: deps.store.kind, ...store },
+        fanout: { kind: deps.fanout.kind, ...fanout },
+      })
+    }
+
+    if (path === '/metrics') {
+      res.statusCode = 200
+      res.setHeader('Content-Type', deps.metrics.registry.contentType)
+      res.end(await deps.metrics.registry.metrics())
+      return
+    }
+
+    const state = STATE_PATH.exec(path)
+    if (state) {
+      if (req.method !== 'GET') return text(res, 405, 'method not allowed')
+      let room: string
+      try {
+        room = validateRoomName(decodeURIComponent(state[1]!))
+      } catch (err) {
+        return text(res, 400, err instanceof ProtocolError ? err.message : 'bad room name')
+      }
+      const denied = await deps.authorizeHttp(req, url, room)
+      if (denied) return text(res, denied.status, denied.reason)
+      const doc = await deps.registry.acquire(room)
+      try {
+        const update = await doc.encodeState()
+        res.statusCode = 200
+        res.setHeader('Content-Type', 'application/octet-stream')
+        res.setHeader('Content-Length', update.length)
+        res.setHeader('Cache-Control', 'no-store')
+        res.end(update)
+      } finally {
+        deps.registry.release(doc)
+      }
+      return
+    }
+
+    if (serveStatic && (await serveStatic(req, res, path))) return
+    text(res, 404, 'not found')
+  }
+
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    handle(req, res).catch((err) => {
+      deps.log.error({ err, path: req.url?.split('?')[0] }, 'http handler failed')
+      if (!res.headersSent) text(res, 500, 'internal error')
+      else res.destroy()
+    })
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.statusCode = status
+  res.setHeader('Content-Type', 'application/json; charset=utf-8')
+  res.setHeader('Cache-Control', 'no-store')
+  res.end(JSON.stringify(body))
+}
+
+function text(res: ServerResponse, status: number, body: string): void {
+  res.statusCode = status
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8')
+  res.end(body + '\n')
+}

@@ -1,0 +1,141 @@
+import type { FanoutDelivery } from '../fanout/types.js'
+import type { RoomContext } from './context.js'
+import { loadRoom } from './loader.js'
+import type { Room } from './room.js'
+
+interface Slot {
+  /** connections, pending upgrades and API readers holding the room */
+  refs: number
+  loading: Promise<Room>
+  room: Room | undefined
+  /** set while unloading; acquirers wait for it, then load afresh */
+  unloading: Promise<void> | undefined
+}
+
+/**
+ * Rooms in memory. A room is loaded ONCE even when many clients join at the same moment
+ * (single-flight), and unloaded only when its last holder is gone AND its writes have
+ * settled (committed, snapshotted). Unloading drops every reference: memory returns to baseline.
+ */
+export function createRoomRegistry(ctx: RoomContext) {
+  const slots = new Map<string, Slot>()
+
+  // The fan-out may have lost messages for these rooms (Redis outage, a peer died between commit
+  // and publish): catch them up from the store. A room still loading catches up once loaded.
+  const catchUp = (room: Room) =>
+    room.catchUp().catch((err) => ctx.log.error({ err, room: room.name }, 'catch-up from the store failed'))
+  const stopResync = ctx.fanout.onResync?.((names) => {
+    for (const name of names) {
+      const slot = slots.get(name)
+      if (slot?.room) void catchUp(slot.room)
+      else if (slot) void slot.loading.then(catchUp, () => {})
+    }
+  })
+
+  async function open(name: string): Promise<Room> {
+    // Subscribe BEFORE reading the store: an update another server commits meanwhile arrives
+    // through the fan-out instead of falling between the two. Early messages are replayed.
+    let room: Room | undefined
+    let early: FanoutDelivery[] | undefined = []
+    await ctx.fanout.subscribe(name, (msg) => {
+      if (room) room.receiveFanout(msg)
+      else early?.push(msg)
+    })
+    try {
+      const loaded = await loadRoom(name, ctx)
+      for (const msg of early!) loaded.receiveFanout(msg)
+      early = undefined
+      room = loaded
+      loaded.storeSyncedSeq = loaded.lastSeq
+      // A log left long by a crash is folded now, so the next restart does not replay it again.
+      loaded.compactIfDue()
+      ctx.metrics.rooms.inc()
+      return loaded
+    } catch (err) {
+      early = undefined
+      await ctx.fanout.unsubscribe(name).catch(() => {})
+      throw err
+    }
+  }
+
+  async function acquire(name: string): Promise<Room> {
+    for (;;) {
+      const slot = slots.get(name)
+      if (slot?.unloading) {
+        await slot.unloading
+        continue
+      }
+      if (slot) {
+        slot.refs++
+        try {
+          return await slot.loading
+        } catch (err) {
+          slot.refs--
+          throw err
+        }
+      }
+      const fresh: Slot = { refs: 1, loading: open(name), room: undefined, unloading: undefined }
+      slots.set(name, fresh)
+      try {
+        fresh.room = await fresh.loading
+        return fresh.room
+      } catch (err) {
+        fresh.refs--
+        if (slots.get(name) === fresh) slots.delete(name)
+        throw err
+      }
+    }
+  }
+
+  function release(room: Room): void {
+    const slot = slots.get(room.name)
+    if (!slot || slot.room !== room) return
+    slot.refs--
+    if (slot.refs === 0 && !slot.unloading) slot.unloading = unload(slot, room)
+  }
+
+  async function unload(slot: Slot, room: Room): Promise<void> {
+    try {
+      await ctx.committer.flushed()
+      if (room.needsSnapshot) await room.compact()
+    } catch (err) {
+      // The log rows are still there; the next load replays them.
+      ctx.log.error({ err, room: room.name }, 'snapshot on unload failed')
+    }
+    await ctx.fanout.unsubscribe(room.name).catch((err) => ctx.log.warn({ err, room: room.name }, 'fan-out unsubscribe failed'))
+    room.destroy()
+    slots.delete(room.name)
+    ctx.metrics.rooms.dec()
+  }
+
+  return {
+    acquire,
+    release,
+    get size() {
+      return slots.size
+    },
+    rooms(): Room[] {
+      return [...slots.values()].flatMap((s) => (s.room ? [s.room] : []))
+    },
+    /** Waits for every unload under way (used by shutdown and tests). */
+    async settled(): Promise<void> {
+      await Promise.all([...slots.values()].map((s) => s.unloading))
+    },
+    /** Shutdown: flush, snapshot and drop every room regardless of holders. */
+    async closeAll(): Promise<void> {
+      stopResync?.()
+      await ctx.committer.flushed()
+      await Promise.all(
+        [...slots.values()].map(async (slot) => {
+          if (slot.unloading) return slot.unloading
+          const room = slot.room ?? (await slot.loading.catch(() => undefined))
+          if (!room) return
+          slot.unloading = unload(slot, room)
+          return slot.unloading
+        }),
+      )
+    },
+  }
+}
+
+export type RoomRegistry = ReturnType<typeof createRoomRegistry>
