@@ -68,17 +68,7 @@ export function createTandemServer(deps: ServerDeps) {
   const connections = new Set<Connection>()
   let draining = false
 
-  const committer = createCommitter<Room, RoomPeer>(
-    store,
-    {
-      integrate: (room, committed) => room.integrate(committed),
-      relayCommitted: (room, committed) => room.relayCommitted(committed),
-      applyCommitted: (room, committed) => room.applyCommitted(committed),
-      commitFailed: (room, entries) => room.commitFailed(entries),
-    },
-    metrics,
-    log,
-  )
+  const committer = createCommitter(store, metrics, log)
   const registry = createRoomRegistry({ config, store, fanout, committer, metrics, log })
 
   // Explicit cap well below ws' 100 MiB default: a hostile frame cannot balloon memory.
@@ -215,7 +205,7 @@ export function createTandemServer(deps: ServerDeps) {
       connections.add(conn)
       metrics.connections.inc()
       if (decision.expiresAt !== undefined) expiry.add(conn, decision.expiresAt)
-      conn.helloAcks()
+      conn.acks?.hello()
       joined.join(conn)
     })
   }

@@ -1,6 +1,7 @@
 import type { RawData, WebSocket } from 'ws'
-import { CloseCode, ProtocolError, SAVED_ACK_PROTOCOL, readFrame, writeAuthDenied, writeSaved } from '@tandem/sync'
+import { CloseCode, ProtocolError, SAVED_ACK_PROTOCOL, readFrame, writeAuthDenied } from '@tandem/sync'
 import type { Room, RoomPeer } from '../room/room.js'
+import { AckTracker } from '../update/acks.js'
 import type { TxOrigin } from '../room/tx-origins.js'
 import type { Metrics } from '../metrics.js'
 import type { Logger } from '../log.js'
@@ -56,17 +57,8 @@ export class Connection implements RoomPeer {
   closingSweeps = -1
   private warnedReadOnly = false
   private bufferLimit: number
-  /**
-   * "Saved" acknowledgements (negotiated with SAVED_ACK_PROTOCOL; writers only): update
-   * messages received on this connection, how many of them still wait for their commit,
-   * and the count last acknowledged.
-   */
-  private readonly acks: boolean
-  private updatesReceived = 0
-  private commitsPending = 0
-  private acked = 0
-  /** message numbers whose update has a part still pending (pending.ts): acks stop below the lowest */
-  private holds: number[] | undefined
+  /** "saved" acknowledgements, when negotiated (SAVED_ACK_PROTOCOL) by a writer: update/acks.ts */
+  readonly acks: AckTracker | undefined
   private readonly limiter: ConnectionRateLimiter | undefined
 
   constructor(
@@ -81,7 +73,7 @@ export class Connection implements RoomPeer {
   ) {
     this.bufferLimit = deps.maxBufferedBytes
     this.limiter = deps.rateLimit && new ConnectionRateLimiter(deps.rateLimit)
-    this.acks = ws.protocol === SAVED_ACK_PROTOCOL && access === 'write'
+    this.acks = ws.protocol === SAVED_ACK_PROTOCOL && access === 'write' ? new AckTracker((frame) => this.send(frame)) : undefined
     ;(ws as Owned)[CONN] = this
     ws.on('message', onSocketMessage)
     ws.on('error', onSocketError)
@@ -161,58 +153,11 @@ export class Connection implements RoomPeer {
     }
   }
 
-  /** Called for every sync step 2 / update message, in order; returns its 1-based number. */
-  updateReceived(enqueued: boolean): number {
-    this.updatesReceived++
-    if (enqueued) this.commitsPending++
-    // Nothing to store and nothing ahead of it: it is as saved as it will ever be.
-    else if (this.commitsPending === 0) this.ack(this.updatesReceived)
-    return this.updatesReceived
-  }
-
-  /** `n` of this connection's updates were committed, the last of them message number `through`. */
-  committed(n: number, through: number): void {
-    this.commitsPending -= n
-    // With nothing else pending, every message received so far is covered (including empty ones after `through`).
-    this.ack(this.commitsPending === 0 ? this.updatesReceived : through)
-  }
-
-  /** Sends Saved(count) after the connection opened: tells the client the extension is real. */
-  helloAcks(): void {
-    if (this.acks) this.send(writeSaved(0))
-  }
-
   /** Charges an update's struct count to the inbound byte budget; 1008 when it is spent. */
   chargeStructs(structs: number): void {
     if (this.limiter && !this.limiter.chargeStructs(structs)) {
       throw new ProtocolError('inbound structs above the rate limit', CloseCode.PolicyViolation, 'rate-limit-structs')
     }
-  }
-
-  /** Message `n` has a part the room could not integrate yet: acknowledge nothing from it on until released. */
-  hold(n: number): void {
-    if (this.acks) (this.holds ??= []).push(n)
-  }
-
-  /** The pending part of message `n` was integrated and stored (or the room gave up on it). */
-  release(n: number): void {
-    const i = this.holds?.indexOf(n) ?? -1
-    if (i < 0) return
-    this.holds!.splice(i, 1)
-    if (this.holds!.length === 0) this.holds = undefined
-    this.ack(this.allowed)
-  }
-
-  /** The highest count the commits so far allow, holds aside. */
-  private allowed = 0
-
-  private ack(count: number): void {
-    if (!this.acks) return
-    if (count > this.allowed) this.allowed = count
-    if (this.holds) count = Math.min(this.allowed, Math.min(...this.holds) - 1)
-    if (count <= this.acked) return
-    this.acked = count
-    this.send(writeSaved(count))
   }
 
   rejectWrite(): void {

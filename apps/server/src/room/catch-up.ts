@@ -1,7 +1,10 @@
 import * as Y from 'yjs'
 import type { LoadedDoc } from '../store/types.js'
 import type { TxOrigin } from './tx-origins.js'
-import { IntegrationFailed, inspectUpdate, integrate, takePending } from '../update/integrate.js'
+import { FANOUT_ORIGIN } from './tx-origins.js'
+import type { DocStore } from '../store/types.js'
+import { IntegrationFailed, integrate, takePending } from '../update/integrate.js'
+import { inspectUpdate } from '../update/inspect.js'
 
 /**
  * Applies stored rows (a catch-up read) to `doc` through the gate and returns the part that was
@@ -9,7 +12,7 @@ import { IntegrationFailed, inspectUpdate, integrate, takePending } from '../upd
  * or undefined when the doc already had everything; plus the highest seq seen. Only the new part
  * is worth relaying: Yjs reports exactly that through the 'update' event.
  */
-export function applyStoredRows(
+function applyStoredRows(
   doc: Y.Doc,
   loaded: LoadedDoc,
   since: number,
@@ -42,4 +45,75 @@ export function applyStoredRows(
   }
   if (delta.length === 0) return { delta: undefined, seen }
   return { delta: delta.length === 1 ? delta[0]! : Y.mergeUpdates(delta), seen }
+}
+
+/**
+ * The server-to-server sync step. The fan-out may have missed messages (a Redis outage, a peer
+ * that died between commit and publish): read what the store, the source of truth, has beyond
+ * `synced`, apply it and relay only what was new to this server's peers. It does not rely on
+ * pub/sub having delivered everything. Coalesced: one run at a time, plus at most one more if
+ * asked again meanwhile.
+ */
+export class CatchUp {
+  /**
+   * Every stored row of the room with seq <= synced is in the document: set by the load, each
+   * catch-up and each rebuild. Not the highest seq this server stored: with several servers, this
+   * room's own commits run ahead of rows another server committed earlier whose fan-out message
+   * is still in flight, or was lost.
+   */
+  private synced: number
+  private running: Promise<void> | undefined
+  private again = false
+  private destroyed = false
+
+  constructor(
+    private readonly room: string,
+    private readonly deps: {
+      store: DocStore
+      maxNestingDepth: number
+      /** the document, once it holds nothing unstored */
+      document: () => Promise<Y.Doc>
+      /** what was new, to relay; 'failed' when Yjs threw part-way (the document is rebuilt) */
+      applied: (delta: Uint8Array | 'failed' | undefined, seen: number) => void
+    },
+    synced: number,
+  ) {
+    this.synced = synced
+  }
+
+  /** A rebuild read the store through `seq`. */
+  reset(seq: number): void {
+    this.synced = Math.max(this.synced, seq)
+  }
+
+  run(): Promise<void> {
+    if (this.running) {
+      this.again = true
+      return this.running
+    }
+    const loop = async () => {
+      do {
+        this.again = false
+        await this.once()
+      } while (this.again && !this.destroyed)
+    }
+    this.running = loop().finally(() => (this.running = undefined))
+    return this.running
+  }
+
+  private async once(): Promise<void> {
+    const { store } = this.deps
+    const since = this.synced
+    const loaded = store.loadSince ? await store.loadSince(this.room, since) : await store.load(this.room)
+    if (this.destroyed) return
+    const doc = await this.deps.document()
+    if (this.destroyed) return
+    const { delta, seen } = applyStoredRows(doc, loaded, since, FANOUT_ORIGIN, this.deps.maxNestingDepth)
+    this.synced = Math.max(this.synced, seen)
+    this.deps.applied(delta, seen)
+  }
+
+  destroy(): void {
+    this.destroyed = true
+  }
 }

@@ -4,14 +4,13 @@ import type { DocStore } from '../store/types.js'
 import type { Fanout } from '../fanout/types.js'
 import type { Metrics } from '../metrics.js'
 import type { Logger } from '../log.js'
-import type { Room, RoomPeer } from './room.js'
 
 /** Everything a room needs from the server, passed down explicitly (no module singletons). */
 export interface RoomContext {
   config: Config
   store: DocStore
   fanout: Fanout
-  committer: Committer<Room, RoomPeer>
+  committer: Committer
   metrics: Metrics
   log: Logger
 }

@@ -8,8 +8,7 @@ import { loadStoredState } from './stored-state.js'
  */
 export async function loadRoom(name: string, ctx: RoomContext): Promise<Room> {
   const state = await loadStoredState(name, ctx)
-  const room = new Room(name, ctx)
-  room.loadState(state)
+  const room = new Room(name, ctx, state)
   // Make the healing stick: the next load starts from a clean snapshot.
   if (state.healed) room.compactSoon()
   return room

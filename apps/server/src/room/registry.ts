@@ -23,7 +23,7 @@ export function createRoomRegistry(ctx: RoomContext) {
   // The fan-out may have lost messages for these rooms (Redis outage, a peer died between commit
   // and publish): catch them up from the store. A room still loading catches up once loaded.
   const catchUp = (room: Room) =>
-    room.catchUp().catch((err) => ctx.log.error({ err, room: room.name }, 'catch-up from the store failed'))
+    room.catchUpFromStore().catch((err) => ctx.log.error({ err, room: room.name }, 'catch-up from the store failed'))
   const stopResync = ctx.fanout.onResync?.((names) => {
     for (const name of names) {
       const slot = slots.get(name)
@@ -46,7 +46,6 @@ export function createRoomRegistry(ctx: RoomContext) {
       for (const msg of early!) loaded.receiveFanout(msg)
       early = undefined
       room = loaded
-      loaded.storeSyncedSeq = loaded.lastSeq
       // A log left long by a crash is folded now, so the next restart does not replay it again.
       loaded.compactIfDue()
       ctx.metrics.rooms.inc()

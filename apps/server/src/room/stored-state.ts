@@ -3,7 +3,8 @@ import type { StoredRow } from '../store/types.js'
 import type { RoomContext } from './context.js'
 import { LOAD_ORIGIN } from './tx-origins.js'
 import { docDepth } from '../update/nesting.js'
-import { IntegrationFailed, countStructs, inspectUpdate, integrate, takePending, watchTransactions, type PendingParts, type UpdateInfo } from '../update/integrate.js'
+import { IntegrationFailed, integrate, takePending, watchTransactions, type PendingParts } from '../update/integrate.js'
+import { countStructs, inspectUpdate, type UpdateInfo } from '../update/inspect.js'
 
 /** A room's document as the store holds it, healed: every part of it integrates. */
 export interface StoredState {

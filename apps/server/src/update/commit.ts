@@ -1,64 +1,73 @@
 import type { DocStore } from '../store/types.js'
 import type { Metrics } from '../metrics.js'
 import type { Logger } from '../log.js'
-import type { UpdateInfo } from './integrate.js'
+import type { TxOrigin } from '../room/tx-origins.js'
+import type { AckTracker } from './acks.js'
+import type { UpdateInfo } from './inspect.js'
 
-/** An accepted (validated) update waiting for its group commit. */
-export interface PendingUpdate<R, C> {
-  room: R
-  update: Uint8Array
-  /** the connection it came from, so it is not echoed back (undefined for API writes) */
-  origin: C | undefined
-  /** the frame it arrived in when that frame is a sync-update: relayed as-is (encode once) */
-  frame: Uint8Array | undefined
-  /** the sender's message number for this update ("saved" acknowledgements) */
-  ack: number
-  /** what the arrival check counted (budgets, nesting) */
-  info: UpdateInfo
+/**
+ * Stage 2 of the update path: the group commit. Updates accepted during one event-loop turn
+ * (stage 1, inspect.ts) are committed in ONE store transaction, scheduled with setImmediate,
+ * i.e. after every socket read of this poll phase. Per room, in this order:
+ *
+ *   integrate  into the room's Y.Doc (stage 3, integrate.ts): what cannot integrate is refused
+ *   append     one row per room, the merge of what integrated; durable when append resolves
+ *   relay      one frame per room to its peers (stage 4, relay.ts), every room before the next step
+ *   committed  "saved" acknowledgements (stage 5, acks.ts), the fan-out, compaction
+ *
+ * At most one append is in flight, so commit order is arrival order, and nothing reaches a peer
+ * before the store has it.
+ */
+
+/** Who sent an update, as the update path sees it (a connection). */
+export interface UpdateSender {
+  readonly txOrigin: TxOrigin
+  /** "saved" bookkeeping, when the connection negotiated it */
+  readonly acks: AckTracker | undefined
+  send(frame: Uint8Array): void
+  close(code: number, reason: string): void
 }
 
-/** One room's share of a commit: its updates in arrival order, stored as ONE row. */
-export interface CommittedRoom<R, C> {
-  /** in arrival order; after `integrate`, only the entries the room accepted */
-  entries: PendingUpdate<R, C>[]
-  /** the stored row (set by `integrate`): what integrated, merged */
+/** An update accepted on arrival, waiting for its commit. */
+export interface Arrival {
+  room: CommitRoom
   update: Uint8Array
-  /** the frame to relay as-is when it holds exactly the stored row (encode once), set by `integrate` */
+  info: UpdateInfo
+  /** undefined for an update the server itself enqueued (the API, a retry nudge) */
+  from: UpdateSender | undefined
+  /** the sender's message number for it ("saved" acknowledgements) */
+  message: number
+  /** the frame it arrived in, when that frame is a sync-update: relayed as-is (encode once) */
   frame: Uint8Array | undefined
+}
+
+/** One room's share of a commit. */
+export interface RoomCommit {
+  /** in arrival order; after `integrate`, only the ones the room accepted */
+  arrivals: Arrival[]
+  /** the row to store (set by `integrate`): what integrated, merged */
+  update: Uint8Array
+  /** the frame to relay as-is when it holds exactly the stored row, set by `integrate` */
+  frame: Uint8Array | undefined
+  /** the row's seq, once stored */
   seq: number
 }
 
-export interface CommitTarget<R, C> {
-  /**
-   * Integrates a room's entries into its document BEFORE anything is stored (update-gate.ts):
-   * refuses what cannot integrate (closing its sender), sets `update` and `frame`, and returns
-   * whether there is anything to store.
-   */
-  integrate(room: R, committed: CommittedRoom<R, C>): boolean
-  /** called once per room per commit, for every room of the commit before any `applyCommitted` */
-  relayCommitted(room: R, committed: CommittedRoom<R, C>): void
-  /** then once per room per commit: the work that can wait until every room's peers have the update */
-  applyCommitted(room: R, committed: CommittedRoom<R, C>): void
-  /** the commit failed: nothing was stored, nothing may be relayed */
-  commitFailed(room: R, entries: PendingUpdate<R, C>[], err: unknown): void
+/** What the commit needs from a room (room/room.ts). */
+export interface CommitRoom {
+  readonly name: string
+  /** Before the store: integrate the arrivals; returns whether there is a row to store. */
+  integrate(c: RoomCommit): boolean
+  /** Stored: send it to the room's peers (called for every room of the commit first). */
+  relay(c: RoomCommit): void
+  /** Stored and relayed: acknowledgements, fan-out, compaction. */
+  committed(c: RoomCommit): void
+  /** Integrating or storing failed: nothing of these arrivals is stored. */
+  failed(arrivals: Arrival[], err: unknown): void
 }
 
-/**
- * Group commit. Updates accepted during one event-loop turn are committed in ONE store
- * transaction (scheduled with setImmediate, i.e. after every socket read of this poll phase),
- * and only then applied and relayed. At most one append is in flight, so commit order is
- * arrival order, and the durability invariant holds: stored before any peer receives it.
- *
- * A room's updates of one commit are merged first and stored as one row: the same bytes the
- * room then relays in one frame, so the store does one insert per room per turn, not per update.
- */
-export function createCommitter<R extends { name: string }, C>(
-  store: DocStore,
-  target: CommitTarget<R, C>,
-  metrics: Metrics,
-  log: Logger,
-) {
-  let queue: PendingUpdate<R, C>[] = []
+export function createCommitter(store: DocStore, metrics: Metrics, log: Logger) {
+  let queue: Arrival[] = []
   let scheduled: NodeJS.Immediate | undefined
   let inFlight: Promise<void> | undefined
 
@@ -78,23 +87,29 @@ export function createCommitter<R extends { name: string }, C>(
     })
   }
 
-  async function commit(batch: PendingUpdate<R, C>[]) {
-    const started = performance.now()
-    const byRoom = new Map<R, CommittedRoom<R, C>>()
-    for (const e of batch) {
-      const c = byRoom.get(e.room)
-      if (c) c.entries.push(e)
-      else byRoom.set(e.room, { entries: [e], update: e.update, frame: undefined, seq: 0 })
+  /** Each room's step, guarded: a throw fails that room alone. */
+  function step(room: CommitRoom, c: RoomCommit, what: string, fn: () => void): boolean {
+    try {
+      fn()
+      return true
+    } catch (err) {
+      log.error({ err, room: room.name }, `${what} failed`)
+      room.failed(c.arrivals, err)
+      return false
     }
-    // Integrate first: only what a room's document took is stored (nothing stored can brick it).
+  }
+
+  async function commit(batch: Arrival[]) {
+    const started = performance.now()
+    const byRoom = new Map<CommitRoom, RoomCommit>()
+    for (const a of batch) {
+      const c = byRoom.get(a.room)
+      if (c) c.arrivals.push(a)
+      else byRoom.set(a.room, { arrivals: [a], update: a.update, frame: undefined, seq: 0 })
+    }
     const rooms = [...byRoom].filter(([room, c]) => {
-      try {
-        return target.integrate(room, c)
-      } catch (err) {
-        log.error({ err, room: room.name }, 'integrating updates failed')
-        target.commitFailed(room, c.entries, err)
-        return false
-      }
+      let rowToStore = false
+      return step(room, c, 'integrating updates', () => void (rowToStore = room.integrate(c))) && rowToStore
     })
     if (rooms.length === 0) return
     try {
@@ -102,43 +117,27 @@ export function createCommitter<R extends { name: string }, C>(
       for (let i = 0; i < rooms.length; i++) rooms[i]![1].seq = seqs[i]!
     } catch (err) {
       log.error({ err, updates: batch.length }, 'store append failed; affected connections will resync')
-      for (const [room, c] of rooms) target.commitFailed(room, c.entries, err)
+      for (const [room, c] of rooms) room.failed(c.arrivals, err)
       return
     }
     metrics.storeAppendSeconds.observe((performance.now() - started) / 1000)
     metrics.storeAppendBatch.observe(batch.length)
     metrics.updatesStored.inc(batch.length)
-    // Relay every room's update before integrating any: the last room of a busy commit must not
-    // wait for the Yjs work of all the rooms before it.
-    const relayed = rooms.filter(([room, c]) => {
-      try {
-        target.relayCommitted(room, c)
-        return true
-      } catch (err) {
-        log.error({ err, room: room.name }, 'relaying committed updates failed')
-        target.commitFailed(room, c.entries, err)
-        return false
-      }
-    })
-    for (const [room, c] of relayed) {
-      try {
-        target.applyCommitted(room, c)
-      } catch (err) {
-        // Stored but not applied in memory: the room is inconsistent with its store until reloaded.
-        log.error({ err, room: room.name }, 'applying committed updates failed')
-        target.commitFailed(room, c.entries, err)
-      }
-    }
+    // Relay every room's row before any bookkeeping: the last room of a busy commit must not wait
+    // for the acknowledgements, publishing and compaction checks of all the rooms before it.
+    const relayed = rooms.filter(([room, c]) => step(room, c, 'relaying committed updates', () => room.relay(c)))
+    for (const [room, c] of relayed) step(room, c, 'after-commit work', () => room.committed(c))
   }
 
   return {
-    enqueue(room: R, update: Uint8Array, origin: C | undefined, frame: Uint8Array | undefined, ack: number, info: UpdateInfo) {
-      queue.push({ room, update, origin, frame, ack, info })
+    /** Stage 1 hands an accepted update over. */
+    enqueue(arrival: Arrival): void {
+      queue.push(arrival)
       schedule()
     },
-    /** Entries a room set aside while it was rebuilding, back in line (ahead of newer ones). */
-    requeue(entries: PendingUpdate<R, C>[]) {
-      queue = [...entries, ...queue]
+    /** Arrivals a room set aside while it was rebuilding, back in line ahead of newer ones. */
+    requeue(arrivals: Arrival[]): void {
+      queue = [...arrivals, ...queue]
       schedule()
     },
     /** Resolves when everything enqueued before the call is committed (or failed). */
@@ -153,8 +152,7 @@ export function createCommitter<R extends { name: string }, C>(
         await inFlight
       }
     },
-    pending: () => queue.length,
   }
 }
 
-export type Committer<R extends { name: string }, C> = ReturnType<typeof createCommitter<R, C>>
+export type Committer = ReturnType<typeof createCommitter>

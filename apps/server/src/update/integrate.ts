@@ -1,6 +1,5 @@
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
-import { ProtocolError } from '@tandem/sync'
 import { checkNesting } from './nesting.js'
 import type { TxOrigin } from '../room/tx-origins.js'
 
@@ -107,37 +106,4 @@ function integratedBy(doc: Y.Doc, tr: Y.Transaction | undefined): Uint8Array | u
   }
   if (!grew && tr.deleteSet.clients.size === 0) return undefined
   return Y.encodeStateAsUpdate(doc, encoding.toUint8Array(sv))
-}
-
-/** What the arrival check learns about an update: enough to budget it before it is applied. */
-export interface UpdateInfo {
-  /** structs or deletes present (false for the empty update a synced peer sends) */
-  hasContent: boolean
-  /** structs it brings: items, GC and skip runs (duplicates of what the room has included) */
-  structs: number
-  /** items holding a shared type: only these can deepen the nesting */
-  types: number
-}
-
-/**
- * Parses an update completely (no trailing bytes, every struct readable) and counts what the
- * budgets need. Throws ProtocolError 1007 on anything Yjs could not decode.
- */
-export function inspectUpdate(update: Uint8Array): UpdateInfo {
-  let decoded: ReturnType<typeof Y.decodeUpdate>
-  try {
-    decoded = Y.decodeUpdate(update)
-  } catch (err) {
-    throw new ProtocolError(`invalid Yjs update: ${(err as Error).message}`, 1007, 'invalid-update')
-  }
-  let types = 0
-  for (const s of decoded.structs) if (s instanceof Y.Item && s.content instanceof Y.ContentType) types++
-  return { hasContent: decoded.structs.length > 0 || decoded.ds.clients.size > 0, structs: decoded.structs.length, types }
-}
-
-/** Structs a document holds (items, deleted items, GC runs): what MAX_DOC_STRUCTS bounds. */
-export function countStructs(doc: Y.Doc): number {
-  let n = 0
-  for (const list of doc.store.clients.values()) n += list.length
-  return n
 }

@@ -27,8 +27,6 @@ export interface PendingLimits {
   maxBytes: number
   maxParts: number
   timeoutMs: number
-  /** retries that made no full progress before the part is dropped: a chain fed one struct at a time stays bounded */
-  maxRetries: number
 }
 
 export class PendingBuffer<O> {
@@ -78,22 +76,11 @@ export class PendingBuffer<O> {
     return expired
   }
 
-  /** Takes out every part parked by `origin` (its connection closed). */
-  takeFrom(origin: O): Parked<O>[] {
-    const mine = this.parked.filter((p) => p.origin === origin)
-    if (mine.length) this.remove(mine)
-    return mine
-  }
-
   /** When the oldest part expires (undefined when nothing is parked). */
   nextExpiry(): number | undefined {
     let oldest: number | undefined
     for (const p of this.parked) if (oldest === undefined || p.at < oldest) oldest = p.at
     return oldest === undefined ? undefined : oldest + this.limits.timeoutMs
-  }
-
-  get maxRetries(): number {
-    return this.limits.maxRetries
   }
 
   clear(): void {

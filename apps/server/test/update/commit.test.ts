@@ -3,19 +3,44 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as Y from 'yjs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createCommitter, type CommittedRoom, type PendingUpdate } from '../../src/update/commit.js'
+import { createCommitter, type Arrival, type CommitRoom, type RoomCommit, type UpdateSender } from '../../src/update/commit.js'
+import { LOAD_ORIGIN } from '../../src/room/tx-origins.js'
 import { createMetrics } from '../../src/metrics.js'
 import { createLogger } from '../../src/log.js'
 import { createSqliteStore } from '../../src/store/sqlite.js'
 import type { AppendEntry, DocStore } from '../../src/store/types.js'
 import { typist } from '../helpers/yjs.js'
 
-interface R {
-  name: string
+/** A sender the test can tell apart by id (no socket behind it). */
+const sender = (id: string): UpdateSender & { id: string } => ({ id, txOrigin: LOAD_ORIGIN, acks: undefined, send: () => {}, close: () => {} })
+
+/** A room that records what the commit asks of it; `integrate` merges like the real gate does. */
+function recordingRoom(name: string, calls: string[], committed: { room: string; committed: RoomCommit }[], failed?: string[]): CommitRoom {
+  return {
+    name,
+    // The room's gate (update/integrate.ts) decides the row; this stand-in merges like it does.
+    integrate: (c) => {
+      calls.push(`integrate ${name}`)
+      c.update = c.arrivals.length === 1 ? c.arrivals[0]!.update : Y.mergeUpdates(c.arrivals.map((a) => a.update))
+      return true
+    },
+    relay: () => {
+      if (failed) expect.fail('nothing was stored, nothing may be relayed')
+      calls.push(`relay ${name}`)
+    },
+    committed: (c) => {
+      if (failed) expect.fail('nothing was stored, nothing may be applied')
+      calls.push(`apply ${name}`)
+      committed.push({ room: name, committed: c })
+    },
+    failed: (arrivals) => {
+      if (!failed) expect.fail('nothing may fail here')
+      failed.push(`${name}:${arrivals.length}`)
+    },
+  }
 }
-interface C {
-  id: string
-}
+
+const arrival = (room: CommitRoom, update: Uint8Array, from: UpdateSender, message: number): Arrival => ({ room, update, info: INFO, from, message, frame: undefined })
 
 /** A real SQLite store that also records each append call, to see what one commit wrote. */
 function recordingStore(dir: string): { store: DocStore; appends: AppendEntry[][] } {
@@ -50,40 +75,22 @@ describe('group commit', () => {
     dir = mkdtempSync(join(tmpdir(), 'tandem-commit-'))
     const { store, appends } = recordingStore(dir)
     close = () => store.close()
-    const applied: { room: string; committed: CommittedRoom<R, C> }[] = []
+    const applied: { room: string; committed: RoomCommit }[] = []
     const calls: string[] = []
-    const committer = createCommitter<R, C>(
-      store,
-      {
-        // The room's gate (update-gate.ts) decides the row; this stand-in merges like it does.
-        integrate: (room, c) => {
-          calls.push(`integrate ${room.name}`)
-          c.update = c.entries.length === 1 ? c.entries[0]!.update : Y.mergeUpdates(c.entries.map((e) => e.update))
-          return true
-        },
-        relayCommitted: (room) => calls.push(`relay ${room.name}`),
-        applyCommitted: (room, committed) => {
-          calls.push(`apply ${room.name}`)
-          applied.push({ room: room.name, committed })
-        },
-        commitFailed: () => expect.fail('nothing may fail here'),
-      },
-      createMetrics(),
-      createLogger('silent'),
-    )
-    const a: R = { name: 'a' }
-    const b: R = { name: 'b' }
-    const alice: C = { id: 'alice' }
-    const bob: C = { id: 'bob' }
+    const committer = createCommitter(store, createMetrics(), createLogger('silent'))
+    const a = recordingRoom('a', calls, applied)
+    const b = recordingRoom('b', calls, applied)
+    const alice = sender('alice')
+    const bob = sender('bob')
     const ta = typist(1)
     const tb = typist(2)
     const tc = typist(3)
 
     // One event-loop turn: three updates for room a (two writers), one for room b.
-    committer.enqueue(a, ta('x'), alice, undefined, 1, INFO)
-    committer.enqueue(b, tc('z'), alice, undefined, 2, INFO)
-    committer.enqueue(a, tb('y'), bob, undefined, 1, INFO)
-    committer.enqueue(a, ta('x'), alice, undefined, 3, INFO)
+    committer.enqueue(arrival(a, ta('x'), alice, 1))
+    committer.enqueue(arrival(b, tc('z'), alice, 2))
+    committer.enqueue(arrival(a, tb('y'), bob, 1))
+    committer.enqueue(arrival(a, ta('x'), alice, 3))
     await committer.flushed()
 
     // One transaction, one row per room.
@@ -93,7 +100,7 @@ describe('group commit', () => {
     // Every room's peers get the commit before any room integrates it.
     expect(calls).toEqual(['integrate a', 'integrate b', 'relay a', 'relay b', 'apply a', 'apply b'])
     const roomA = applied[0]!.committed
-    expect(roomA.entries.map((e: PendingUpdate<R, C>) => [e.origin?.id, e.ack])).toEqual([
+    expect(roomA.arrivals.map((e) => [(e.from as { id: string } | undefined)?.id, e.message])).toEqual([
       ['alice', 1],
       ['bob', 1],
       ['alice', 3],
@@ -109,8 +116,8 @@ describe('group commit', () => {
     expect(loaded.updates.map((r) => r.seq)).toEqual([roomA.seq])
     expect(Buffer.from(loaded.updates[0]!.data).equals(Buffer.from(roomA.update))).toBe(true)
     // A lone update is stored as it arrived, without a merge.
-    expect(applied[1]!.committed.entries).toHaveLength(1)
-    expect(applied[1]!.committed.update).toBe(applied[1]!.committed.entries[0]!.update)
+    expect(applied[1]!.committed.arrivals).toHaveLength(1)
+    expect(applied[1]!.committed.update).toBe(applied[1]!.committed.arrivals[0]!.update)
   })
 
   it('a failed append stores nothing and tells every room of the commit', async () => {
@@ -118,24 +125,14 @@ describe('group commit', () => {
     const { store } = recordingStore(dir)
     await store.close() // a closed database: append throws
     const failed: string[] = []
-    const committer = createCommitter<R, C>(
-      store,
-      {
-        integrate: () => true,
-        relayCommitted: () => expect.fail('nothing was stored, nothing may be relayed'),
-        applyCommitted: () => expect.fail('nothing was stored, nothing may be applied'),
-        commitFailed: (room, entries) => failed.push(`${room.name}:${entries.length}`),
-      },
-      createMetrics(),
-      createLogger('silent'),
-    )
+    const committer = createCommitter(store, createMetrics(), createLogger('silent'))
     const t = typist(1)
-    const a: R = { name: 'a' }
-    const b: R = { name: 'b' }
-    const c: C = { id: 'c' }
-    committer.enqueue(a, t('1'), c, undefined, 1, INFO)
-    committer.enqueue(b, t('2'), c, undefined, 2, INFO)
-    committer.enqueue(a, t('3'), c, undefined, 3, INFO)
+    const a = recordingRoom('a', [], [], failed)
+    const b = recordingRoom('b', [], [], failed)
+    const c = sender('c')
+    committer.enqueue(arrival(a, t('1'), c, 1))
+    committer.enqueue(arrival(b, t('2'), c, 2))
+    committer.enqueue(arrival(a, t('3'), c, 3))
     await committer.flushed()
     expect(failed).toEqual(['a:2', 'b:1'])
   })

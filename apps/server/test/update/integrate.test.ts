@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
 import { ProtocolError } from '@tandem/sync'
-import { IntegrationFailed, countStructs, inspectUpdate, integrate, watchTransactions } from '../../src/update/integrate.js'
+import { IntegrationFailed, integrate, watchTransactions } from '../../src/update/integrate.js'
+import { countStructs, inspectUpdate } from '../../src/update/inspect.js'
 import { docDepth } from '../../src/update/nesting.js'
 import { PendingBuffer } from '../../src/update/pending.js'
 import { LOAD_ORIGIN } from '../../src/room/tx-origins.js'
@@ -114,7 +115,7 @@ describe('update gate: pending parts', () => {
     expect(doc.store.pendingStructs).toBeNull()
     expect(doc.getText('t').toString()).toBe('')
 
-    const buffer = new PendingBuffer<string>({ maxBytes: 1 << 20, maxParts: 8, timeoutMs: 1000, maxRetries: 4 })
+    const buffer = new PendingBuffer<string>({ maxBytes: 1 << 20, maxParts: 8, timeoutMs: 1000 })
     expect(buffer.park(second.pending!, 'tab-b', 1, 0)).toBe(true)
     expect(buffer.takeReady(doc.store)).toHaveLength(0) // nothing it waits for has come
     expect(gate(doc, ups[0]!).pending).toBeUndefined()
@@ -153,7 +154,7 @@ describe('update gate: pending parts', () => {
   })
 
   it('the buffer is bounded in bytes and parts, and expires by age', () => {
-    const buffer = new PendingBuffer<string>({ maxBytes: 100, maxParts: 2, timeoutMs: 50, maxRetries: 4 })
+    const buffer = new PendingBuffer<string>({ maxBytes: 100, maxParts: 2, timeoutMs: 50 })
     const part = (n: number) => ({ structs: null, ds: Y.convertUpdateFormatV1ToV2(Y.mergeUpdates([new Uint8Array([0, 1, 7, 1, 0, n])])) })
     expect(buffer.park(part(3), 'a', 1, 0)).toBe(true)
     expect(buffer.park(part(4), 'b', 1, 10)).toBe(true)
