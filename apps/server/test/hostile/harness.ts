@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import * as Y from 'yjs'
 import WebSocket from 'ws'
-import { readFrame, writeSyncStep1FromStateVector, writeSyncStep2, writeSyncUpdate } from '@tandem/sync'
+import * as awarenessProtocol from 'y-protocols/awareness'
+import { readFrame, writeAwareness, writeSyncStep1FromStateVector, writeSyncStep2, writeSyncUpdate } from '@tandem/sync'
 import { startServer, type RunningServer } from '../helpers/server.js'
 
 /**
@@ -141,11 +142,16 @@ export class DocClient {
   readonly doc = new Y.Doc()
   /** what Yjs threw applying something the server sent */
   applyError: Error | undefined
+  /** y-protocols awareness (when opened with a presence state): what it threw applying a relayed update */
+  awareness: awarenessProtocol.Awareness | undefined
+  awarenessError: Error | undefined
   synced = false
 
   private constructor(readonly raw: RawClient) {}
 
-  static async open(wsUrl: string, room: string, timeoutMs = 10_000): Promise<DocClient> {
+  /** `presence`: also keep a y-protocols Awareness with this local state, like y-websocket does. */
+  static async open(wsUrl: string, room: string, opts: { timeoutMs?: number; presence?: Record<string, unknown> } = {}): Promise<DocClient> {
+    const timeoutMs = opts.timeoutMs ?? 10_000
     const raw = await RawClient.open(wsUrl, room, timeoutMs)
     const c = new DocClient(raw)
     for (const f of raw.frames) c.onFrame(f)
@@ -154,6 +160,11 @@ export class DocClient {
       if (origin !== c) raw.send(writeSyncUpdate(u))
     })
     raw.send(writeSyncStep1FromStateVector(Y.encodeStateVector(c.doc)))
+    if (opts.presence) {
+      const aw = (c.awareness = new awarenessProtocol.Awareness(c.doc))
+      aw.setLocalState(opts.presence)
+      raw.send(writeAwareness(awarenessProtocol.encodeAwarenessUpdate(aw, [aw.clientID])))
+    }
     await raw.when(() => c.synced || c.applyError || raw.closeInfo, `sync with room ${room}`, timeoutMs)
     if (c.applyError) throw new Error(`a fresh client could not apply room ${room}'s state: ${c.applyError.message}`)
     if (raw.closeInfo) throw new Error(`the server closed a fresh client of room ${room} during sync: ${raw.closeInfo.code} ${raw.closeInfo.reason}`)
@@ -179,6 +190,13 @@ export class DocClient {
     } catch (err) {
       this.applyError ??= err as Error
     }
+    if (f.type === 'awareness' && this.awareness) {
+      try {
+        awarenessProtocol.applyAwarenessUpdate(this.awareness, f.update, this)
+      } catch (err) {
+        this.awarenessError ??= err as Error
+      }
+    }
   }
 
   text(name = 't'): string {
@@ -187,6 +205,7 @@ export class DocClient {
 
   close(): void {
     this.raw.close()
+    this.awareness?.destroy()
     this.doc.destroy()
   }
 }
@@ -194,13 +213,18 @@ export class DocClient {
 let probeCount = 0
 
 /**
- * The room accepts a normal write: a fresh client (sync step 1/2, then an update) inserts a
- * marker, another fresh client sees it, and neither is closed. Throws with what went wrong.
+ * A normal write: a fresh client (sync step 1/2, then an update) inserts a marker and another
+ * fresh client must see it. Resolves with undefined when it did, or with the close the server
+ * gave the writer (a refusal); throws on anything else (timeouts, a client that cannot apply
+ * what the server sent, the reader closed).
  */
-export async function assertRoomWritable(wsUrl: string, room: string, timeoutMs = 10_000): Promise<void> {
+export async function tryRoomWrite(wsUrl: string, room: string, timeoutMs = 10_000): Promise<CloseInfo | undefined> {
   const marker = `probe-${process.pid}-${++probeCount}`
-  const reader = await DocClient.open(wsUrl, room, timeoutMs)
-  const writer = await DocClient.open(wsUrl, room, timeoutMs)
+  const reader = await DocClient.open(wsUrl, room, { timeoutMs })
+  const writer = await DocClient.open(wsUrl, room, { timeoutMs }).catch((err) => {
+    reader.close()
+    throw err
+  })
   try {
     writer.doc.getText('probe').insert(0, marker)
     await reader.raw.when(
@@ -208,13 +232,27 @@ export async function assertRoomWritable(wsUrl: string, room: string, timeoutMs 
       `room ${room}: a normal write reaching another fresh client`,
       timeoutMs,
     )
-    if (writer.raw.closeInfo) throw new Error(`room ${room} refused a normal write: closed ${writer.raw.closeInfo.code} ${writer.raw.closeInfo.reason}`)
+    if (writer.raw.closeInfo) return writer.raw.closeInfo
     if (reader.raw.closeInfo) throw new Error(`room ${room}: the reader was closed ${reader.raw.closeInfo.code} ${reader.raw.closeInfo.reason}`)
     if (reader.applyError) throw new Error(`room ${room}: a fresh client could not apply a relayed update: ${reader.applyError.message}`)
+    return undefined
   } finally {
     reader.close()
     writer.close()
   }
+}
+
+/** The room accepts a normal write (see tryRoomWrite); throws with what went wrong. */
+export async function assertRoomWritable(wsUrl: string, room: string, timeoutMs = 10_000): Promise<void> {
+  const refused = await tryRoomWrite(wsUrl, room, timeoutMs)
+  if (refused) throw new Error(`room ${room} refused a normal write: closed ${refused.code} ${refused.reason}`)
+}
+
+/** Structs a Y.Doc holds (items, deleted items, GC runs), as its store lists them. */
+export function structCount(doc: Y.Doc): number {
+  let n = 0
+  for (const structs of doc.store.clients.values()) n += structs.length
+  return n
 }
 
 export interface StateCheck {
@@ -289,7 +327,6 @@ export function fullGc(): void {
     setFlagsFromString('--expose-gc')
     gcFn = runInNewContext('gc') as () => void
   }
-  gcFn()
   gcFn()
 }
 

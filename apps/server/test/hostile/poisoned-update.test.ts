@@ -113,7 +113,7 @@ describe('poisoned update: a deep Y.Array and a 7-byte delete of its outermost e
     // Not relayed (a client applying it would have thrown), not stored.
     await assertRoomWritable(s.wsUrl, room)
     expect(watcher.applyError).toBeUndefined()
-    expect(watcher.raw.isOpen && alice.raw.isOpen && builder.raw.isOpen).toBe(true)
+    expect(watcher.raw.isOpen && alice.raw.isOpen && builder.isOpen).toBe(true)
     storesNothingOf(s, room, ATTACKER)
     const bystander = await Bystander.open(s.wsUrl)
     cleanup.push(() => bystander.close())
