@@ -113,7 +113,7 @@ async function runBatch(actions: Action[]): Promise<void> {
   const hostile: Array<{ what: string; c: RawClient }> = []
   /** structs the hostile updates of this run carried, per room (what could legitimately fill it) */
   const sent = new Map<number, number>()
-  const opened: Array<{ close(): void }> = []
+  const opened: Array<{ closeAndWait(): Promise<void> }> = []
   try {
     for (const r of touched) {
       const res = await DocClient.open(s.wsUrl, rooms[r]!, { presence: { user: { name: `resident-${r}` } } })
@@ -189,7 +189,7 @@ async function runBatch(actions: Action[]): Promise<void> {
     stats.runs++
     if (process.env.FUZZ_VERBOSE) console.log(`run ${id}: ${actions.map((a, i) => describeAction(a, i)).join('; ')} | actions→checks ${(tChecks - tActions).toFixed(0)} ms, gc ${(performance.now() - tChecks).toFixed(0)} ms`)
   } finally {
-    for (const c of opened) c.close()
+    await Promise.all(opened.map((c) => c.closeAndWait()))
   }
 }
 
@@ -223,7 +223,7 @@ async function checkPresence(room: string, residentId: number, residentName: str
       aw.destroy()
     }
   } finally {
-    joiner.close()
+    await joiner.closeAndWait()
   }
 }
 

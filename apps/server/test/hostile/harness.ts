@@ -1,4 +1,5 @@
 import { setFlagsFromString } from 'node:v8'
+import { Worker } from 'node:worker_threads'
 import { runInNewContext } from 'node:vm'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -131,6 +132,13 @@ export class RawClient {
   close(): void {
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate()
   }
+
+  /** Closes and waits until the socket is gone (so what it referenced can be collected before a heap reading). */
+  async closeAndWait(): Promise<void> {
+    this.close()
+    this.onFrame.length = 0
+    if (this.ws.readyState !== WebSocket.CLOSED) await this.closed
+  }
 }
 
 /**
@@ -208,6 +216,11 @@ export class DocClient {
     this.awareness?.destroy()
     this.doc.destroy()
   }
+
+  async closeAndWait(): Promise<void> {
+    this.close()
+    await this.raw.closeAndWait()
+  }
 }
 
 let probeCount = 0
@@ -237,8 +250,7 @@ export async function tryRoomWrite(wsUrl: string, room: string, timeoutMs = 10_0
     if (reader.applyError) throw new Error(`room ${room}: a fresh client could not apply a relayed update: ${reader.applyError.message}`)
     return undefined
   } finally {
-    reader.close()
-    writer.close()
+    await Promise.all([reader.closeAndWait(), writer.closeAndWait()])
   }
 }
 
@@ -336,8 +348,32 @@ export function heapAfterGc(): number {
   return process.memoryUsage().heapUsed
 }
 
-/** The process's peak resident set so far, in bytes (a high-water mark: it only grows). */
-export const peakRss = (): number => process.resourceUsage().maxRSS * 1024
+/**
+ * Samples the process's resident set from a worker thread every millisecond, so a peak reached
+ * while the main thread is busy (decoding a frame synchronously) is seen. `growth()` is the
+ * highest RSS since `start` minus the RSS at `start`. (maxRSS would not do: it is a high-water
+ * mark of the process's whole life, often set while modules loaded.)
+ */
+export async function rssSampler(): Promise<{ growth(): number; stop(): Promise<void> }> {
+  const sab = new SharedArrayBuffer(4)
+  const peak = new Int32Array(sab)
+  const worker = new Worker(
+    `const { workerData, parentPort } = require('node:worker_threads')
+     const peak = new Int32Array(workerData)
+     const sample = () => { const kb = Math.floor(process.memoryUsage.rss() / 1024); if (kb > Atomics.load(peak, 0)) Atomics.store(peak, 0, kb) }
+     sample(); parentPort.postMessage('ready'); setInterval(sample, 1)`,
+    { eval: true, workerData: sab },
+  )
+  await new Promise((resolve) => worker.once('message', resolve))
+  const start = process.memoryUsage.rss()
+  Atomics.store(peak, 0, Math.floor(start / 1024))
+  return {
+    growth: () => Atomics.load(peak, 0) * 1024 - start,
+    stop: async () => {
+      await worker.terminate()
+    },
+  }
+}
 
 export const MiB = 1024 * 1024
 

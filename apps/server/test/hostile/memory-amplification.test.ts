@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { manyMapEntries, tinyGcRun } from './v1.js'
-import { assertCleanState, assertRoomWritable, Bystander, DocClient, heapAfterGc, MiB, peakRss, RawClient, Servers, storedRows } from './harness.js'
+import { assertCleanState, assertRoomWritable, Bystander, DocClient, heapAfterGc, MiB, RawClient, rssSampler, Servers, storedRows } from './harness.js'
 
 const EVIL = 4242
 const MAX_DOC_STRUCTS = 100_000
@@ -26,7 +26,30 @@ function track<T extends { close(): void }>(c: T): T {
 }
 
 describe('memory amplification: many tiny structs', () => {
-  it('an update of 1,000,000 GC structs of length 1 (2 MB) is refused with 4413 before it is applied; heap stays bounded; the room writes', { timeout: 60_000 }, async () => {
+  // Beyond the letter of the contract (it says "refused before it is applied"): Y.decodeUpdate
+  // alone turns 1,000,000 2-byte GC structs into ~120 MiB of objects (measured: 124 MiB of peak
+  // RSS for this 1.9 MiB update; a 16 MiB frame → ~1 GiB). So MAX_DOC_STRUCTS protects memory
+  // only if the structs are counted BEFORE they are decoded into objects (a scan of the v1 struct
+  // headers, no objects). This test asks for that; relax its bound if the lead decides otherwise.
+  it('refusing 1,000,000 GC structs does not first decode them into objects (peak RSS grows < 48 MiB)', { timeout: 60_000 }, async () => {
+    const s = await servers.start({ MAX_DOC_STRUCTS: String(MAX_DOC_STRUCTS) })
+    const room = 'tiny-gc-peak'
+    const update = tinyGcRun(EVIL, 10 * MAX_DOC_STRUCTS)
+    const evil = track(await RawClient.open(s.wsUrl, room))
+    heapAfterGc()
+    const sampler = await rssSampler()
+    try {
+      evil.sendUpdate(update)
+      const closed = await evil.closedWithin(10_000, 'the server to refuse 1,000,000 structs (close 4413 doc-too-large)')
+      const growth = sampler.growth()
+      expect(closed).toEqual({ code: 4413, reason: 'doc-too-large' })
+      expect(growth, `peak RSS grew ${(growth / MiB).toFixed(0)} MiB while a ${(update.length / MiB).toFixed(1)} MiB update of 1,000,000 structs was refused`).toBeLessThan(48 * MiB)
+    } finally {
+      await sampler.stop()
+    }
+  })
+
+  it('an update of 1,000,000 GC structs of length 1 (2 MB) is refused with 4413 before it is applied; nothing of it is kept; the room writes', { timeout: 60_000 }, async () => {
     const s = await servers.start({ MAX_DOC_STRUCTS: String(MAX_DOC_STRUCTS) })
     const room = 'tiny-gc'
     const alice = track(await DocClient.open(s.wsUrl, room))
@@ -37,24 +60,20 @@ describe('memory amplification: many tiny structs', () => {
 
     const update = tinyGcRun(EVIL, 10 * MAX_DOC_STRUCTS)
     expect(update.length).toBeLessThan(2.1 * MiB)
-    const heapBefore = heapAfterGc()
-    const peakBefore = peakRss()
     const evil = track(await RawClient.open(s.wsUrl, room))
+    const heapBefore = heapAfterGc()
     evil.sendUpdate(update)
     expect(await evil.closedWithin(10_000, 'the server to refuse 1,000,000 structs (close 4413 doc-too-large)')).toEqual({ code: 4413, reason: 'doc-too-large' })
-    const peakGrowth = peakRss() - peakBefore
-    await bystander.roundTrip()
     const retained = heapAfterGc() - heapBefore
+    // A refused update leaves nothing behind (a few MiB of noise from the clients in this process).
+    expect(retained, `heap retained after the refusal: ${(retained / MiB).toFixed(1)} MiB`).toBeLessThan(16 * MiB)
+    await bystander.roundTrip()
 
     // Nothing of it was stored or relayed.
     for (const row of storedRows(s.dataDir, room).updates) {
       expect(Y.decodeUpdate(row.data).structs.some((st) => st.id.client === EVIL), `row ${row.seq} holds the GC run`).toBe(false)
     }
     expect(watcher.doc.store.clients.has(EVIL)).toBe(false)
-    // Bounds: a refused update leaves nothing behind (a few MiB of noise from the clients in this
-    // process), and handling it never costs more than ~64 bytes of memory per byte received.
-    expect(retained, `heap retained after the refusal: ${(retained / MiB).toFixed(1)} MiB`).toBeLessThan(16 * MiB)
-    expect(peakGrowth, `peak RSS grew ${(peakGrowth / MiB).toFixed(0)} MiB handling a ${(update.length / MiB).toFixed(1)} MiB update`).toBeLessThan(64 * update.length)
     await assertRoomWritable(s.wsUrl, room)
     expect((await assertCleanState(s.url, room)).getText('t').toString()).toBe('hello')
   })
@@ -70,12 +89,9 @@ describe('memory amplification: many tiny structs', () => {
       expect(await evil.barrier(), `batch ${i + 1} (${(i + 1) * per} structs) is within the budget`).toBeUndefined()
       await watcher.raw.when(() => watcher.doc.getMap('m').size === (i + 1) * per || watcher.raw.closeInfo, `batch ${i + 1} relayed`, 15_000)
     }
-    const heapBefore = heapAfterGc()
     evil.sendUpdate(manyMapEntries(EVIL, per, 3 * per))
     expect(await evil.closedWithin(10_000, 'the fourth batch to be refused (close 4413 doc-too-large)')).toEqual({ code: 4413, reason: 'doc-too-large' })
     await assertRoomWritable(s.wsUrl, room)
-    const retained = heapAfterGc() - heapBefore
-    expect(retained, `heap retained after the refusal: ${(retained / MiB).toFixed(1)} MiB`).toBeLessThan(16 * MiB)
     expect(watcher.doc.getMap('m').size).toBe(3 * per)
     const state = await assertCleanState(s.url, room)
     expect(state.getMap('m').size).toBe(3 * per)
