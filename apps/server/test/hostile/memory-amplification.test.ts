@@ -40,7 +40,7 @@ describe('memory amplification: many tiny structs', () => {
     const sampler = await rssSampler()
     try {
       evil.sendUpdate(update)
-      const closed = await evil.closedWithin(10_000, 'the server to refuse 1,000,000 structs (close 4413 doc-too-large)')
+      const closed = await evil.closedWithin(8_000, 'the server to refuse 1,000,000 structs (close 4413 doc-too-large)')
       const growth = sampler.growth()
       expect(closed).toEqual({ code: 4413, reason: 'doc-too-large' })
       expect(growth, `peak RSS grew ${(growth / MiB).toFixed(0)} MiB while a ${(update.length / MiB).toFixed(1)} MiB update of 1,000,000 structs was refused`).toBeLessThan(48 * MiB)
@@ -63,7 +63,7 @@ describe('memory amplification: many tiny structs', () => {
     const evil = track(await RawClient.open(s.wsUrl, room))
     const heapBefore = heapAfterGc()
     evil.sendUpdate(update)
-    expect(await evil.closedWithin(10_000, 'the server to refuse 1,000,000 structs (close 4413 doc-too-large)')).toEqual({ code: 4413, reason: 'doc-too-large' })
+    expect(await evil.closedWithin(8_000, 'the server to refuse 1,000,000 structs (close 4413 doc-too-large)')).toEqual({ code: 4413, reason: 'doc-too-large' })
     const retained = heapAfterGc() - heapBefore
     // A refused update leaves nothing behind (a few MiB of noise from the clients in this process).
     expect(retained, `heap retained after the refusal: ${(retained / MiB).toFixed(1)} MiB`).toBeLessThan(16 * MiB)
@@ -90,7 +90,7 @@ describe('memory amplification: many tiny structs', () => {
       await watcher.raw.when(() => watcher.doc.getMap('m').size === (i + 1) * per || watcher.raw.closeInfo, `batch ${i + 1} relayed`, 15_000)
     }
     evil.sendUpdate(manyMapEntries(EVIL, per, 3 * per))
-    expect(await evil.closedWithin(10_000, 'the fourth batch to be refused (close 4413 doc-too-large)')).toEqual({ code: 4413, reason: 'doc-too-large' })
+    expect(await evil.closedWithin(8_000, 'the fourth batch to be refused (close 4413 doc-too-large)')).toEqual({ code: 4413, reason: 'doc-too-large' })
     await assertRoomWritable(s.wsUrl, room)
     expect(watcher.doc.getMap('m').size).toBe(3 * per)
     const state = await assertCleanState(s.url, room)
