@@ -77,6 +77,12 @@ export class DocState {
     return (c.fullState = s instanceof Uint8Array ? s : Y.encodeStateAsUpdate(s))
   }
 
+  /** The document's state vector. */
+  stateVector(): Uint8Array {
+    const s = this.source()
+    return s instanceof Uint8Array ? Y.encodeStateVectorFromUpdate(s) : Y.encodeStateVector(s)
+  }
+
   /** Our sync step 1 (the doc's state vector), sent to every joiner. */
   step1(): Uint8Array {
     const c = this.fresh()

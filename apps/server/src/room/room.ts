@@ -57,7 +57,7 @@ export class Room implements CommitRoom {
     private readonly ctx: RoomContext,
     stored: StoredState,
   ) {
-    this.document = new RoomDocument(name, ctx, stored, (s) => this.rebuilt(s), () => this.lost())
+    this.document = new RoomDocument(name, ctx, stored, (s, gained) => this.rebuilt(s, gained), () => this.lost())
     this.document.commitRoom = () => this
     this.compactor = new Compactor(name, this.document, ctx, stored)
     this.catchUp = new CatchUp(
@@ -154,8 +154,9 @@ export class Room implements CommitRoom {
       peer.acks?.receive(false)
       return
     }
-    peer.chargeStructs(info.structs)
+    // The document's budget first (4413: stop retrying), then the sender's rate (1008).
     this.document.reserve(info, update.length, () => this.compactor.soon())
+    peer.chargeStructs(info.structs)
     const message = peer.acks?.receive(true) ?? 0
     this.ctx.committer.enqueue({ room: this, update, info, from: peer, message, frame })
   }
@@ -194,9 +195,10 @@ export class Room implements CommitRoom {
     this.document.failed(arrivals)
   }
 
-  private rebuilt(stored: StoredState): void {
+  private rebuilt(stored: StoredState, gained: Uint8Array | undefined): void {
     this.compactor.seen(stored.lastSeq)
     this.catchUp.reset(stored.lastSeq)
+    if (gained) this.broadcast(writeSyncUpdate(gained), undefined, MessageType.Sync)
   }
 
   /** The store could not be read to rebuild the document: nobody may be served from it. */

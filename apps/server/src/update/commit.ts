@@ -49,6 +49,8 @@ export interface RoomCommit {
   update: Uint8Array
   /** the frame to relay as-is when it holds exactly the stored row, set by `integrate` */
   frame: Uint8Array | undefined
+  /** the row also holds parked parts that resolved (anyone's): every peer needs it, the senders too */
+  resolved: boolean
   /** the row's seq, once stored */
   seq: number
 }
@@ -105,7 +107,7 @@ export function createCommitter(store: DocStore, metrics: Metrics, log: Logger) 
     for (const a of batch) {
       const c = byRoom.get(a.room)
       if (c) c.arrivals.push(a)
-      else byRoom.set(a.room, { arrivals: [a], update: a.update, frame: undefined, seq: 0 })
+      else byRoom.set(a.room, { arrivals: [a], update: a.update, frame: undefined, resolved: false, seq: 0 })
     }
     const rooms = [...byRoom].filter(([room, c]) => {
       let rowToStore = false

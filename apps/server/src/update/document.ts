@@ -36,8 +36,8 @@ export class RoomDocument {
     private readonly name: string,
     private readonly ctx: RoomContext,
     stored: StoredState,
-    /** after a rebuild: the state it read (the room's catch-up position follows it) */
-    private readonly onRebuilt: (state: StoredState) => void,
+    /** after a rebuild: the state it read (the room's catch-up position follows it) and what it has that the old document lacked (to relay) */
+    private readonly onRebuilt: (state: StoredState, gained: Uint8Array | undefined) => void,
     /** the store is unreachable during a rebuild: nobody may be served from this document */
     private readonly onLost: () => void,
   ) {
@@ -146,6 +146,7 @@ export class RoomDocument {
     if (!this.poisoned && this.parked?.size) {
       const retried = this.parked.retry(doc)
       rows.push(...retried.rows)
+      if (retried.rows.length) c.resolved = true
       if (retried.failed) this.poisoned = true
     }
     c.arrivals = accepted
@@ -228,9 +229,13 @@ export class RoomDocument {
       try {
         const stored = await loadStoredState(this.name, this.ctx)
         if (this.destroyed) return
+        // Rows stored meanwhile by other servers are in it; their fan-out may never come (and a
+        // catch-up will not re-read them): peers get what the old document lacked.
+        const before = this.state.stateVector()
         this.state.replace(stored.update)
         this.load(stored)
-        this.onRebuilt(stored)
+        const gained = Y.diffUpdate(stored.update, before)
+        this.onRebuilt(stored, gained.length > 2 ? gained : undefined)
       } catch (err) {
         this.ctx.log.error({ err, room: this.name }, 'rebuilding a room from the store failed; closing its connections')
         this.onLost()
