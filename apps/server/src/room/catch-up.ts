@@ -3,7 +3,7 @@ import type { LoadedDoc } from '../store/types.js'
 import type { TxOrigin } from './tx-origins.js'
 import { FANOUT_ORIGIN } from './tx-origins.js'
 import type { DocStore } from '../store/types.js'
-import { IntegrationFailed, integrate, takePending } from '../update/integrate.js'
+import { IntegrationFailed, integrate, takePending, type PendingParts } from '../update/integrate.js'
 import { inspectUpdate } from '../update/inspect.js'
 
 /**
@@ -18,6 +18,7 @@ function applyStoredRows(
   since: number,
   origin: TxOrigin,
   maxNestingDepth: number,
+  park: (parts: PendingParts) => void,
 ): { delta: Uint8Array | undefined | 'failed'; seen: number } {
   const rows = loaded.snapshot ? [loaded.snapshot, ...loaded.updates] : loaded.updates
   let seen = since
@@ -32,8 +33,9 @@ function applyStoredRows(
         const info = inspectUpdate(row.data)
         if (!info.hasContent) continue
         // Rows from the store passed the gate of the server that stored them; a part that still
-        // pends here waits for a later row or catch-up, and is never kept inside the document.
-        integrate(doc, row.data, origin, { maxNestingDepth, hasTypes: info.types > 0 })
+        // pends here is parked like any other (never kept inside the document).
+        const r = integrate(doc, row.data, origin, { maxNestingDepth, hasTypes: info.types > 0 })
+        if (r.pending) park(r.pending)
       } catch (err) {
         takePending(doc)
         if (err instanceof IntegrationFailed) return { delta: 'failed', seen }
@@ -73,6 +75,8 @@ export class CatchUp {
       maxNestingDepth: number
       /** the document, once it holds nothing unstored */
       document: () => Promise<Y.Doc>
+      /** a part of a stored row that cannot integrate yet */
+      park: (parts: PendingParts) => void
       /** what was new, to relay; 'failed' when Yjs threw part-way (the document is rebuilt) */
       applied: (delta: Uint8Array | 'failed' | undefined, seen: number) => void
     },
@@ -108,7 +112,7 @@ export class CatchUp {
     if (this.destroyed) return
     const doc = await this.deps.document()
     if (this.destroyed) return
-    const { delta, seen } = applyStoredRows(doc, loaded, since, FANOUT_ORIGIN, this.deps.maxNestingDepth)
+    const { delta, seen } = applyStoredRows(doc, loaded, since, FANOUT_ORIGIN, this.deps.maxNestingDepth, this.deps.park)
     this.synced = Math.max(this.synced, seen)
     this.deps.applied(delta, seen)
   }

@@ -65,6 +65,7 @@ export class Room implements CommitRoom {
       {
         store: ctx.store,
         maxNestingDepth: ctx.config.maxNestingDepth,
+        park: (parts) => this.document.parkStored(parts),
         document: async () => {
           await this.document.settled()
           return this.document.doc

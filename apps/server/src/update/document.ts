@@ -6,7 +6,7 @@ import { API_ORIGIN, FANOUT_ORIGIN } from '../room/tx-origins.js'
 import { loadStoredState, type StoredState } from '../room/stored-state.js'
 import type { Arrival, RoomCommit, UpdateSender } from './commit.js'
 import { DocBudget, countStructs, inspectUpdate, type UpdateInfo } from './inspect.js'
-import { IntegrationFailed, integrate } from './integrate.js'
+import { IntegrationFailed, integrate, type PendingParts } from './integrate.js'
 import { ParkedParts } from './parked.js'
 
 /**
@@ -281,6 +281,11 @@ export class RoomDocument {
       this.ctx.log.warn({ room: this.name, err: (err as Error).message }, 'fan-out update refused by the gate')
       if (err instanceof IntegrationFailed) this.rebuildNow()
     }
+  }
+
+  /** A part of a row another server stored that cannot integrate yet (catch-up). */
+  parkStored(parts: PendingParts): void {
+    this.parts().park(parts, undefined, 0)
   }
 
   /** The room this document belongs to, as the commit queue knows it (set by the room). */
