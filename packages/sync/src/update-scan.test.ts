@@ -472,6 +472,47 @@ describe('scanUpdate on mutated updates', () => {
     expect(accepted).toBeGreaterThan(MUTATIONS * 0.1)
     expect(accepted).toBeLessThan(MUTATIONS * 0.9)
   }, 120_000)
+
+  // Values are a small part of an update's bytes: mutate them alone, inside a valid frame.
+  it('agrees on 40,000 mutated JSON texts (ContentJSON, ContentEmbed, ContentFormat) and lib0 any values (ContentAny, ContentDoc options)', () => {
+    const next = rng(SEED + 1)
+    const utf8 = (s: string) => new TextEncoder().encode(s)
+    const jsonSamples = [
+      '{"user":{"name":"Ann","color":"#e91e63"},"list":[1,-0,0.5,1e10,-2.5E-3,true,false,null]}',
+      '[1,"a\\"b\\\\c\\/\\b\\f\\n\\r\\t\\u00e9\\uD83D\\uDE00",[],{}]',
+      ' \t\r\n{"ü":"日本語 🎉","nested":[[[[{"k":[]}]]]]} ',
+      '"just a string"',
+      'undefined',
+      '0',
+    ].map(utf8)
+    const anySamples = ANY_VALUES.map((v) => {
+      const e = encoding.createEncoder()
+      encoding.writeAny(e, v)
+      return encoding.toUint8Array(e)
+    })
+    let accepted = 0
+    for (let n = 0; n < 40_000; n++) {
+      if (n % 2 === 0) {
+        const text = mutate(jsonSamples[n % jsonSamples.length]!, next, jsonSamples)
+        const withLength = (e: encoding.Encoder) => encoding.writeVarUint8Array(e, text)
+        const u = [
+          rootItem(5, 2, 'j', (e) => (encoding.writeVarUint(e, 1), withLength(e))),
+          rootItem(5, 5, 'e', withLength),
+          rootItem(5, 6, 'f', (e) => (encoding.writeVarString(e, 'k'), withLength(e))),
+        ][n % 3]!
+        if (check(u, `JSON mutation ${n} ${JSON.stringify(Buffer.from(text).toString('latin1'))}`)) accepted++
+      } else {
+        const value = mutate(anySamples[n % anySamples.length]!, next, anySamples)
+        const u =
+          n % 3 === 0
+            ? rootItem(5, 9, 'd', (e) => (encoding.writeVarString(e, 'guid'), encoding.writeUint8Array(e, value)))
+            : rootItem(5, 8, 'a', (e) => (encoding.writeVarUint(e, 1), encoding.writeUint8Array(e, value)))
+        if (check(u, `any mutation ${n}`)) accepted++
+      }
+    }
+    expect(accepted).toBeGreaterThan(4_000)
+    expect(accepted).toBeLessThan(36_000)
+  }, 60_000)
 })
 
 // ---------------------------------------------------------------------------------------------
@@ -524,6 +565,20 @@ describe('scanUpdate on lib0 / Yjs decoding quirks', () => {
     expect(scanUpdate(new Uint8Array([0, 1, 5, ...Array(200).fill(0x80), 0x00]))).toMatchObject({ deleteRanges: 0, hasContent: false })
     // a NaN byte length: lib0 lets it through, its position becomes NaN, and the next varint throws
     expect(both(rootItem(5, 3, 'b', (e) => encoding.writeUint8Array(e, new Uint8Array([...Array(200).fill(0x80), 0]))))).toBe(false)
+  })
+
+  it('varUint and varInt agree at every length around the 2^53 check, Infinity and NaN', () => {
+    // A varint: `len - 1` bytes of `fill` (with the continuation bit), then `last`, then 0x00 if `last` continues.
+    const varint = (len: number, fill: number, last: number) => [...Array(len - 1).fill(fill | 0x80), last, ...(last >= 0x80 ? [0] : [])]
+    for (const len of [1, 2, 6, 7, 8, 9, 10, 145, 146, 147, 148, 149]) {
+      for (const fill of [0x80, 0xff, 0xc0, 0x81]) {
+        for (let last = 0; last < 256; last++) {
+          const v = varint(len, fill, last)
+          check(new Uint8Array([1, 1, 5, ...v, 0, 1, 0]), `clock ${hex(new Uint8Array(v))}`) // varUint: a block's first clock
+          check(rootItem(5, 8, 'a', (e) => encoding.writeUint8Array(e, new Uint8Array([1, 125, ...v]))), `int ${hex(new Uint8Array(v))}`) // varInt: an any integer
+        }
+      }
+    }
   })
 
   it('a NaN-length ContentJSON / ContentAny is an item of length 0', () => {
