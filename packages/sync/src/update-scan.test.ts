@@ -14,7 +14,13 @@ interface Block {
   structs: number
 }
 interface Summary {
-  scan: Omit<UpdateScan, 'end'>
+  scan: Omit<UpdateScan, 'end' | 'unsafeNumbers'>
+  /**
+   * a number Y.decodeUpdate returns (struct and ID clients and clocks, lengths, delete ranges) is
+   * not a safe integer; scanUpdate must then set unsafeNumbers (it also sees counts and lengths
+   * that Yjs does not return)
+   */
+  unsafe: boolean
   /** runs of structs with one client and contiguous clocks (blocks of the same client that continue each other merge) */
   runs: Block[]
   /** delete ranges grouped by client in first-seen order, as Yjs's DeleteSet holds them */
@@ -38,8 +44,17 @@ function reference(u: Uint8Array): Summary | null {
   let subdocs = 0
   let explicitParents = 0
   const runs: Block[] = []
+  let unsafe = false
+  const safe = (...xs: number[]) => {
+    if (!xs.every(Number.isSafeInteger)) unsafe = true
+  }
+  const safeId = (id: Y.ID | null) => id !== null && safe(id.client, id.clock)
   for (const s of structs) {
+    safe(s.id.client, s.id.clock, s.id.clock + s.length)
     if (s instanceof Y.Item) {
+      safeId(s.origin)
+      safeId(s.rightOrigin)
+      if (s.parent !== null && typeof s.parent === 'object' && 'client' in s.parent) safeId(s.parent as Y.ID)
       items++
       if (s.parent !== null) explicitParents++ // a root type's name (string) or the parent item's ID
       const c = s.content
@@ -58,6 +73,7 @@ function reference(u: Uint8Array): Summary | null {
   const deletes: Summary['deletes'] = []
   let deleteRanges = 0
   for (const [client, list] of ds.clients) {
+    for (const d of list) safe(client, d.clock, d.len, d.clock + d.len)
     deletes.push([client, list.map((d) => [d.clock, d.len])])
     deleteRanges += list.length
   }
@@ -72,6 +88,7 @@ function reference(u: Uint8Array): Summary | null {
       clients: -1, // blocks are not visible in Y.decodeUpdate's result; checked through `runs`
       hasContent: structs.length > 0 || ds.clients.size > 0,
     },
+    unsafe,
     runs,
     deletes,
     kinds,
@@ -79,7 +96,7 @@ function reference(u: Uint8Array): Summary | null {
 }
 
 /** scanUpdate with its callbacks collected into the reference's shape, or the ProtocolError it threw */
-function scanned(u: Uint8Array): { summary: Summary; end: number; blocks: number } | ProtocolError {
+function scanned(u: Uint8Array): { summary: Summary; end: number; blocks: number; unsafeNumbers: boolean } | ProtocolError {
   const blocks: Block[] = []
   const deletes = new Map<number, Array<[number, number]>>()
   let scan: UpdateScan
@@ -106,11 +123,12 @@ function scanned(u: Uint8Array): { summary: Summary; end: number; blocks: number
       last.structs += b.structs
     } else runs.push({ ...b })
   }
-  const { end, ...rest } = scan
+  const { end, unsafeNumbers, ...rest } = scan
   return {
-    summary: { scan: { ...rest, clients: -1 }, runs, deletes: [...deletes].filter(([, l]) => l.length > 0), kinds: new Map() },
+    summary: { scan: { ...rest, clients: -1 }, unsafe: false, runs, deletes: [...deletes].filter(([, l]) => l.length > 0), kinds: new Map() },
     end,
     blocks: blocks.length,
+    unsafeNumbers,
   }
 }
 
@@ -145,6 +163,7 @@ function check(u: Uint8Array, label: string): boolean {
     )
   }
   if (!decodes(u.subarray(0, got.end)) || decodes(u.subarray(0, got.end - 1))) expect.fail(`${label}: end ${got.end} is not where Yjs stops [${hex(u)}]`)
+  if (want.unsafe && !got.unsafeNumbers) expect.fail(`${label}: Yjs decoded a number that is not a safe integer, unsafeNumbers is false [${hex(u)}]`)
   return true
 }
 
@@ -361,6 +380,7 @@ describe('scanUpdate on real Yjs updates', () => {
       const got = scanned(u) as Exclude<ReturnType<typeof scanned>, ProtocolError>
       expect(got.blocks).toBe(new Set(reference(u)!.runs.map((r) => r.client)).size)
       expect(got.end).toBe(u.length)
+      expect(got.unsafeNumbers).toBe(false)
     }
     expect([...kinds.keys()].sort()).toEqual(
       [
@@ -384,7 +404,7 @@ describe('scanUpdate on real Yjs updates', () => {
     const deletes: number[][] = []
     const scan = scanUpdate(u, (...x) => blocks.push(x), (...x) => deletes.push(x))
     // explicit parent: only 'a' (the split-off rest has 'a' as origin; 'xy' has 'a' as rightOrigin)
-    expect(scan).toEqual({ structs: 4, items: 4, types: 0, subdocs: 0, explicitParents: 1, deleteRanges: 1, clients: 2, hasContent: true, end: u.length })
+    expect(scan).toEqual({ structs: 4, items: 4, types: 0, subdocs: 0, explicitParents: 1, deleteRanges: 1, clients: 2, hasContent: true, unsafeNumbers: false, end: u.length })
     expect(blocks).toEqual([
       [2 ** 32 - 1, 0, 2, 1],
       [1, 0, 5, 3],
@@ -579,6 +599,34 @@ describe('scanUpdate on lib0 / Yjs decoding quirks', () => {
         }
       }
     }
+  })
+
+  it('unsafeNumbers: set by every varint that is not a safe integer, wherever it is, and by clocks past 2^53 - 1', () => {
+    const nan = [...Array(200).fill(0x80), 0x00]
+    const big = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01] // 2^56
+    const high = [...handUpdate((e) => encoding.writeVarUint(e, Number.MAX_SAFE_INTEGER - 127))] // 2^53 - 128
+    const unsafe = (u: number[] | Uint8Array) => {
+      const b = new Uint8Array(u)
+      expect(decodes(b)).toBe(true)
+      return scanUpdate(b).unsafeNumbers
+    }
+    expect(unsafe([1, 1, 5, 0, 0, 1, 0])).toBe(false)
+    expect(unsafe([...nan, 0])).toBe(true) // client block count (Yjs reads no block)
+    expect(unsafe([1, ...nan, 5, 0, 0])).toBe(true) // struct count (Yjs reads no struct; Y.applyUpdate throws)
+    expect(unsafe([1, 1, ...big, 0, 0, 1, 0])).toBe(true) // client
+    expect(unsafe([1, 1, 5, 0, 0, ...big, 0])).toBe(true) // GC length
+    expect(unsafe([1, 1, 5, ...high, 0, 0x7f, 0])).toBe(false) // from clock 2^53 - 128, a GC of 127: ends at 2^53 - 1
+    expect(unsafe([1, 2, 5, ...high, 0, 0x7f, 0, 1, 0])).toBe(true) // ... and a GC of 1 more: ends at 2^53
+    expect(unsafe([1, 1, 5, 0, 0x84, 0, ...big, 1, 0x61, 0])).toBe(true) // an origin's clock (item with origin, ContentString 'a')
+    expect(unsafe([1, 1, 5, 0, 0x04, 2, ...big, 0, 1, 0x61, 0])).toBe(true) // a parent ID's client
+    expect(unsafe(rootItem(5, 8, 'a', (e) => encoding.writeUint8Array(e, new Uint8Array(nan))))).toBe(true) // ContentAny count
+    expect(unsafe(rootItem(5, 8, 'a', (e) => encoding.writeUint8Array(e, new Uint8Array([1, 117, ...nan]))))).toBe(true) // an array's count in a value
+    expect(unsafe(rootItem(5, 8, 'a', (e) => encoding.writeUint8Array(e, new Uint8Array([1, 125, 0xbf, ...big]))))).toBe(true) // an integer value (varInt)
+    expect(unsafe(rootItem(5, 8, 'a', (e) => encoding.writeUint8Array(e, new Uint8Array([1, 125, 0xff, 0x7f]))))).toBe(false) // -8191
+    expect(unsafe([0, 1, 5, 1, ...big, 1])).toBe(true) // a delete range's clock
+    expect(unsafe([0, 1, 5, 1, ...high, 0x7f])).toBe(false) // a delete range ending at 2^53 - 1
+    expect(unsafe([0, 1, 5, 1, ...high, 0x80, 0x01])).toBe(true) // ... at 2^53
+    expect(unsafe([0, 1, 5, ...nan])).toBe(true) // a delete range count
   })
 
   it('a NaN-length ContentJSON / ContentAny is an item of length 0', () => {

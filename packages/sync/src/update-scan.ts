@@ -28,6 +28,14 @@ export interface UpdateScan {
   /** structs or deletions present: `structs.length > 0 || ds.clients.size > 0` as validateUpdate computes it */
   hasContent: boolean
   /**
+   * Some varint decodes to a number that is not a safe integer (NaN, Infinity, or past 2^53 - 1:
+   * lib0 accepts them, see OnClientBlock), or a client block's clocks or a delete range run past
+   * 2^53 - 1. No Yjs encoder writes such an update; Y.decodeUpdate accepts it, but clock
+   * arithmetic on it is meaningless (and Y.applyUpdate throws on a NaN struct count, which
+   * Y.decodeUpdate reads as 0). A server may refuse it.
+   */
+  unsafeNumbers: boolean
+  /**
    * offset just past the delete set. Yjs ignores bytes after it, and so does `scanUpdate`:
    * `end < update.length` means trailing bytes, which a caller may refuse.
    */
@@ -36,10 +44,11 @@ export interface UpdateScan {
 
 /**
  * Called once per client block, in order, after the block is read: the block brings `structs`
- * structs of `client` covering clocks [clock, endClock). The numbers are what lib0 decodes: a
- * varint lib0 reads may exceed 2^53 or be Infinity or NaN (lib0 checks the range only after a
- * continuation byte, and accepts any number of 0x80 padding bytes), so a caller that compares
- * clocks should refuse values that are not safe integers.
+ * structs of `client` covering clocks [clock, endClock) (endClock = clock + the structs' lengths,
+ * as Yjs adds them up; a string's length is in UTF-16 code units). The numbers are what lib0
+ * decodes: a varint lib0 reads may exceed 2^53 or be Infinity or NaN (lib0 checks the range only
+ * after a continuation byte, and accepts any number of 0x80 padding bytes); the summary's
+ * `unsafeNumbers` says whether any did. Blocks of one client need not be contiguous or unique.
  * Throwing from the callback aborts the scan with that error.
  */
 export type OnClientBlock = (client: number, clock: number, endClock: number, structs: number) => void
@@ -59,7 +68,8 @@ export const MAX_VALUE_DEPTH = 1000
 /**
  * Walks a v1 update and returns its summary. Throws ProtocolError(…, 1007, 'invalid-update')
  * exactly when `Y.decodeUpdate(update)` throws, or when a nested value passes MAX_VALUE_DEPTH.
- * Trailing bytes after the delete set are accepted as Yjs accepts them (see `end`).
+ * Trailing bytes after the delete set are accepted as Yjs accepts them (see `end`), and so are
+ * numbers that are not safe integers (see `unsafeNumbers`): both are the caller's policy.
  *
  * The callbacks report per-client ranges and deletions without an array per struct; they are
  * called while the scan goes on, so after a throw, what they were told is void.
@@ -69,6 +79,7 @@ export const MAX_VALUE_DEPTH = 1000
 export function scanUpdate(update: Uint8Array, onClient?: OnClientBlock, onDelete?: OnDeleteRange): UpdateScan {
   const b = update
   const n = b.length
+  unsafe = false
   let structs = 0
   let items = 0
   let types = 0
@@ -189,7 +200,12 @@ export function scanUpdate(update: Uint8Array, onClient?: OnClientBlock, onDelet
       structs++
     }
     clients++
-    if (onClient !== undefined) onClient(client, firstClock, clock, k)
+    if (!(clock <= Number.MAX_SAFE_INTEGER)) unsafe = true
+    if (onClient !== undefined) {
+      const saved: boolean = unsafe // (in case the callback scans another update)
+      onClient(client, firstClock, clock, k)
+      unsafe = saved
+    }
   }
 
   // Delete set: clients, each with (clock, len) ranges. A client with no ranges adds nothing.
@@ -209,11 +225,17 @@ export function scanUpdate(update: Uint8Array, onClient?: OnClientBlock, onDelet
       p = varUint(b, p, n)
       const clock = num
       p = varUint(b, p, n)
+      const len = num
       deleteRanges++
-      if (onDelete !== undefined) onDelete(client, clock, num)
+      if (!(clock + len <= Number.MAX_SAFE_INTEGER)) unsafe = true
+      if (onDelete !== undefined) {
+        const saved: boolean = unsafe
+        onDelete(client, clock, len)
+        unsafe = saved
+      }
     }
   }
-  return { structs, items, types, subdocs, explicitParents, deleteRanges, clients, hasContent: structs > 0 || deletes, end: p }
+  return { structs, items, types, subdocs, explicitParents, deleteRanges, clients, hasContent: structs > 0 || deletes, unsafeNumbers: unsafe, end: p }
 }
 
 function fail(what: string, at: number): never {
@@ -225,6 +247,8 @@ function fail(what: string, at: number): never {
 
 /** the value of the last varUint read */
 let num = 0
+/** a varint read since the scan began was not a safe integer (see UpdateScan.unsafeNumbers) */
+let unsafe = false
 
 /**
  * lib0's readVarUint, to the bit: 7 bits a byte, little end first; it throws past the end, and
@@ -243,6 +267,7 @@ function varUint(b: Uint8Array, p: number, n: number): number {
     x = x + (r & 0x7f) * mult
     mult *= 128
     if (r < 0x80) {
+      if (!(x <= Number.MAX_SAFE_INTEGER)) unsafe = true
       num = x
       return p
     }
@@ -260,7 +285,10 @@ function skipVarUint(b: Uint8Array, p: number, n: number): number {
     const r = b[p++]!
     x = x + (r & 0x7f) * mult
     mult *= 128
-    if (r < 0x80) return p
+    if (r < 0x80) {
+      if (!(x <= Number.MAX_SAFE_INTEGER)) unsafe = true
+      return p
+    }
     if (x > Number.MAX_SAFE_INTEGER) fail('integer out of range', p - 1)
   }
   return fail('unexpected end of update', p)
@@ -281,7 +309,10 @@ function skipVarInt(b: Uint8Array, p: number, n: number): number {
     r = b[p++]!
     x = x + (r & 0x7f) * mult
     mult *= 128
-    if (r < 0x80) return p
+    if (r < 0x80) {
+      if (!(x <= Number.MAX_SAFE_INTEGER)) unsafe = true // (the sign does not matter)
+      return p
+    }
     if (x > Number.MAX_SAFE_INTEGER) fail('integer out of range', p - 1)
   }
   return fail('unexpected end of update', p)
