@@ -278,7 +278,14 @@ function varUint(b: Uint8Array, p: number, n: number): number {
 
 /** varUint without keeping the value (an ID's client or clock: a client id is rarely a small integer) */
 function skipVarUint(b: Uint8Array, p: number, n: number): number {
-  if (p < n && b[p]! < 0x80) return p + 1
+  // Up to 7 bytes (49 bits) the value is a safe integer: finding the last byte is enough.
+  const stop = n - p > 7 ? p + 7 : n
+  for (let i = p; i < stop; i++) if (b[i]! < 0x80) return i + 1
+  return skipLongVarUint(b, p, n)
+}
+
+/** skipVarUint past 7 bytes, or at the end: lib0's arithmetic, range check and end check */
+function skipLongVarUint(b: Uint8Array, p: number, n: number): number {
   let x = 0
   let mult = 1
   while (p < n) {
