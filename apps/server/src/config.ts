@@ -24,7 +24,7 @@ export interface Config {
   pingIntervalMs: number
   /** largest awareness entry (one client's presence state) accepted */
   maxAwarenessBytes: number
-  /** document budgets per room (update-gate.ts, pending.ts): past them an update is refused */
+  /** document budgets per room (update/inspect.ts, update/pending.ts): past them an update is refused */
   maxDocStructs: number
   maxDocBytes: number
   maxNestingDepth: number

@@ -132,7 +132,7 @@ export class Presence {
 
   /**
    * Forgets `clientID`'s clock when it has no state (its reservation was evicted: see
-   * presence-owners.ts). Without this, every client id ever seen would stay for the room's life.
+   * presence/owners.ts). Without this, every client id ever seen would stay for the room's life.
    */
   forget(clientID: number): void {
     if (this.clients?.get(clientID)?.bytes === null) this.clients.delete(clientID)
