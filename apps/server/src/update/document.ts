@@ -7,7 +7,7 @@ import { loadStoredState, type StoredState } from '../room/stored-state.js'
 import type { Arrival, RoomCommit, UpdateSender } from './commit.js'
 import { DocBudget, countStructs, inspectUpdate, type UpdateInfo } from './inspect.js'
 import { IntegrationFailed, integrate, type PendingParts } from './integrate.js'
-import { ParkedParts } from './parked.js'
+import { ParkedParts, releaseResolved, type Retried } from './parked.js'
 
 /**
  * A room's document as the update path sees it: the Y.Doc (and the sync replies computed from
@@ -28,8 +28,10 @@ export class RoomDocument {
   /** Yjs threw part-way, or a commit failed: rebuild from the store when the commit is over */
   private poisoned = false
   private deferred: Array<() => void> | undefined
-  /** arrivals that came while rebuilding: back to the commit queue afterwards */
+  /** arrivals that came while rebuilding (or after one of their commit poisoned it): back to the commit queue afterwards */
   private waiting: Arrival[] | undefined
+  /** parked messages the commit in flight resolves: their "saved" holds go once its row is stored */
+  private releasing: Retried['resolved'] | undefined
   private destroyed = false
 
   constructor(
@@ -125,8 +127,9 @@ export class RoomDocument {
     for (const a of c.arrivals) {
       if (!a.info.hasContent) continue // a nudge to retry parked parts (see applyStored)
       if (this.poisoned) {
-        // Not trustworthy until rebuilt: the rest of this commit resyncs.
-        a.from?.close(CloseCode.InternalError, 'update could not be integrated; reconnect')
+        // An earlier arrival of this commit made Yjs throw part-way: the document is rebuilt from
+        // the store before anything else integrates into it. The rest wait and go first after it.
+        ;(this.waiting ??= []).push(a)
         continue
       }
       try {
@@ -147,6 +150,7 @@ export class RoomDocument {
       const retried = this.parked.retry(doc)
       rows.push(...retried.rows)
       if (retried.rows.length) c.resolved = true
+      if (retried.resolved.length) this.releasing = retried.resolved
       if (retried.failed) this.poisoned = true
     }
     c.arrivals = accepted
@@ -195,14 +199,25 @@ export class RoomDocument {
   /** The commit is stored and relayed: acknowledge, then answer the sync requests that waited. */
   committed(c: RoomCommit): void {
     acknowledgeAll(c.arrivals)
+    this.takeReleasing(releaseResolved)
     this.settle()
   }
 
   /** Nothing of these arrivals was stored, but the document may hold them: it is rebuilt. */
   failed(arrivals: Arrival[]): void {
     for (const a of arrivals) a.from?.close(CloseCode.InternalError, 'update could not be stored')
+    // Parked parts that integrated into this commit's row are lost with it: their senders resync.
+    this.takeReleasing((resolved) => {
+      for (const r of resolved) r.from.close(CloseCode.InternalError, 'update could not be stored')
+    })
     this.poisoned = true
     this.settle()
+  }
+
+  private takeReleasing(fn: (resolved: Retried['resolved']) => void): void {
+    const resolved = this.releasing
+    this.releasing = undefined
+    if (resolved) fn(resolved)
   }
 
   private settle(): void {
