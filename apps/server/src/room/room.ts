@@ -57,8 +57,7 @@ export class Room implements CommitRoom {
     private readonly ctx: RoomContext,
     stored: StoredState,
   ) {
-    this.document = new RoomDocument(name, ctx, stored, (s, gained) => this.rebuilt(s, gained), () => this.lost())
-    this.document.commitRoom = () => this
+    this.document = new RoomDocument(name, ctx, this, stored, (s, gained) => this.rebuilt(s, gained), () => this.lost())
     this.compactor = new Compactor(name, this.document, ctx, stored)
     this.catchUp = new CatchUp(
       name,

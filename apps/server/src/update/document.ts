@@ -4,7 +4,8 @@ import type { RoomContext } from '../room/context.js'
 import { DocState } from '../room/doc-state.js'
 import { API_ORIGIN, FANOUT_ORIGIN } from '../room/tx-origins.js'
 import { loadStoredState, type StoredState } from '../room/stored-state.js'
-import type { Arrival, RoomCommit, UpdateSender } from './commit.js'
+import type { Arrival, CommitRoom, RoomCommit, UpdateSender } from './commit.js'
+import { acknowledgeAll } from './acks.js'
 import { DocBudget, countStructs, inspectUpdate, type UpdateInfo } from './inspect.js'
 import { IntegrationFailed, integrate, type PendingParts } from './integrate.js'
 import { ParkedParts, releaseResolved, type Retried } from './parked.js'
@@ -37,6 +38,8 @@ export class RoomDocument {
   constructor(
     private readonly name: string,
     private readonly ctx: RoomContext,
+    /** the room this document belongs to, as the commit queue knows it (a retry of parked parts is a commit of it) */
+    private readonly room: CommitRoom,
     stored: StoredState,
     /** after a rebuild: the state it read (the room's catch-up position follows it) and what it has that the old document lacked (to relay) */
     private readonly onRebuilt: (state: StoredState, gained: Uint8Array | undefined) => void,
@@ -303,11 +306,6 @@ export class RoomDocument {
     this.parts().park(parts, undefined, 0)
   }
 
-  /** The room this document belongs to, as the commit queue knows it (set by the room). */
-  commitRoom: () => Arrival['room'] = () => {
-    throw new Error('RoomDocument.commitRoom not set')
-  }
-
   /** A catch-up's rows were applied (catch-up.ts) and Yjs threw part-way. */
   rebuildNow(): void {
     this.poisoned = true
@@ -322,7 +320,7 @@ export class RoomDocument {
 
   /** Parked parts the document may now resolve are integrated, stored and relayed by a commit. */
   private retryParkedSoon(): void {
-    if (this.parked?.size) this.ctx.committer.enqueue({ room: this.commitRoom(), update: EMPTY_UPDATE, info: NOTHING, from: undefined, message: 0, frame: undefined })
+    if (this.parked?.size) this.ctx.committer.enqueue({ room: this.room, update: EMPTY_UPDATE, info: NOTHING, from: undefined, message: 0, frame: undefined })
   }
 
   destroy(): void {
@@ -335,22 +333,3 @@ export class RoomDocument {
 
 const EMPTY_UPDATE = new Uint8Array([0, 0])
 const NOTHING: UpdateInfo = Object.freeze({ hasContent: false, structs: 0, types: 0 })
-
-/** Stage 5: tells each sender how far its updates are stored (acks.ts). */
-function acknowledgeAll(arrivals: Arrival[]): void {
-  if (arrivals.length === 1) {
-    const a = arrivals[0]!
-    a.from?.acks?.stored(1, a.message)
-    return
-  }
-  const perSender = new Map<UpdateSender, { n: number; through: number }>()
-  for (const a of arrivals) {
-    if (!a.from?.acks) continue
-    const c = perSender.get(a.from)
-    if (c) {
-      c.n++
-      c.through = a.message
-    } else perSender.set(a.from, { n: 1, through: a.message })
-  }
-  for (const [from, c] of perSender) from.acks!.stored(c.n, c.through)
-}
