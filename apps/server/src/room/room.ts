@@ -218,7 +218,7 @@ export class Room implements CommitRoom {
     }
     if (msg.kind === 'update') {
       this.document.applyStored(msg.payload, (relayed) => this.broadcast(writeSyncUpdate(relayed), undefined, MessageType.Sync))
-    } else if (this.presence.applyFromServer(msg.payload)) {
+    } else if ((this.owners ??= new PresenceOwners(this.presence, this.ctx.config)).fromServer(msg.payload)) {
       this.broadcast(writeAwareness(msg.payload), undefined, MessageType.Awareness)
     } else {
       this.ctx.log.warn({ room: this.name }, 'fan-out: awareness update failing the presence checks dropped')
