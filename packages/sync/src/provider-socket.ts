@@ -84,9 +84,9 @@ export function isSubprotocolRejection(event: unknown): boolean {
 
 /**
  * Throws ProtocolError unless the frame's payload can be applied whole. Yjs can half-apply a
- * truncated update (DESIGN.md #6), so nothing is applied before this passes. Awareness is not
- * checked here: its entries are checked one by one where it is applied (provider-input.ts), so
- * one bad entry costs only itself and a valid update is parsed once.
+ * truncated update (see validateUpdate in frame.ts), so nothing is applied before this passes.
+ * Awareness is not checked here: its entries are checked one by one where it is applied
+ * (provider-input.ts), so one bad entry costs only itself and a valid update is parsed once.
  */
 export function checkPayload(frame: Frame): void {
   switch (frame.type) {

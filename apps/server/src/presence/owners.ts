@@ -37,7 +37,7 @@ interface Holdings {
 
 /**
  * Who may change which awareness client id in one room, and how much presence each connection
- * holds (CONTRACT-11 "Presence rules"). The ONE place for it: Room asks it what to relay and
+ * holds (docs/architecture.md, invariant "Presence safety"). The ONE place for it: Room asks it what to relay and
  * tells it who left.
  *
  * - A connection holds the ids whose state it set (an entry the room's Presence accepted). Only

@@ -3,9 +3,9 @@
 // applies the update: a frame within MAX_PAYLOAD_BYTES (16 MiB) becomes ~8 million objects,
 // hundreds of MB of heap, decoded twice (validation, then apply). Structs that never merge (map
 // entries under distinct keys) stay in the room's Y.Doc for as long as the room is loaded, and
-// nothing bounded how many a room could accumulate. Contract (coord CONTRACT-11): MAX_DOC_STRUCTS
-// bounds the structs a room's Y.Doc may hold; an update that would pass it is refused, before it
-// is applied, with 4413 `doc-too-large` (permanent: the client stops retrying).
+// nothing bounded how many a room could accumulate. The rule (docs/architecture.md, "Budgets"):
+// MAX_DOC_STRUCTS bounds the structs a room's Y.Doc may hold; an update that would pass it is
+// refused, before it is applied, with 4413 `doc-too-large` (permanent: the client stops retrying).
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { encodeUpdate, manyMapEntries, tinyGcRun, type Struct } from './v1.js'
@@ -27,11 +27,11 @@ function track<T extends { close(): void }>(c: T): T {
 }
 
 describe('memory amplification: many tiny structs', () => {
-  // Beyond the letter of the contract (it says "refused before it is applied"): Y.decodeUpdate
-  // alone turns 1,000,000 2-byte GC structs into ~120 MiB of objects (measured: 124 MiB of peak
-  // RSS for this 1.9 MiB update; a 16 MiB frame → ~1 GiB). So MAX_DOC_STRUCTS protects memory
-  // only if the structs are counted BEFORE they are decoded into objects (a scan of the v1 struct
-  // headers, no objects). This test asks for that; relax its bound if the lead decides otherwise.
+  // Stricter than "refused before it is applied": Y.decodeUpdate alone turns 1,000,000 2-byte GC
+  // structs into ~120 MiB of objects (measured: 124 MiB of peak RSS for this 1.9 MiB update; a
+  // 16 MiB frame → ~1 GiB). So MAX_DOC_STRUCTS protects memory only if the structs are counted
+  // BEFORE they are decoded into objects (a scan of the v1 struct headers, no objects: scanUpdate,
+  // called by inspectUpdate in src/update/inspect.ts). This test holds the server to that.
   it('refusing 1,000,000 GC structs does not first decode them into objects (peak RSS grows < 48 MiB)', { timeout: 60_000 }, async () => {
     const s = await servers.start({ MAX_DOC_STRUCTS: String(MAX_DOC_STRUCTS) })
     const room = 'tiny-gc-peak'

@@ -15,9 +15,10 @@ import { until } from '../helpers/wait.js'
 import { SECRET, recordingSocket, token, withToken } from '../helpers/auth.js'
 
 /**
- * Hostile presence (awareness) input from a stock `ws` client, CONTRACT-11: clocks that overflow
- * the server's own removal, states nested deep enough to blow receivers' stacks, claiming a
- * departed user's client id, and stuffing one connection with states. Each attack is checked
+ * Hostile presence (awareness) input from a stock `ws` client (docs/architecture.md, invariant
+ * "Presence safety"): clocks that overflow the server's own removal, states nested deep enough to
+ * blow receivers' stacks, claiming a departed user's client id, and stuffing one connection with
+ * states. Each attack is checked
  * against what real clients see: Tandem's SyncProvider and a y-protocols Awareness on a raw socket.
  */
 const cleanup: Array<() => unknown> = []

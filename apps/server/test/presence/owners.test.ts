@@ -12,7 +12,7 @@ import {
 } from '../../src/presence/owners.js'
 
 /**
- * CONTRACT-11 "Presence rules", unit by unit: who may change which awareness client id (held,
+ * The presence rules of PresenceOwners (src/presence/owners.ts), unit by unit: who may change which awareness client id (held,
  * then reserved for the room's lifetime, reclaimable by the same principal only), the bound on
  * reservations, and the per-connection byte budget.
  */
