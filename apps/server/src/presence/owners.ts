@@ -37,8 +37,8 @@ interface Holdings {
 
 /**
  * Who may change which awareness client id in one room, and how much presence each connection
- * holds (docs/architecture.md, invariant "Presence safety"). The ONE place for it: Room asks it what to relay and
- * tells it who left.
+ * holds (docs/architecture.md, invariant "Presence safety"). The ONE place for it: Room asks it
+ * what to relay and tells it who left.
  *
  * - A connection holds the ids whose state it set (an entry the room's Presence accepted). Only
  *   it may change them while it is connected: no spoofing another user's caret.

@@ -2,9 +2,10 @@
 // stored, kept in the room's Y.Doc and sent whole to every joiner, so one writer could grow a room
 // without limit (each frame within MAX_PAYLOAD_BYTES and the byte rate limit, but no total) until
 // loading it, compacting it or syncing it to a joiner exhausted the server's memory. The rule
-// (docs/architecture.md, "Budgets"): MAX_DOC_BYTES bounds the estimated stored size of a room (snapshot + inserting
-// updates since); past it, updates that insert are refused with 4413 `doc-too-large`, while
-// updates that only delete still pass (a full document can always be cleaned up).
+// (docs/architecture.md, "Budgets"): MAX_DOC_BYTES bounds the estimated stored size of a room
+// (snapshot + inserting updates since); past it, updates that insert are refused with 4413
+// `doc-too-large`, while updates that only delete still pass (a full document can always be cleaned
+// up).
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { assertCleanState, assertRoomWritable, Bystander, DocClient, MiB, RawClient, Servers } from './harness.js'

@@ -12,9 +12,9 @@ import {
 } from '../../src/presence/owners.js'
 
 /**
- * The presence rules of PresenceOwners (src/presence/owners.ts), unit by unit: who may change which awareness client id (held,
- * then reserved for the room's lifetime, reclaimable by the same principal only), the bound on
- * reservations, and the per-connection byte budget.
+ * The presence rules of PresenceOwners (src/presence/owners.ts), unit by unit: who may change which
+ * awareness client id (held, then reserved for the room's lifetime, reclaimable by the same
+ * principal only), the bound on reservations, and the per-connection byte budget.
  */
 
 /** An awareness update with the given entries, encoded the way y-protocols does. */
