@@ -8,6 +8,7 @@ import type { Logger } from '../log.js'
 import type { HttpAuthorizer } from '../auth/http-auth.js'
 import { createStaticHandler } from './static-files.js'
 import { API_SECURITY_HEADERS, pageSecurityHeaders } from './security-headers.js'
+import { routeLabel, type ApiHandler } from '../api/routes.js'
 
 export interface HttpDeps {
   metrics: Metrics
@@ -21,6 +22,8 @@ export interface HttpDeps {
   startedAt: number
   connections: () => number
   authorizeHttp: HttpAuthorizer
+  /** /api/rooms and /api/rooms/<room>[/content|/updates] (api/routes.ts) */
+  api?: ApiHandler
 }
 
 const STATE_PATH = /^\/api\/rooms\/([^/]+)\/state$/
@@ -31,6 +34,7 @@ export function createHttpHandler(deps: HttpDeps) {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost')
     const path = url.pathname
+    countRequest(deps.metrics, req, res, path)
     // Not pages: nothing may run in or frame them (the editor's files replace these below).
     for (const [name, value] of Object.entries(API_SECURITY_HEADERS)) res.setHeader(name, value)
 
@@ -55,6 +59,8 @@ export function createHttpHandler(deps: HttpDeps) {
       res.end(await deps.metrics.registry.metrics())
       return
     }
+
+    if (deps.api && (await deps.api(req, res, url))) return
 
     const state = STATE_PATH.exec(path)
     if (state) {
@@ -92,6 +98,16 @@ export function createHttpHandler(deps: HttpDeps) {
       else res.destroy()
     })
   }
+}
+
+const METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'PATCH'])
+
+/** tandem_http_requests_total, once the answer is sent; labels from fixed sets only. */
+function countRequest(metrics: Metrics, req: IncomingMessage, res: ServerResponse, path: string): void {
+  res.once('finish', () => {
+    const method = METHODS.has(req.method ?? '') ? req.method! : 'other'
+    metrics.httpRequests.labels(routeLabel(path), method, String(res.statusCode)).inc()
+  })
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
