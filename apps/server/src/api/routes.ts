@@ -6,9 +6,8 @@ import type { DocStore } from '../store/types.js'
 import type { Fanout } from '../fanout/types.js'
 import type { Logger } from '../log.js'
 import type { RoomRegistry } from '../room/registry.js'
-import { InvalidContent } from '../content/formats.js'
+import { InvalidContent } from '../content/errors.js'
 import { ApiError, sendError } from './http.js'
-import { getContent, writeContent } from './content.js'
 import { deleteRoom, listRooms, postUpdate } from './rooms.js'
 import { createRoomLocks, refusal, type RoomLocks } from './writes.js'
 
@@ -44,6 +43,8 @@ const ROOM_PATH = /^\/api\/rooms\/([^/]+)(?:\/(content|updates))?$/
 
 export function createApiRoutes(deps: Omit<ApiDeps, 'locks'>): ApiHandler {
   const api: ApiDeps = { ...deps, locks: createRoomLocks() }
+  let content: Promise<typeof import('./content.js')> | undefined
+  const contentRoutes = () => (content ??= import('./content.js'))
 
   async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
     const path = url.pathname
@@ -63,12 +64,14 @@ export function createApiRoutes(deps: Omit<ApiDeps, 'locks'>): ApiHandler {
         await authorize(req, url, room, 'write')
         await deleteRoom(api, res, room)
         return true
-      case 'content':
+      case 'content': {
         allow(method, ['GET', 'PUT', 'POST'])
         await authorize(req, url, room, method === 'GET' ? 'read' : 'write')
+        const { getContent, writeContent } = await contentRoutes()
         if (method === 'GET') await withRoom(room, (r) => getContent(api, req, res, url, r))
         else await writeContent(api, req, res, room, method === 'PUT' ? 'replace' : 'append')
         return true
+      }
       default:
         allow(method, ['POST'])
         await authorize(req, url, room, 'write')

@@ -5,6 +5,7 @@ import { yXmlFragmentToProseMirrorRootNode } from '@tiptap/y-tiptap'
 import { DOCUMENT_FIELD } from '@tandem/schema'
 import type * as Y from 'yjs'
 import { documentSchema } from './schema.js'
+import { InvalidContent } from './errors.js'
 
 /**
  * The document in the formats the content API speaks, both ways. The Yjs side is y-prosemirror's
@@ -30,10 +31,6 @@ export const CONTENT_TYPE: Record<Format, string> = {
   text: 'text/plain; charset=utf-8',
 }
 
-/** Content the schema does not allow (HTTP 400): nothing of it is applied. */
-export class InvalidContent extends Error {
-  override readonly name = 'InvalidContent'
-}
 
 /**
  * The document held by `doc`'s XmlFragment `default`, as a ProseMirror node. What the schema
