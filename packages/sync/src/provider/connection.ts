@@ -4,17 +4,17 @@
  * subclass's business (provider.ts), reached through a few protected hooks.
  */
 import { ObservableV2 } from 'lib0/observable'
-import { CloseCode, isPermanentClose } from './errors.js'
-import { type Frame, readFrame } from './frame.js'
-import { SAVED_ACK_PROTOCOL } from './message-type.js'
-import { validateRoomName } from './room-name.js'
+import { CloseCode, isPermanentClose } from '../protocol/errors.js'
+import { type Frame, readFrame } from '../protocol/frame.js'
+import { SAVED_ACK_PROTOCOL } from '../protocol/message-type.js'
+import { validateRoomName } from '../protocol/room-name.js'
 import { type BackoffOptions, backoffDelay } from './backoff.js'
-import type { CloseInfo, ProviderStatus, StatusEvent, SyncProviderEvents, SyncProviderOptions } from './provider-types.js'
-import type { WebSocketConstructor, WebSocketLike } from './provider-types.js'
+import type { CloseInfo, ProviderStatus, StatusEvent, SyncProviderEvents, SyncProviderOptions } from './types.js'
+import type { WebSocketConstructor, WebSocketLike } from './types.js'
 import type { SyncProvider } from './provider.js'
-import { DeadLinkWatch } from './provider-dead-link.js'
-import { MAX_TIMER_MS, OPEN, type OnlineTarget, type Timer, checkMs, checkPayload, closeQuietly } from './provider-socket.js'
-import { connectionUrl, defaultWebSocket, detach, isSubprotocolRejection, normalizeBase, onlineTarget, toBytes } from './provider-socket.js'
+import { DeadLinkWatch } from './dead-link.js'
+import { MAX_TIMER_MS, OPEN, type OnlineTarget, type Timer, checkMs, checkPayload, closeQuietly } from './socket.js'
+import { connectionUrl, defaultWebSocket, detach, isSubprotocolRejection, normalizeBase, onlineTarget, toBytes } from './socket.js'
 
 /** What ended a connection or attempt, as connectionLost needs it. */
 interface Loss {

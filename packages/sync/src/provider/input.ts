@@ -17,8 +17,8 @@
 import * as Y from 'yjs'
 import type * as awarenessProtocol from 'y-protocols/awareness'
 import { equalityDeep } from 'lib0/function'
-import { CloseCode, ProtocolError } from './errors.js'
-import type { AwarenessEntry } from './frame.js'
+import { CloseCode, ProtocolError } from '../protocol/errors.js'
+import type { AwarenessEntry } from '../protocol/frame.js'
 
 /** Deepest nesting of arrays and objects accepted in a presence state (the server's bound too). */
 export const MAX_AWARENESS_DEPTH = 64

@@ -1,17 +1,17 @@
 import * as Y from 'yjs'
 import * as awarenessProtocol from 'y-protocols/awareness'
-import { CloseCode, ProtocolError } from './errors.js'
-import { applyAwarenessEntries, applyUpdateGuarded, type GuardedAwareness, readAwarenessGuarded } from './provider-input.js'
-import { type Frame, isEmptyUpdate, writeAwareness, writeSyncStep1, writeSyncStep2, writeSyncUpdate } from './frame.js'
-import { SAVED_ACK_PROTOCOL } from './message-type.js'
+import { CloseCode, ProtocolError } from '../protocol/errors.js'
+import { applyAwarenessEntries, applyUpdateGuarded, type GuardedAwareness, readAwarenessGuarded } from './input.js'
+import { type Frame, isEmptyUpdate, writeAwareness, writeSyncStep1, writeSyncStep2, writeSyncUpdate } from '../protocol/frame.js'
+import { SAVED_ACK_PROTOCOL } from '../protocol/message-type.js'
 import { SavedTracker, type SavedState, type UpdateMessage } from './saved-tracker.js'
-import { ProviderConnection } from './provider-connection.js'
-import { broadcastChannelFor, isEmptyAwarenessUpdate } from './provider-socket.js'
-import { type AwarenessChange, allStates, forgetRemotePeers, ownLeave, ownState, touchesOwn } from './provider-awareness.js'
-import { TabChannel, tabChannelName } from './provider-tabs.js'
-import type { SyncProviderOptions, WebSocketLike } from './provider-types.js'
+import { ProviderConnection } from './connection.js'
+import { broadcastChannelFor, isEmptyAwarenessUpdate } from './socket.js'
+import { type AwarenessChange, allStates, forgetRemotePeers, ownLeave, ownState, touchesOwn } from './awareness.js'
+import { TabChannel, tabChannelName } from './tabs.js'
+import type { SyncProviderOptions, WebSocketLike } from './types.js'
 
-export * from './provider-types.js'
+export * from './types.js'
 
 const NO_PEERS: ReadonlySet<number> = new Set()
 const docBrokenReason = 'doc-broken: an update left the Y.Doc unusable; load the document into a new Y.Doc'
@@ -21,9 +21,9 @@ const docBrokenReason = 'doc-broken: an update left the Y.Doc unusable; load the
  *
  * Reconnects with full-jitter exponential backoff, rotates through a list of servers, fetches a
  * fresh token per attempt, detects dead links, and stops for good on close codes 4400-4499
- * (provider-connection.ts). Knows which local changes the server has durably stored when the
+ * (connection.ts). Knows which local changes the server has durably stored when the
  * server speaks Tandem's "saved" extension (`unsavedChanges`, 'saved', `savedState`), and
- * shares updates with other tabs of the browser (provider-tabs.ts).
+ * shares updates with other tabs of the browser (tabs.ts).
  * `destroy()` undoes every listener, timer and channel it set up.
  *
  * Hostile input. Nothing a server or another tab sends makes the provider throw out of an
@@ -34,7 +34,7 @@ const docBrokenReason = 'doc-broken: an update left the Y.Doc unusable; load the
  *    ProtocolError). A connection that synced and then sent bad input does not reset the
  *    backoff, so a server repeating it meets a growing delay, never a hot loop.
  *  - Awareness entries (server or tab) are checked one by one before anything applies them
- *    (provider-input.ts): client id and clock ≤ 2^53 − 1, the state valid UTF-8 JSON nested at
+ *    (input.ts): client id and clock ≤ 2^53 − 1, the state valid UTF-8 JSON nested at
  *    most 64 deep. A bad entry is dropped alone ('message-dropped'); the rest apply.
  *  - An update Yjs throws on while applying it: 'invalid-update', the connection is closed and
  *    retried with backoff (from a tab: the message is dropped). When the throw left the Y.Doc
@@ -95,7 +95,7 @@ export class SyncProvider extends ProviderConnection {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Connection hooks (provider-connection.ts).
+  // Connection hooks (connection.ts).
 
   protected provider(): SyncProvider {
     return this
@@ -256,7 +256,7 @@ export class SyncProvider extends ProviderConnection {
     const tabs = this.tabs
     if (tabs !== null && tabs.owns(origin)) {
       // Another tab's change, counted by that tab. Forwarded only when that tab could not send
-      // it itself (provider-tabs.ts), and never once the server refused our writes (read-only):
+      // it itself (tabs.ts), and never once the server refused our writes (read-only):
       // a second refused write closes the connection.
       if (origin.relay && !this.denied) this.sendUpdate(writeSyncUpdate(update), 'relayed-update')
       return

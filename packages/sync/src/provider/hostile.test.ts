@@ -14,10 +14,10 @@ import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
 import WebSocket, { WebSocketServer } from 'ws'
 import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness'
-import { ProtocolError } from './errors.js'
-import { writeAwareness, writeQueryAwareness, writeSaved, writeSyncStep1FromStateVector, writeSyncStep2, writeSyncUpdate } from './frame.js'
+import { ProtocolError } from '../protocol/errors.js'
+import { writeAwareness, writeQueryAwareness, writeSaved, writeSyncStep1FromStateVector, writeSyncStep2, writeSyncUpdate } from '../protocol/frame.js'
 import { type StatusEvent, SyncProvider, type SyncProviderOptions } from './provider.js'
-import { MAX_TAB_MESSAGE_BYTES } from './provider-tabs.js'
+import { MAX_TAB_MESSAGE_BYTES } from './tabs.js'
 
 // ---------------------------------------------------------------------------------------------
 // Hostile payloads.

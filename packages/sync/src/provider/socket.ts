@@ -3,10 +3,10 @@
  * sockets, recognising a rejected subprotocol offer. Stateless.
  */
 import * as Y from 'yjs'
-import { CloseCode, ProtocolError } from './errors.js'
-import { type Frame, isEmptyUpdate, validateUpdate } from './frame.js'
-import { roomToPath } from './room-name.js'
-import type { BroadcastChannelConstructor, WebSocketConstructor, WebSocketLike } from './provider-types.js'
+import { CloseCode, ProtocolError } from '../protocol/errors.js'
+import { type Frame, isEmptyUpdate, validateUpdate } from '../protocol/frame.js'
+import { roomToPath } from '../protocol/room-name.js'
+import type { BroadcastChannelConstructor, WebSocketConstructor, WebSocketLike } from './types.js'
 
 export const OPEN = 1 // WebSocket.OPEN; the same constant in every implementation
 export const NORMAL_CLOSE = CloseCode.Normal // browsers reject any other code below 3000 in close()
@@ -84,8 +84,8 @@ export function isSubprotocolRejection(event: unknown): boolean {
 
 /**
  * Throws ProtocolError unless the frame's payload can be applied whole. Yjs can half-apply a
- * truncated update (DESIGN.md #6), so nothing is applied before this passes. Awareness is not
- * checked here: its entries are checked one by one where it is applied (provider-input.ts), so
+ * truncated update, so nothing is applied before this passes. Awareness is not
+ * checked here: its entries are checked one by one where it is applied (input.ts), so
  * one bad entry costs only itself and a valid update is parsed once.
  */
 export function checkPayload(frame: Frame): void {

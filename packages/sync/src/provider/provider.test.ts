@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness'
-import { ProtocolError } from './errors.js'
+import { ProtocolError } from '../protocol/errors.js'
 import {
   type Frame,
   readAwarenessUpdate,
@@ -12,7 +12,7 @@ import {
   writeSyncStep1,
   writeSyncStep2,
   writeSyncUpdate,
-} from './frame.js'
+} from '../protocol/frame.js'
 import { type CloseInfo, type StatusEvent, SyncProvider, type SyncProviderOptions } from './provider.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -260,7 +260,7 @@ describe('sync protocol', () => {
     ['an unknown message type', new Uint8Array([9])],
     ['a truncated update', new Uint8Array([0, 2, 5, 1, 2])],
     ['an update that is not a Yjs update', new Uint8Array([0, 2, 3, 0xff, 0xff, 0xff])],
-    // (An entry with invalid JSON is dropped alone: provider-hostile.test.ts.)
+    // (An entry with invalid JSON is dropped alone: hostile.test.ts.)
     ['awareness whose entries run past its end', writeAwareness(new Uint8Array([2, 7, 1, 1, 0x7b]))],
   ])('drops the connection on %s and reconnects', (_what, bytes) => {
     vi.spyOn(Math, 'random').mockReturnValue(0)
