@@ -9,7 +9,7 @@ import { type Frame, readFrame, writeAuthDenied, writeAwareness, writeSaved } fr
 import { SAVED_ACK_PROTOCOL } from '../protocol/message-type.js'
 import { SyncProvider, type SyncProviderOptions } from './provider.js'
 import { tabChannelName } from './tabs.js'
-import { broadcastChannelFor } from './socket.js'
+import { broadcastChannelFor } from './runtime.js'
 
 class FakeSocket {
   binaryType = 'blob'
