@@ -1,6 +1,7 @@
 /**
- * The fake server of SyncProvider's behaviour tests (lifecycle, sync, awareness, reconnecting):
- * a scriptable in-memory WebSocket the test plays the server through, on fake timers.
+ * The fake server of SyncProvider's behaviour tests (lifecycle, sync, awareness, reconnecting)
+ * and the Link's: a scriptable in-memory WebSocket the test plays the server through, on fake
+ * timers.
  * Each test file calls useFakeSockets() once.
  */
 import { afterEach, beforeEach, expect, vi } from 'vitest'
