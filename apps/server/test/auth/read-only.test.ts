@@ -10,10 +10,11 @@ import { until } from '../helpers/wait.js'
 import { SECRET, get, recordingSocket, token, withToken } from '../helpers/auth.js'
 
 /**
- * CONTRACT.md "Read access: the server never applies, stores or relays a document update from
- * that connection (awareness still flows)". Proved end to end: other clients, the state
- * endpoint, and the store after a restart never see a read connection's update, while its
- * presence reaches everyone. The read-only peer is told once, then closed with 1008.
+ * Read access (README "Access control"; docs/architecture.md, "Read access never writes"): the
+ * server never applies, stores or relays a document update from that connection, and awareness
+ * still flows. Proved end to end: other clients, the state endpoint, and the store after a restart
+ * never see a read connection's update, while its presence reaches everyone. The read-only peer is
+ * told once, then closed with 1008.
  */
 const cleanup: Array<() => unknown> = []
 afterEach(async () => {

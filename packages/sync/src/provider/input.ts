@@ -13,8 +13,9 @@
  *    comes from Yjs' transaction cleanup the Y.Doc never finishes that transaction again (no
  *    more 'update' events, observers or GC: it is unusable). `applyUpdateGuarded` tells those
  *    cases apart from an application observer that threw.
- *  - Yjs can half-apply a truncated update, so an update or state vector from the server is
- *    checked whole before anything uses it (`checkPayload`).
+ *  - Yjs can half-apply a truncated update (see validateUpdate in protocol/frame.ts), so an
+ *    update or state vector from the server is checked whole before anything uses it
+ *    (`checkPayload`).
  */
 import * as Y from 'yjs'
 import type * as awarenessProtocol from 'y-protocols/awareness'

@@ -251,7 +251,7 @@ export class TabChannel {
   private apply(update: Uint8Array, relay: boolean): boolean {
     if (isEmptyUpdate(update)) return true
     try {
-      validateUpdate(update) // Yjs can half-apply a truncated update
+      validateUpdate(update) // a truncated update can half-apply (see validateUpdate in protocol/frame.ts)
     } catch (error) {
       this.host.dropped(error as ProtocolError) // validateUpdate throws nothing else
       return false
