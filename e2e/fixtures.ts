@@ -46,7 +46,7 @@ export class TandemServer {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     this.child = child
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       this.log = (this.log + chunk).slice(-4000)
     })
     const url = await new Promise<string>((resolve, reject) => {
@@ -56,7 +56,7 @@ export class TandemServer {
         clearTimeout(timer)
         reject(new Error(`${err.message}\nserver stderr:\n${this.log}`))
       }
-      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
         out += chunk
         const m = READY.exec(out)
         if (m) {

@@ -65,7 +65,8 @@ export function tokenAccess(token: MountEditorOptions['token']): 'read' | 'write
   try {
     const b64 = token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/')
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))
-    const access: unknown = JSON.parse(new TextDecoder().decode(bytes))?.access
+    const claims: unknown = JSON.parse(new TextDecoder().decode(bytes))
+    const access = typeof claims === 'object' && claims !== null && 'access' in claims ? claims.access : undefined
     return access === 'read' || access === 'write' ? access : undefined
   } catch {
     return undefined
@@ -141,7 +142,7 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
   if (options.toolbar !== false && !readOnly) {
     const toolbar = createToolbar(editor)
     root.prepend(toolbar.element)
-    cleanups.push(toolbar.destroy)
+    cleanups.push(() => toolbar.destroy())
   }
   if (options.statusBar !== false) {
     const bar = ownerDocument.createElement('div')

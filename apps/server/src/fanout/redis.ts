@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { Logger } from '../log.js'
-import type { Fanout, FanoutDelivery, FanoutKind, FanoutMessage } from './types.js'
+import type { Fanout, FanoutDelivery, FanoutKind } from './types.js'
 import { WireType, decodeWire, encodeWire } from './redis-wire.js'
 import { PresenceLedger } from './redis-presence.js'
 

@@ -27,7 +27,7 @@ export type HalfOpenRefusal = 'half-open-per-ip' | 'headers-timeout'
 export interface HalfOpenOptions {
   perAddress: number
   headersTimeoutMs: number
-  onRefused(reason: HalfOpenRefusal): void
+  onRefused: (reason: HalfOpenRefusal) => void
 }
 
 interface Entry {

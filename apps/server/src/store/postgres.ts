@@ -55,6 +55,13 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
 
 const HEALTH_TIMEOUT_MS = 2_000
 
+/** A row of `load`/`loadSince`: part 0 is the snapshot, 1 a logged update; bigint seq comes as text. */
+interface LoadRow {
+  part: number
+  seq: string
+  data: Buffer
+}
+
 /** Rows per INSERT statement: 2 bind parameters each, far below PostgreSQL's 65,535 limit. */
 const INSERT_CHUNK = 1000
 
@@ -171,7 +178,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
     return c.query(sql.lockRooms, [schemaKey, keys])
   }
 
-  const toRows = (rows: { part: number; seq: string; data: Buffer }[]): LoadedDoc => {
+  const toRows = (rows: LoadRow[]): LoadedDoc => {
     let snapshot: StoredRow | null = null
     const updates: StoredRow[] = []
     for (const r of rows) {
@@ -188,9 +195,9 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
     schema,
 
     // One statement sees one MVCC snapshot, so snapshot and log are consistent without a transaction.
-    load: async (room) => toRows((await pool.query(sql.load, [room])).rows),
+    load: async (room) => toRows((await pool.query<LoadRow>(sql.load, [room])).rows),
 
-    loadSince: async (room, afterSeq) => toRows((await pool.query(sql.loadSince, [room, afterSeq])).rows),
+    loadSince: async (room, afterSeq) => toRows((await pool.query<LoadRow>(sql.loadSince, [room, afterSeq])).rows),
 
     append: async (entries) => {
       if (entries.length === 0) return []

@@ -28,6 +28,7 @@ export async function requirePostgres(): Promise<string> {
       `PostgreSQL is not reachable at ${TEST_DATABASE_URL} (${(err as Error).message}).\n` +
         `These tests need the real database. Start it with:\n  ${START_POSTGRES}\n` +
         `or point TEST_DATABASE_URL at another server (trust auth, a database the user may create schemas in).`,
+      { cause: err },
     )
   } finally {
     await client.end().catch(() => {})
@@ -66,6 +67,7 @@ export async function requireRedis(): Promise<string> {
       `Redis is not reachable at ${TEST_REDIS_URL} (${(err as Error).message}).\n` +
         `These tests need the real Redis. Start it with:\n  ${START_REDIS}\n` +
         `or point TEST_REDIS_URL at another server.`,
+      { cause: err },
     )
   }
 }
@@ -184,7 +186,7 @@ export interface ServerCluster {
 
 export async function createCluster(
   urls: { pg: string; redis: string },
-  cleanups: (() => Promise<unknown> | unknown)[],
+  cleanups: (() => unknown)[],
 ): Promise<ServerCluster> {
   const { spawnServer, tempDir, removeDir } = await import('./server.js')
   const schema = uniqueName('t_so')

@@ -283,7 +283,7 @@ export async function fetchState(url: string, room: string): Promise<StateCheck>
   try {
     Y.applyUpdate(doc, bytes)
   } catch (err) {
-    throw new Error(`room ${room}: the state endpoint's ${bytes.length} bytes do not apply in a fresh Y.Doc: ${(err as Error).message}`)
+    throw new Error(`room ${room}: the state endpoint's ${bytes.length} bytes do not apply in a fresh Y.Doc: ${(err as Error).message}`, { cause: err })
   }
   return { bytes: bytes.length, doc, pendingStructs: doc.store.pendingStructs !== null, pendingDs: doc.store.pendingDs !== null }
 }
