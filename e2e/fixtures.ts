@@ -1,4 +1,4 @@
-import { test as base, expect, type Browser, type BrowserContext, type Page } from '@playwright/test'
+import { test as base, expect, type BrowserContext, type Page } from '@playwright/test'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -220,7 +220,7 @@ export async function docText(page: Page, root = '.ProseMirror'): Promise<string
 }
 
 /** Text of every element matching `selector` inside the editor, caret labels left out. */
-export async function textsOf(page: Page, selector: string, root = '.ProseMirror'): Promise<string[]> {
+async function textsOf(page: Page, selector: string, root = '.ProseMirror'): Promise<string[]> {
   return page.locator(root).first().evaluate(
     (el, sel) =>
       [...el.querySelectorAll(sel)].map((node) => {
@@ -256,4 +256,4 @@ export async function typeAtEnd(page: Page, text: string): Promise<void> {
   await page.keyboard.insertText(text)
 }
 
-export { expect, type Browser, type Page }
+export { expect, type Page }

@@ -11,8 +11,6 @@ import { mountConnectionBadge } from './connection-badge.js'
 import { saveStateOf, type SaveState } from './save-state.js'
 import { injectStyles } from './styles.js'
 
-export type { EditorUser } from './identity.js'
-
 export interface MountEditorOptions {
   /** WebSocket base URL of the Tandem server, e.g. `wss://docs.example.com` (several = failover). */
   url: string | string[]
@@ -60,7 +58,7 @@ export interface MountedEditor {
  * gets a read-only editor and a banner). The server checks the signature and drops a read
  * connection's document updates whatever the page does.
  */
-export function tokenAccess(token: MountEditorOptions['token']): 'read' | 'write' | undefined {
+function tokenAccess(token: MountEditorOptions['token']): 'read' | 'write' | undefined {
   if (typeof token !== 'string') return undefined
   try {
     const b64 = token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/')

@@ -48,7 +48,7 @@ export interface PostgresStore extends DocStore {
   loadSince(room: string, afterSeq: number): Promise<LoadedDoc>
 }
 
-export const DEFAULT_PG_SCHEMA = 'tandem'
+const DEFAULT_PG_SCHEMA = 'tandem'
 
 /** Unquoted-identifier rules, so a schema name never needs escaping surprises in logs or SQL. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/

@@ -34,7 +34,7 @@ export function checkNesting(doc: Y.Doc, structs: readonly Struct[], max: number
 }
 
 /** The level of a type already in the document: 0 for a root type, +1 per enclosing type. */
-export function typeLevel(type: Y.AbstractType<unknown>, max: number): number {
+function typeLevel(type: Y.AbstractType<unknown>, max: number): number {
   let level = 0
   let t: Y.AbstractType<unknown> = type
   while (t._item !== null && level <= max) {
