@@ -5,7 +5,8 @@
  * channel only it subscribes to, and the probe coming back through its own subscriber proves the
  * whole path (publisher → Redis → subscriber). A probe unanswered for `stallAfterMs` means stalled.
  *
- * This only keeps the books; redis.ts sends the probes and reports the state.
+ * This only keeps the books; redis.ts sends the probes and reports the state. Times are
+ * performance.now() milliseconds.
  */
 export interface RoundTrip {
   /** a probe stamped `at` was published */

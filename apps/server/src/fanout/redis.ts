@@ -390,7 +390,8 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
     if (closed) return
     checkStall()
     if (pub.status !== 'ready' || sub.status !== 'ready' || !probeSubscribed) return
-    const at = Date.now()
+    // A monotonic clock (only this process reads the stamp): a wall-clock jump is not a stall.
+    const at = performance.now()
     roundTrip.sent(at)
     // Straight to the socket, never queued: a probe that waited proves nothing. A publish that
     // fails means a link is going down, which 'close' reports.
@@ -407,16 +408,16 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
 
   /** Logs the transitions: once when a stall starts, once when it ends. */
   function checkStall(): number {
-    const now = Date.now()
+    const now = performance.now()
     const stalledMs = roundTrip.stalledFor(now)
     if (stalledMs && stalledSince === undefined) {
       stalledSince = now - stalledMs
       log?.warn(
-        { stalledMs, queuedLocally: queue.length },
+        { stalledMs: Math.round(stalledMs) },
         'fan-out: Redis is connected but not answering (no probe came back); edits reach only this server’s clients until it does',
       )
     } else if (!stalledMs && stalledSince !== undefined) {
-      log?.info({ stalledMs: now - stalledSince }, 'fan-out: Redis answers again; cross-server messages flow')
+      log?.info({ stalledMs: Math.round(now - stalledSince) }, 'fan-out: Redis answers again; cross-server messages flow')
       stalledSince = undefined
     }
     return stalledMs
@@ -494,7 +495,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
         return {
           ok: false,
           reason: FanoutReason.Stalled,
-          detail: `no probe came back through Redis for ${stalledMs} ms (limit ${stallAfterMs} ms); cross-server messages are not flowing`,
+          detail: `no probe came back through Redis for ${Math.round(stalledMs)} ms (limit ${stallAfterMs} ms); cross-server messages are not flowing`,
         }
       }
       return { ok: true, detail: `${peers.size} peer server(s) heard` }
