@@ -209,7 +209,8 @@ export const editor = (page: Page) => page.locator('.ProseMirror').first()
 
 /**
  * The document's text as the user reads it. Remote carets are widgets inside .ProseMirror
- * whose labels are visible text (CONTRACT.md), so textContent alone would include names.
+ * whose labels are visible text (README "The editor": carets with names), so textContent alone
+ * would include names.
  */
 export async function docText(page: Page, root = '.ProseMirror'): Promise<string> {
   return page.locator(root).first().evaluate((el) => {

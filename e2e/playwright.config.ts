@@ -25,7 +25,8 @@ export default defineConfig({
   reporter: process.env.CI ? [['list'], ['html', { open: 'never', outputFolder: 'playwright-report' }]] : 'list',
   outputDir: './test-results',
   use: {
-    // No channel, no user-data-dir (TOOLCHAIN.md): a plain launch of the chosen binary.
+    // No channel, no user-data-dir: a plain launch of the chosen binary (CHROMIUM_PATH, set by
+    // scripts/e2e.mjs).
     launchOptions: executablePath ? { executablePath } : {},
     viewport: { width: 1000, height: 760 },
     actionTimeout: 20_000,

@@ -12,7 +12,8 @@ import { writeTrace, readTrace } from './trace-file.mjs'
  * @typedef {{ ops: number, authors: number, chunks: number, seed: number }} TraceSpec
  */
 
-// Tuned so 100k ops with seed 42 encode to ~370 KB with ~30 % deletes (see the scenario D).
+// Tuned so 100k ops with seed 42 encode to ~370 KB with ~30 % deletes (scenario D:
+// src/scenarios/large-doc.mjs).
 const SWITCH = 0.025 // per op: another author takes over
 const JUMP = 0.035 // per op: the author moves the caret somewhere random
 const DEL = 0.17 // per op: start a backspace run

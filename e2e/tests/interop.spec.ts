@@ -10,7 +10,7 @@ test("a Node y-websocket client sees the browser's text in XmlFragment 'default'
   await page.keyboard.type('Chromium')
 
   const doc = new Y.Doc()
-  // The stock client, unchanged: CONTRACT.md promises it works against the server.
+  // The stock client, unchanged: README promises any stock Yjs client works against the server.
   const provider = new WebsocketProvider(server.wsUrl, room, doc, { WebSocketPolyfill: WebSocket as never })
   try {
     const fragment = doc.getXmlFragment('default')

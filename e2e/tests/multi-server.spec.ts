@@ -10,9 +10,10 @@ import { fileURLToPath } from 'node:url'
 import { docText, editor, expectLive, expectText, typeAtEnd } from '../fixtures.js'
 
 /**
- * Two tabs on two DIFFERENT servers edit one room together (CONTRACT.md: two servers sharing
- * REDIS_URL and DATABASE_URL act as one). Black-box: two built servers as processes, the real
- * PostgreSQL and Redis on 127.0.0.1 (own schema and key prefix per test), two browser contexts.
+ * Two tabs on two DIFFERENT servers edit one room together (README "Deployment": two servers
+ * sharing REDIS_URL and DATABASE_URL act as one). Black-box: two built servers as processes, the
+ * real PostgreSQL and Redis on 127.0.0.1 (own schema and key prefix per test), two browser
+ * contexts.
  */
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -20,7 +21,7 @@ const SERVER_MAIN = join(root, 'apps', 'server', 'dist', 'main.js')
 const DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
 const REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379'
 
-/** Fails with the start command when a service is down (TOOLCHAIN.md): never a silent skip. */
+/** Fails with the start command when a service is down (docs/conventions.md): never a silent skip. */
 async function requireService(url: string, name: string, start: string): Promise<void> {
   const u = new URL(url)
   const ok = await new Promise<boolean>((resolve) => {

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /**
- * The editor page with &token= (CONTRACT.md "Editor page", issue 4): with a READ token the page
+ * The editor page with &token= (README "The editor", `token`): with a READ token the page
  * is visibly read-only (the `.ProseMirror` root has contenteditable="false" and an element with
  * data-testid="read-only-banner" is shown) while the viewer still receives edits live and its
  * presence and caret still show to others. The server enforces read-only regardless (see

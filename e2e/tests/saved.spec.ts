@@ -2,9 +2,10 @@ import { test, expect, expectText, saveState, typeAtEnd, type Page } from '../fi
 
 /**
  * The saved indicator says "All changes saved" only after the server acknowledged storing the
- * edit (docs/protocol-saved.md). To prove it, the server is frozen with SIGSTOP between an edit
- * and its acknowledgement: its socket stays open, so the page stays connected, and nothing
- * it sends is read, stored or acknowledged until SIGCONT (or the kill -9 that follows).
+ * edit (docs/protocol.md, "What an editor shows"). To prove it, the server is frozen with
+ * SIGSTOP between an edit and its acknowledgement: its socket stays open, so the page stays
+ * connected, and nothing it sends is read, stored or acknowledged until SIGCONT (or the kill -9
+ * that follows).
  */
 
 /**

@@ -1,4 +1,4 @@
-import type { StatusEvent, SyncProvider } from '@tandem/sync'
+import type { StatusEvent, SyncProvider } from '@tandem/sync/provider'
 import { saveIndicator, saveIndicatorText, type SaveIndicator, type SaveState } from './save-state.js'
 
 /** What the badge reads from the provider. */

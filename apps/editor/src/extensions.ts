@@ -6,7 +6,10 @@ import type * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
 import type { EditorUser } from './identity.js'
 
-/** The Y.XmlFragment holding the document; CONTRACT.md fixes it to Tiptap's default. */
+/**
+ * The Y.XmlFragment holding the document: Tiptap's default. README ("The editor") documents it,
+ * so any Yjs client can read and write the document: keep it.
+ */
 export const DOCUMENT_FIELD = 'default'
 
 export interface CollabExtensionOptions {

@@ -2,7 +2,7 @@ import { Editor } from '@tiptap/core'
 import * as Y from 'yjs'
 import { Awareness, removeAwarenessStates } from 'y-protocols/awareness'
 import { IndexeddbPersistence } from 'y-indexeddb'
-import { SyncProvider, type WebSocketConstructor } from '@tandem/sync'
+import { SyncProvider, type WebSocketConstructor } from '@tandem/sync/provider'
 import { collabExtensions } from './extensions.js'
 import { cleanName, colorForName, isValidColor, type EditorUser } from './identity.js'
 import { createToolbar } from './toolbar.js'
@@ -94,10 +94,10 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
   let user = normalizeUser(options.user)
   const doc = new Y.Doc()
   const awareness = new Awareness(doc)
-  // One IndexedDB database per server URL(s) + room: another room, or the same room name on
-  // another server, never sees this document. What it replays on open counts as local changes
-  // until the server acknowledges them (docs/protocol-saved.md, rule 1): edits made offline in
-  // an earlier visit are sent and confirmed like any other.
+  // One IndexedDB database per server URL(s) + room: another room, or the same room name on another
+  // server, never sees this document. What it replays on open counts as local changes until the
+  // server acknowledges them (docs/protocol.md, "Client bookkeeping", rule 1): edits made offline
+  // in an earlier visit are sent and confirmed like any other.
   const persistence = options.offline ? new IndexeddbPersistence(`tandem:${String(options.url)}:${options.room}`, doc) : undefined
   const provider = new SyncProvider({
     url: options.url,

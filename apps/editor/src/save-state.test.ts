@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { saveIndicator, saveIndicatorText } from './save-state.js'
 
-describe('saveIndicator (docs/protocol-saved.md, "What an editor shows")', () => {
+describe('saveIndicator (docs/protocol.md, "What an editor shows")', () => {
   it('claims nothing unless the server acknowledges stored changes', () => {
     for (const savedState of ['unknown', 'unsupported'] as const) {
       for (const status of ['connecting', 'connected', 'disconnected'] as const) {

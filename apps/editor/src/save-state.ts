@@ -1,4 +1,4 @@
-import type { ProviderStatus, SavedState, SyncProvider } from '@tandem/sync'
+import type { ProviderStatus, SavedState, SyncProvider } from '@tandem/sync/provider'
 
 /**
  * "Have all my edits reached the server?", read from the provider: a Tandem server
@@ -11,7 +11,7 @@ export interface SaveState {
   /** how many local changes are not yet known to be stored */
   readonly unsaved: number
   /**
-   * true only once a server has said it acknowledges stored changes (docs/protocol-saved.md).
+   * true only once a server has said it acknowledges stored changes (docs/protocol.md).
    * Otherwise (not connected yet, a stock y-websocket server, a read-only connection)
    * `pending` may never clear, so a UI must not present it as "saved".
    */
@@ -59,7 +59,7 @@ export function saveStateOf(provider: SaveSource, localCopy = false): SaveState 
 export type SaveIndicator = 'none' | 'saving' | 'saved' | 'offline-unsaved' | 'offline'
 
 /**
- * The rules of docs/protocol-saved.md ("What an editor shows"), from the provider's state
+ * The rules of docs/protocol.md ("What an editor shows"), from the provider's state
  * alone: never from a timer, so "saved" is only ever said after the server acknowledged.
  */
 export function saveIndicator(status: ProviderStatus, savedState: SavedState, unsaved: number): SaveIndicator {

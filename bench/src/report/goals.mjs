@@ -1,4 +1,4 @@
-// The targets for Tandem (SQLite store on), checked against the aggregated figures.
+// Tandem's performance targets (SQLite store on), checked against the aggregated figures.
 import { safeRatio } from './aggregate.mjs'
 
 /**

@@ -59,7 +59,7 @@ export function resultsMarkdown (r) {
     'Ratios: value ÷ the ws relay\'s, and ÷ the best peer\'s (best of @y/websocket-server, Hocuspocus, Hocuspocus+SQLite for that column). CPU = utime+stime of the server process from /proc; RSS = VmRSS.',
     '',
   ]
-  if (r.goals.length) out.push('## Tandem against the issue\'s targets', '', goalsTable(r.goals), '')
+  if (r.goals.length) out.push('## Tandem against its targets', '', goalsTable(r.goals), '')
   for (const sc of SCENARIOS) {
     const rows = r.agg[sc.id]
     if (!rows) continue

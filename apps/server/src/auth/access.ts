@@ -4,7 +4,7 @@ import type { Access, Authorizer, UpgradeDecision } from '../net/upgrade.js'
 import type { HttpAuthorizer } from './http-auth.js'
 
 /**
- * Token and Origin checks (CONTRACT.md "WebSocket" and "HTTP API"), as the two seams the server
+ * Token and Origin checks (docs/security.md; README "Access control"), as the two seams the server
  * calls before anything is opened or loaded:
  *
  * - Origin (ALLOWED_ORIGINS): a browser always sends Origin on a WebSocket handshake and on a

@@ -21,6 +21,8 @@ export const MIN_ID_COST_BYTES = 64
 export const MAX_RESERVED_PER_PRINCIPAL = 32
 /** Released ids kept reserved per room; past it, the room's oldest reservation is freed. */
 export const MAX_RESERVED_PER_ROOM = 1024
+/** Client ids another server's connections used that this room remembers; past it, the oldest is forgotten. */
+export const MAX_REMOTE_IDS = 4096
 
 interface Holder<P> {
   peer: P
@@ -35,8 +37,8 @@ interface Holdings {
 
 /**
  * Who may change which awareness client id in one room, and how much presence each connection
- * holds (CONTRACT-11 "Presence rules"). The ONE place for it: Room asks it what to relay and
- * tells it who left.
+ * holds (docs/architecture.md, invariant "Presence safety"). The ONE place for it: Room asks it
+ * what to relay and tells it who left.
  *
  * - A connection holds the ids whose state it set (an entry the room's Presence accepted). Only
  *   it may change them while it is connected: no spoofing another user's caret.
@@ -52,6 +54,13 @@ interface Holdings {
  *   (each id counting at least MIN_ID_COST_BYTES), so no connection makes every joiner download
  *   megabytes of presence.
  *
+ * - Ids other servers' connections use (their presence arrives over the fan-out, which does not
+ *   say whose they are): while such an id has a state, no connection here may change it (a user
+ *   moving to this server may see its caret dropped until the old server's removal arrives, at
+ *   most one presence renewal); once removed, only a write connection may claim it. So a viewer
+ *   can never impersonate anyone, on any server; across servers the reservation is per access
+ *   level, not per principal.
+ *
  * Entries for ids a connection may not change are dropped, not relayed, as for spoofing. Anything
  * else wrong closes the connection (ProtocolError), before any state changed.
  */
@@ -63,6 +72,8 @@ export class PresenceOwners<P extends PresenceClaimant> {
   private readonly reserved = new Map<number, string>()
   /** bucket → its reserved ids, oldest first */
   private readonly buckets = new Map<string, Set<number>>()
+  /** ids other servers' connections used, least recently seen first */
+  private readonly remote = new Set<number>()
 
   constructor(
     private readonly presence: Presence,
@@ -113,12 +124,30 @@ export class PresenceOwners<P extends PresenceClaimant> {
     return removal
   }
 
+  /**
+   * Presence another server published (the fan-out): applied to the room's presence when it
+   * passes the same checks as a client's (false, changing nothing, when it does not); the ids it
+   * names that no connection here holds are remembered as another server's.
+   */
+  fromServer(update: Uint8Array): boolean {
+    const headers = this.presence.acceptFromServer(update)
+    if (!headers) return false
+    for (const h of headers) {
+      if (this.held.has(h.clientID)) continue
+      this.remote.delete(h.clientID)
+      this.remote.add(h.clientID)
+      if (this.remote.size > MAX_REMOTE_IDS) this.remote.delete(first(this.remote))
+    }
+    return true
+  }
+
   /** The ids held by this server's connections (another server asks for their states). */
   heldIds(): number[] {
     return [...this.held.keys()]
   }
 
   clear(): void {
+    this.remote.clear()
     this.held.clear()
     this.holdings.clear()
     this.reserved.clear()
@@ -128,6 +157,7 @@ export class PresenceOwners<P extends PresenceClaimant> {
   private mayChange(peer: P, clientID: number): boolean {
     const holder = this.held.get(clientID)
     if (holder) return holder.peer === peer
+    if (this.remote.has(clientID)) return !this.presence.has(clientID) && peer.access === 'write'
     const bucket = this.reserved.get(clientID)
     if (bucket === undefined) return true
     if (peer.principal !== undefined) return bucket === bucketOf(peer)
@@ -166,6 +196,7 @@ export class PresenceOwners<P extends PresenceClaimant> {
       return
     }
     if (this.reserved.has(h.clientID)) this.unreserve(h.clientID)
+    this.remote.delete(h.clientID)
     this.held.set(h.clientID, { peer, cost })
     mine.ids.add(h.clientID)
     mine.cost += cost

@@ -118,16 +118,21 @@ export class Presence {
    * fails (there is no connection to close: the caller drops it).
    */
   applyFromServer(update: Uint8Array, now = Date.now()): boolean {
+    return this.acceptFromServer(update, now) !== undefined
+  }
+
+  /** applyFromServer, returning the entries it applied (undefined when it refused the update). */
+  acceptFromServer(update: Uint8Array, now = Date.now()): AwarenessHeader[] | undefined {
     let headers: AwarenessHeader[]
     try {
       headers = readAwarenessHeaders(update)
       this.check(update, headers, 'server')
     } catch (err) {
-      if (err instanceof ProtocolError) return false
+      if (err instanceof ProtocolError) return undefined
       throw err
     }
     this.applyChecked(update, headers, now)
-    return true
+    return headers
   }
 
   /**

@@ -57,8 +57,7 @@ export class Room implements CommitRoom {
     private readonly ctx: RoomContext,
     stored: StoredState,
   ) {
-    this.document = new RoomDocument(name, ctx, stored, (s, gained) => this.rebuilt(s, gained), () => this.lost())
-    this.document.commitRoom = () => this
+    this.document = new RoomDocument(name, ctx, this, stored, (s, gained) => this.rebuilt(s, gained), () => this.lost())
     this.compactor = new Compactor(name, this.document, ctx, stored)
     this.catchUp = new CatchUp(
       name,
@@ -219,7 +218,7 @@ export class Room implements CommitRoom {
     }
     if (msg.kind === 'update') {
       this.document.applyStored(msg.payload, (relayed) => this.broadcast(writeSyncUpdate(relayed), undefined, MessageType.Sync))
-    } else if (this.presence.applyFromServer(msg.payload)) {
+    } else if ((this.owners ??= new PresenceOwners(this.presence, this.ctx.config)).fromServer(msg.payload)) {
       this.broadcast(writeAwareness(msg.payload), undefined, MessageType.Awareness)
     } else {
       this.ctx.log.warn({ room: this.name }, 'fan-out: awareness update failing the presence checks dropped')

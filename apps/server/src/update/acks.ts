@@ -68,3 +68,23 @@ export class AckTracker {
     this.send(writeSaved(count))
   }
 }
+
+/** Stage 5: tells each sender of a commit's arrivals how far its updates are stored. */
+export function acknowledgeAll(arrivals: ReadonlyArray<{ from: { readonly acks: AckTracker | undefined } | undefined; message: number }>): void {
+  if (arrivals.length === 1) {
+    const a = arrivals[0]!
+    a.from?.acks?.stored(1, a.message)
+    return
+  }
+  const perSender = new Map<AckTracker, { n: number; through: number }>()
+  for (const a of arrivals) {
+    const acks = a.from?.acks
+    if (!acks) continue
+    const c = perSender.get(acks)
+    if (c) {
+      c.n++
+      c.through = a.message
+    } else perSender.set(acks, { n: 1, through: a.message })
+  }
+  for (const [acks, c] of perSender) acks.stored(c.n, c.through)
+}

@@ -4,10 +4,11 @@ import type { RoomContext } from '../room/context.js'
 import { DocState } from '../room/doc-state.js'
 import { API_ORIGIN, FANOUT_ORIGIN } from '../room/tx-origins.js'
 import { loadStoredState, type StoredState } from '../room/stored-state.js'
-import type { Arrival, RoomCommit, UpdateSender } from './commit.js'
+import type { Arrival, CommitRoom, RoomCommit, UpdateSender } from './commit.js'
+import { acknowledgeAll } from './acks.js'
 import { DocBudget, countStructs, inspectUpdate, type UpdateInfo } from './inspect.js'
 import { IntegrationFailed, integrate, type PendingParts } from './integrate.js'
-import { ParkedParts } from './parked.js'
+import { ParkedParts, releaseResolved, type Retried } from './parked.js'
 
 /**
  * A room's document as the update path sees it: the Y.Doc (and the sync replies computed from
@@ -28,13 +29,17 @@ export class RoomDocument {
   /** Yjs threw part-way, or a commit failed: rebuild from the store when the commit is over */
   private poisoned = false
   private deferred: Array<() => void> | undefined
-  /** arrivals that came while rebuilding: back to the commit queue afterwards */
+  /** arrivals that came while rebuilding (or after one of their commit poisoned it): back to the commit queue afterwards */
   private waiting: Arrival[] | undefined
+  /** parked messages the commit in flight resolves: their "saved" holds go once its row is stored */
+  private releasing: Retried['resolved'] | undefined
   private destroyed = false
 
   constructor(
     private readonly name: string,
     private readonly ctx: RoomContext,
+    /** the room this document belongs to, as the commit queue knows it (a retry of parked parts is a commit of it) */
+    private readonly room: CommitRoom,
     stored: StoredState,
     /** after a rebuild: the state it read (the room's catch-up position follows it) and what it has that the old document lacked (to relay) */
     private readonly onRebuilt: (state: StoredState, gained: Uint8Array | undefined) => void,
@@ -125,8 +130,9 @@ export class RoomDocument {
     for (const a of c.arrivals) {
       if (!a.info.hasContent) continue // a nudge to retry parked parts (see applyStored)
       if (this.poisoned) {
-        // Not trustworthy until rebuilt: the rest of this commit resyncs.
-        a.from?.close(CloseCode.InternalError, 'update could not be integrated; reconnect')
+        // An earlier arrival of this commit made Yjs throw part-way: the document is rebuilt from
+        // the store before anything else integrates into it. The rest wait and go first after it.
+        ;(this.waiting ??= []).push(a)
         continue
       }
       try {
@@ -147,6 +153,7 @@ export class RoomDocument {
       const retried = this.parked.retry(doc)
       rows.push(...retried.rows)
       if (retried.rows.length) c.resolved = true
+      if (retried.resolved.length) this.releasing = retried.resolved
       if (retried.failed) this.poisoned = true
     }
     c.arrivals = accepted
@@ -195,14 +202,25 @@ export class RoomDocument {
   /** The commit is stored and relayed: acknowledge, then answer the sync requests that waited. */
   committed(c: RoomCommit): void {
     acknowledgeAll(c.arrivals)
+    this.takeReleasing(releaseResolved)
     this.settle()
   }
 
   /** Nothing of these arrivals was stored, but the document may hold them: it is rebuilt. */
   failed(arrivals: Arrival[]): void {
     for (const a of arrivals) a.from?.close(CloseCode.InternalError, 'update could not be stored')
+    // Parked parts that integrated into this commit's row are lost with it: their senders resync.
+    this.takeReleasing((resolved) => {
+      for (const r of resolved) r.from.close(CloseCode.InternalError, 'update could not be stored')
+    })
     this.poisoned = true
     this.settle()
+  }
+
+  private takeReleasing(fn: (resolved: Retried['resolved']) => void): void {
+    const resolved = this.releasing
+    this.releasing = undefined
+    if (resolved) fn(resolved)
   }
 
   private settle(): void {
@@ -288,11 +306,6 @@ export class RoomDocument {
     this.parts().park(parts, undefined, 0)
   }
 
-  /** The room this document belongs to, as the commit queue knows it (set by the room). */
-  commitRoom: () => Arrival['room'] = () => {
-    throw new Error('RoomDocument.commitRoom not set')
-  }
-
   /** A catch-up's rows were applied (catch-up.ts) and Yjs threw part-way. */
   rebuildNow(): void {
     this.poisoned = true
@@ -307,7 +320,7 @@ export class RoomDocument {
 
   /** Parked parts the document may now resolve are integrated, stored and relayed by a commit. */
   private retryParkedSoon(): void {
-    if (this.parked?.size) this.ctx.committer.enqueue({ room: this.commitRoom(), update: EMPTY_UPDATE, info: NOTHING, from: undefined, message: 0, frame: undefined })
+    if (this.parked?.size) this.ctx.committer.enqueue({ room: this.room, update: EMPTY_UPDATE, info: NOTHING, from: undefined, message: 0, frame: undefined })
   }
 
   destroy(): void {
@@ -320,22 +333,3 @@ export class RoomDocument {
 
 const EMPTY_UPDATE = new Uint8Array([0, 0])
 const NOTHING: UpdateInfo = Object.freeze({ hasContent: false, structs: 0, types: 0 })
-
-/** Stage 5: tells each sender how far its updates are stored (acks.ts). */
-function acknowledgeAll(arrivals: Arrival[]): void {
-  if (arrivals.length === 1) {
-    const a = arrivals[0]!
-    a.from?.acks?.stored(1, a.message)
-    return
-  }
-  const perSender = new Map<UpdateSender, { n: number; through: number }>()
-  for (const a of arrivals) {
-    if (!a.from?.acks) continue
-    const c = perSender.get(a.from)
-    if (c) {
-      c.n++
-      c.through = a.message
-    } else perSender.set(a.from, { n: 1, through: a.message })
-  }
-  for (const [from, c] of perSender) from.acks!.stored(c.n, c.through)
-}

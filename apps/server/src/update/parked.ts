@@ -11,6 +11,19 @@ import { PendingBuffer, type Parked } from './pending.js'
 const MAX_PARTS = 64
 const MAX_RETRIES = 8
 
+/** What one retry integrated. */
+export interface Retried {
+  rows: Uint8Array[]
+  /** messages whose parked parts are all integrated now: acknowledge them once `rows` are stored */
+  resolved: Array<{ from: UpdateSender; message: number }>
+  failed: boolean
+}
+
+/** The stored row holds these messages' last parked parts: their "saved" holds go. */
+export function releaseResolved(resolved: Retried['resolved']): void {
+  for (const r of resolved) r.from.acks?.release(r.message)
+}
+
 export interface ParkedDeps {
   room: string
   maxPendingBytes: number
@@ -53,19 +66,20 @@ export class ParkedParts {
 
   /**
    * Integrates the parts that can make progress now into `doc`; returns what they added (to be
-   * stored), and whether Yjs threw part-way (the document must be rebuilt).
+   * stored), the messages whose last parked part integrated (their "saved" holds are released
+   * once that row is stored: `release`), and whether Yjs threw part-way (the document must be
+   * rebuilt).
    */
-  retry(doc: Y.Doc): { rows: Uint8Array[]; failed: boolean } {
-    const rows: Uint8Array[] = []
-    let failed = false
+  retry(doc: Y.Doc): Retried {
+    const out: Retried = { rows: [], resolved: [], failed: false }
     for (const p of this.buffer.takeReady(doc.store)) {
-      const r = this.retryOne(doc, p, rows)
-      if (r === 'failed') failed = true
+      if (this.retryOne(doc, p, out) === 'failed') out.failed = true
     }
-    return { rows, failed }
+    return out
   }
 
-  private retryOne(doc: Y.Doc, p: Parked<UpdateSender>, rows: Uint8Array[]): 'ok' | 'failed' {
+  private retryOne(doc: Y.Doc, p: Parked<UpdateSender>, out: Retried): 'ok' | 'failed' {
+    const rows = out.rows
     const again: PendingParts = { structs: null, ds: null }
     for (const part of [p.parts.structs?.update, p.parts.ds]) {
       if (!part) continue
@@ -83,7 +97,9 @@ export class ParkedParts {
         return err instanceof IntegrationFailed ? 'failed' : 'ok'
       }
     }
-    if (!again.structs && !again.ds) p.origin?.acks?.release(p.ack)
+    if (!again.structs && !again.ds) {
+      if (p.origin?.acks) out.resolved.push({ from: p.origin, message: p.ack })
+    }
     else if (p.retries + 1 >= MAX_RETRIES) p.origin?.close(CloseCode.PendingUnresolved, 'pending-unresolved')
     else this.park(again, p.origin, p.ack, p.retries + 1)
     return 'ok'

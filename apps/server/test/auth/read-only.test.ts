@@ -2,17 +2,19 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import WebSocket from 'ws'
 import * as awarenessProtocol from 'y-protocols/awareness'
-import { MessageType, SyncProvider, readFrame, writeAwareness, writeSyncStep1, writeSyncStep2, writeSyncUpdate } from '@tandem/sync'
+import { MessageType, readFrame, writeAwareness, writeSyncStep1, writeSyncStep2, writeSyncUpdate } from '@tandem/sync'
+import { SyncProvider } from '@tandem/sync/provider'
 import { startServer, tempDir, type RunningServer } from '../helpers/server.js'
 import { closeOf } from '../helpers/clients.js'
 import { until } from '../helpers/wait.js'
 import { SECRET, get, recordingSocket, token, withToken } from '../helpers/auth.js'
 
 /**
- * CONTRACT.md "Read access: the server never applies, stores or relays a document update from
- * that connection (awareness still flows)". Proved end to end: other clients, the state
- * endpoint, and the store after a restart never see a read connection's update, while its
- * presence reaches everyone. The read-only peer is told once, then closed with 1008.
+ * Read access (README "Access control"; docs/architecture.md, "Read access never writes"): the
+ * server never applies, stores or relays a document update from that connection, and awareness
+ * still flows. Proved end to end: other clients, the state endpoint, and the store after a restart
+ * never see a read connection's update, while its presence reaches everyone. The read-only peer is
+ * told once, then closed with 1008.
  */
 const cleanup: Array<() => unknown> = []
 afterEach(async () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import WebSocket from 'ws'
-import { SyncProvider } from '@tandem/sync'
+import { SyncProvider } from '@tandem/sync/provider'
 import { startServer, type RunningServer } from '../helpers/server.js'
 import { metric } from '../helpers/metrics.js'
 import { upgradeStatus } from '../helpers/clients.js'
@@ -9,7 +9,7 @@ import { until } from '../helpers/wait.js'
 import { SECRET, get, noneToken, rs256Token, spawnMain, token, withToken } from '../helpers/auth.js'
 
 /**
- * CONTRACT.md: token via ?token= (or Authorization: Bearer on /api); HS256 with AUTH_SECRET;
+ * docs/security.md: token via ?token= (or Authorization: Bearer on /api); HS256 with AUTH_SECRET;
  * claims sub, room ("*" = all), access, exp. Missing/invalid/expired/wrong-algorithm → 401;
  * another room or a foreign Origin → 403; the WebSocket never opens. No AUTH_SECRET = open.
  */

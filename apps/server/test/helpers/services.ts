@@ -3,8 +3,8 @@ import { Socket } from 'node:net'
 import pg from 'pg'
 
 /**
- * The real PostgreSQL and Redis the scale-out tests run against (../../../../shared/TOOLCHAIN.md:
- * both run on 127.0.0.1 before a session starts, and CI uses the same machine).
+ * The real PostgreSQL and Redis the scale-out tests run against (README "Test it": both run on
+ * 127.0.0.1, and CI uses the same machine; TEST_DATABASE_URL / TEST_REDIS_URL point elsewhere).
  *
  * A test that needs a service and finds it down FAILS with the command that starts it: skipping
  * would let a broken setup look green. Each test isolates itself with its own schema / key prefix.

@@ -436,7 +436,7 @@ const awarenessClock = fc.oneof(
 const awarenessState: fc.Arbitrary<AwarenessState> = fc.oneof(
   { weight: 2, arbitrary: fc.constant('null' as const) },
   { weight: 4, arbitrary: fc.constant('small' as const) },
-  // the state is {"user": <deep>}: one level more than `deep` (63 → 64, the most the contract admits)
+  // the state is {"user": <deep>}: one level more than `deep` (63 → 64, the most the server admits)
   { weight: 2, arbitrary: fc.record({ deep: fc.constantFrom(63, 64, 200, 1000, 30_000) }) },
   { weight: 1, arbitrary: fc.record({ wide: fc.constantFrom(1000, 60_000, 70_000, 300_000) }) },
 )

@@ -1,10 +1,11 @@
 // Root cause: nothing bounded how large one room's document could grow. Every accepted update is
 // stored, kept in the room's Y.Doc and sent whole to every joiner, so one writer could grow a room
 // without limit (each frame within MAX_PAYLOAD_BYTES and the byte rate limit, but no total) until
-// loading it, compacting it or syncing it to a joiner exhausted the server's memory. Contract (coord
-// CONTRACT-11): MAX_DOC_BYTES bounds the estimated stored size of a room (snapshot + inserting
-// updates since); past it, updates that insert are refused with 4413 `doc-too-large`, while
-// updates that only delete still pass (a full document can always be cleaned up).
+// loading it, compacting it or syncing it to a joiner exhausted the server's memory. The rule
+// (docs/architecture.md, "Budgets"): MAX_DOC_BYTES bounds the estimated stored size of a room
+// (snapshot + inserting updates since); past it, updates that insert are refused with 4413
+// `doc-too-large`, while updates that only delete still pass (a full document can always be cleaned
+// up).
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { assertCleanState, assertRoomWritable, Bystander, DocClient, MiB, RawClient, Servers } from './harness.js'

@@ -1,11 +1,11 @@
 // Structure-aware fuzzing of a REAL server (in this process, on a real port, SQLite in a temp
 // DATA_DIR) with stock `ws` clients sending hostile-but-decodable Yjs updates and awareness
 // updates (arbitraries.ts) into a few rooms. After every run (a batch of 1-6 actions) it checks
-// the invariants the hostile-input contract (coord CONTRACT-11) promises:
+// the invariants Tandem keeps under hostile input (docs/architecture.md, "Invariants"):
 //   1. the server answers: a bystander in another room gets an edit round trip (liveness, with a
 //      generous timeout; never a speed assertion), and every hostile frame was handled (a ping's
 //      pong came back) or its connection closed;
-//   2. a hostile connection is only ever closed with a code the contract names for bad input
+//   2. a hostile connection is only ever closed with a code docs/protocol.md gives bad input
 //      (1007, 1008, 1009, 4002, 4413): never 1011 (an exception the admission path did not expect);
 //   3. every room the run touched accepts a normal write from a fresh client that another fresh
 //      client then sees, unless the room is genuinely full (the writer got 4413 and the room
@@ -15,7 +15,7 @@
 //   5. a well-behaved resident of each touched room (a Y.Doc + a y-protocols Awareness) is never
 //      closed and never fails to apply what the server relays to it, its presence is not taken
 //      over, and every awareness state the server hands a joiner has a clock ≤ 2^53 − 2 and JSON
-//      nesting ≤ 64 (what the contract admits);
+//      nesting ≤ 64 (what the server admits);
 //   6. memory stays in budget: heapUsed after a full GC stays below the baseline plus, per touched
 //      room, what its budgets allow (see HEAP_BOUND below).
 // Seeded and bounded: prints its seed; FUZZ_SEED replays a run, FUZZ_RUNS / FUZZ_SECONDS lengthen
@@ -46,8 +46,8 @@ for (const k of KINDS) if (!MESSAGE_KINDS.includes(k)) throw new Error(`FUZZ_KIN
 /** Budgets: defaults, except the struct cap (small, so the fuzzer reaches it cheaply) and the pending timeout (reached within a run). */
 const MAX_DOC_STRUCTS = 20_000
 const PENDING_TIMEOUT_MS = 250
-const MAX_PENDING_BYTES = 1024 * 1024 // the contract's default
-const MAX_PRESENCE_BYTES_PER_CONNECTION = 256 * 1024 // the contract's default
+const MAX_PENDING_BYTES = 1024 * 1024 // the server's default (src/config.ts)
+const MAX_PRESENCE_BYTES_PER_CONNECTION = 256 * 1024 // the server's default (src/config.ts)
 const SERVER_ENV = { MAX_DOC_STRUCTS: String(MAX_DOC_STRUCTS), PENDING_TIMEOUT_MS: String(PENDING_TIMEOUT_MS) }
 
 /**
@@ -61,7 +61,7 @@ const SERVER_ENV = { MAX_DOC_STRUCTS: String(MAX_DOC_STRUCTS), PENDING_TIMEOUT_M
 const PER_ROOM = 2 * MAX_DOC_STRUCTS * 400 + 4 * MAX_PENDING_BYTES + 4 * 4 * MAX_PRESENCE_BYTES_PER_CONNECTION
 const SLACK = 64 * MiB
 
-/** Close codes the contract gives for refused input (plus 1000/1005 when our side closed). */
+/** Close codes docs/protocol.md gives for refused input (plus 1000/1005 when our side closed). */
 const ALLOWED_CLOSES = new Set([1007, 1008, 1009, 4002, 4413])
 const AWARENESS_MAX_CLOCK = Number.MAX_SAFE_INTEGER - 1
 const AWARENESS_MAX_DEPTH = 64
@@ -170,13 +170,13 @@ async function runBatch(actions: Action[]): Promise<void> {
       await checkPresence(room, res.doc.clientID, `resident-${r}`)
     }
 
-    // 2. Only the contract's close codes.
+    // 2. Only the close codes for refused input.
     for (const { what, c } of hostile) {
       const ci: CloseInfo | undefined = c.closeInfo
       if (!ci) continue
       const key = `${ci.code} ${ci.reason}`
       stats.closes.set(key, (stats.closes.get(key) ?? 0) + 1)
-      if (!ALLOWED_CLOSES.has(ci.code)) throw new Error(`${what}: closed with ${ci.code} "${ci.reason}", not a code the contract gives for refused input`)
+      if (!ALLOWED_CLOSES.has(ci.code)) throw new Error(`${what}: closed with ${ci.code} "${ci.reason}", not a code docs/protocol.md gives for refused input`)
     }
 
     const tChecks = performance.now()
@@ -193,7 +193,7 @@ async function runBatch(actions: Action[]): Promise<void> {
   }
 }
 
-/** A joiner's view of the room's presence: states the contract admits, the resident's own state intact. */
+/** A joiner's view of the room's presence: states the server admits, the resident's own state intact. */
 async function checkPresence(room: string, residentId: number, residentName: string): Promise<void> {
   const joiner = await RawClient.open(s.wsUrl, room)
   try {

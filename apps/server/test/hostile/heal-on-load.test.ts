@@ -4,10 +4,11 @@
 // stack applying it), a delete set of ~1 MiB of ranges on a client that never existed (Yjs keeps
 // it pending forever) — decode fine, so the room loaded into a document that throws on first use
 // (every joiner's sync threw too) or that carries the pending part into every state it serves.
-// Expected (coord CONTRACT-11, and the loader's own rule: an unreadable row never stops a room
-// from opening): the offending rows are quarantined (moved to the quarantine table, counted in
-// tandem_quarantined_rows_total), the rest of the document loads, the room accepts writes, and
-// its state applies in a fresh Y.Doc with nothing pending.
+// Expected (docs/architecture.md, "Nothing is stored that cannot be integrated", and the loader's
+// own rule: an unreadable row never stops a room from opening): the offending rows are
+// quarantined (moved to the quarantine table, counted in tandem_quarantined_rows_total), the rest
+// of the document loads, the room accepts writes, and its state applies in a fresh Y.Doc with
+// nothing pending.
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { tempDir } from '../helpers/server.js'

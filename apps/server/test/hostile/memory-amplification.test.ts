@@ -3,12 +3,13 @@
 // applies the update: a frame within MAX_PAYLOAD_BYTES (16 MiB) becomes ~8 million objects,
 // hundreds of MB of heap, decoded twice (validation, then apply). Structs that never merge (map
 // entries under distinct keys) stay in the room's Y.Doc for as long as the room is loaded, and
-// nothing bounded how many a room could accumulate. Contract (coord CONTRACT-11): MAX_DOC_STRUCTS
-// bounds the structs a room's Y.Doc may hold; an update that would pass it is refused, before it
-// is applied, with 4413 `doc-too-large` (permanent: the client stops retrying).
+// nothing bounded how many a room could accumulate. The rule (docs/architecture.md, "Budgets"):
+// MAX_DOC_STRUCTS bounds the structs a room's Y.Doc may hold; an update that would pass it is
+// refused, before it is applied, with 4413 `doc-too-large` (permanent: the client stops retrying).
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { manyMapEntries, tinyGcRun } from './v1.js'
+import { encodeUpdate, manyMapEntries, tinyGcRun, type Struct } from './v1.js'
+import { SUBDOC_WEIGHT } from '../../src/update/inspect.js'
 import { assertCleanState, assertRoomWritable, Bystander, DocClient, heapAfterGc, MiB, RawClient, rssSampler, Servers, storedRows } from './harness.js'
 
 const EVIL = 4242
@@ -26,11 +27,11 @@ function track<T extends { close(): void }>(c: T): T {
 }
 
 describe('memory amplification: many tiny structs', () => {
-  // Beyond the letter of the contract (it says "refused before it is applied"): Y.decodeUpdate
-  // alone turns 1,000,000 2-byte GC structs into ~120 MiB of objects (measured: 124 MiB of peak
-  // RSS for this 1.9 MiB update; a 16 MiB frame → ~1 GiB). So MAX_DOC_STRUCTS protects memory
-  // only if the structs are counted BEFORE they are decoded into objects (a scan of the v1 struct
-  // headers, no objects). This test asks for that; relax its bound if the lead decides otherwise.
+  // Stricter than "refused before it is applied": Y.decodeUpdate alone turns 1,000,000 2-byte GC
+  // structs into ~120 MiB of objects (measured: 124 MiB of peak RSS for this 1.9 MiB update; a
+  // 16 MiB frame → ~1 GiB). So MAX_DOC_STRUCTS protects memory only if the structs are counted
+  // BEFORE they are decoded into objects (a scan of the v1 struct headers, no objects: scanUpdate,
+  // called by inspectUpdate in src/update/inspect.ts). This test holds the server to that.
   it('refusing 1,000,000 GC structs does not first decode them into objects (peak RSS grows < 48 MiB)', { timeout: 60_000 }, async () => {
     const s = await servers.start({ MAX_DOC_STRUCTS: String(MAX_DOC_STRUCTS) })
     const room = 'tiny-gc-peak'
@@ -96,5 +97,32 @@ describe('memory amplification: many tiny structs', () => {
     const state = await assertCleanState(s.url, room)
     expect(state.getMap('m').size).toBe(3 * per)
     expect(state.getMap('m').has(`k${3 * per}`)).toBe(false)
+  })
+})
+
+/** `n` subdocuments (distinct guids) under distinct keys of root map `subdocs`, one client, from `clock`. */
+function subdocs(client: number, n: number, clock = 0): Uint8Array {
+  const structs: Struct[] = []
+  for (let i = 0; i < n; i++) structs.push({ kind: 'item', parent: { root: 'subdocs' }, parentSub: `d${clock + i}`, content: { kind: 'doc', guid: `sub-${clock + i}`, opts: {} } })
+  return encodeUpdate({ clients: [{ client, clock, structs }], ds: [] })
+}
+
+describe('memory amplification: subdocuments', () => {
+  // Root cause guarded: the server makes a Y.Doc for every subdocument it integrates (~2.4 KB of
+  // heap, against ~300-460 bytes for an ordinary struct) from ~16 bytes on the wire, and each
+  // counted as one struct: MAX_DOC_STRUCTS let ~8× more memory through than it meant to.
+  it(`each counts as ${SUBDOC_WEIGHT} structs against MAX_DOC_STRUCTS (and again after a recount of the document)`, { timeout: 60_000 }, async () => {
+    const s = await servers.start({ MAX_DOC_STRUCTS: String(1_000 * SUBDOC_WEIGHT) })
+    const room = 'subdocs'
+    const watcher = track(await DocClient.open(s.wsUrl, room))
+    const evil = track(await RawClient.open(s.wsUrl, room))
+    evil.sendUpdate(subdocs(EVIL, 900))
+    expect(await evil.barrier(), '900 subdocuments fit').toBeUndefined()
+    await watcher.raw.when(() => watcher.doc.getMap('subdocs').size === 900 || watcher.raw.closeInfo, 'the 900 relayed')
+    evil.sendUpdate(subdocs(EVIL, 101, 900))
+    expect(await evil.closedWithin(8_000, '1,001 subdocuments to be refused (close 4413 doc-too-large)')).toEqual({ code: 4413, reason: 'doc-too-large' })
+    await assertRoomWritable(s.wsUrl, room)
+    const state = await assertCleanState(s.url, room)
+    expect(state.getMap('subdocs').size).toBe(900)
   })
 })

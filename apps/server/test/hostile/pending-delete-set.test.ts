@@ -4,10 +4,11 @@
 // Y.applyUpdate and written into every Y.encodeStateAsUpdate. The server only decoded updates
 // before storing them, so ~1 MiB of ranges on a client that never existed was stored as-is,
 // re-parsed on every later update of the room (~40 ms each on a 2-core box), sent to every joiner
-// (whose Y.Doc then carries it too) and could never resolve. Contract (coord CONTRACT-11): pending
-// parts are held in memory up to MAX_PENDING_BYTES (over → 4002 `pending-over-budget`), dropped
-// after PENDING_TIMEOUT_MS with their sender closed 4002 `pending-unresolved`; a legitimate
-// out-of-order arrival (U2 before the U1 it depends on) still integrates and nobody is closed.
+// (whose Y.Doc then carries it too) and could never resolve. The rule (docs/architecture.md,
+// "Budgets"; src/update/parked.ts): pending parts are held in memory up to MAX_PENDING_BYTES
+// (over → 4002 `pending-over-budget`), dropped after PENDING_TIMEOUT_MS with their sender closed
+// 4002 `pending-unresolved`; a legitimate out-of-order arrival (U2 before the U1 it depends on)
+// still integrates and nobody is closed.
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { RunningServer } from '../helpers/server.js'

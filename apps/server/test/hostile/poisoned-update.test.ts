@@ -5,8 +5,9 @@
 // storing and relaying: it stored the delete, relayed it (every client that applied it threw),
 // then threw applying it itself (1011). From then on every load merged the deep array with its
 // delete and threw: the room was bricked for good, on this server and after any restart.
-// Contract (coord CONTRACT-11): nesting past MAX_NESTING_DEPTH (default 128) → 1007 `too-deep`;
-// an update Yjs throws on → 1007 `invalid-update`, nothing of it stored or relayed.
+// The rule (docs/architecture.md, "Nothing is stored that cannot be integrated"): nesting past
+// MAX_NESTING_DEPTH (default 128) → 1007 `too-deep`; an update Yjs throws on → 1007
+// `invalid-update`, nothing of it stored or relayed.
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { RunningServer } from '../helpers/server.js'

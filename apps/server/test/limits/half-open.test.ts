@@ -4,14 +4,14 @@ import { get as httpGet } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import * as Y from 'yjs'
 import WebSocket from 'ws'
-import { SyncProvider } from '@tandem/sync'
+import { SyncProvider } from '@tandem/sync/provider'
 import { loadConfig } from '../../src/config.js'
 import { startServer, tempDir, removeDir, type RunningServer } from '../helpers/server.js'
 import { SECRET, runMainExpectingExit, spawnMain } from '../helpers/auth.js'
 import { until } from '../helpers/wait.js'
 
 /**
- * Sockets that never finish their HTTP request (issue 11, "half-open upgrades"): one address
+ * Sockets that never finish their HTTP request (slowloris; README threat model): one address
  * may hold at most MAX_HALF_OPEN_PER_IP sockets that are not (yet) WebSockets, further ones are
  * destroyed at accept; a socket without complete headers HEADERS_TIMEOUT_MS after its accept is
  * destroyed. Addresses: Linux routes all of 127.0.0.0/8 to loopback, so binding the client side
@@ -99,7 +99,7 @@ describe('half-open sockets (MAX_HALF_OPEN_PER_IP, HEADERS_TIMEOUT_MS)', () => {
   it('one address holding thousands of half-open sockets cannot starve the server: others connect and sync within 5 s', async () => {
     // The server runs with 200 descriptors, so "all of them" is reachable in a test: without the
     // cap, the attacker's sockets that never finish a request use them all and every other
-    // client is dropped (the issue: 'socket hang up' until the attacker lets go).
+    // client is dropped (what happened before the cap: 'socket hang up' until the attacker lets go).
     const HEADERS_TIMEOUT_MS = 6_000
     const CAP = 50
     const dir = tempDir()

@@ -61,7 +61,7 @@ describe('configuration is validated at startup', () => {
   })
 })
 
-describe('process contract', () => {
+describe('the process: stdout, stderr, signals', () => {
   it('stdout carries only the ready line; logs go to stderr', async () => {
     const dir = tempDir()
     dirs.push(dir)

@@ -4,7 +4,8 @@ import WebSocket from 'ws'
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import * as awarenessProtocol from 'y-protocols/awareness'
-import { MessageType, SyncProvider, writeAwareness, writeQueryAwareness, writeSyncStep1 } from '@tandem/sync'
+import { MessageType, writeAwareness, writeQueryAwareness, writeSyncStep1 } from '@tandem/sync'
+import { SyncProvider } from '@tandem/sync/provider'
 import { ConfigError, loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/log.js'
 import { createMemoryStore } from '../../src/store/memory.js'
@@ -15,9 +16,10 @@ import { until } from '../helpers/wait.js'
 import { SECRET, recordingSocket, token, withToken } from '../helpers/auth.js'
 
 /**
- * Hostile presence (awareness) input from a stock `ws` client, CONTRACT-11: clocks that overflow
- * the server's own removal, states nested deep enough to blow receivers' stacks, claiming a
- * departed user's client id, and stuffing one connection with states. Each attack is checked
+ * Hostile presence (awareness) input from a stock `ws` client (docs/architecture.md, invariant
+ * "Presence safety"): clocks that overflow the server's own removal, states nested deep enough to
+ * blow receivers' stacks, claiming a departed user's client id, and stuffing one connection with
+ * states. Each attack is checked
  * against what real clients see: Tandem's SyncProvider and a y-protocols Awareness on a raw socket.
  */
 const cleanup: Array<() => unknown> = []
@@ -325,5 +327,55 @@ describe("other servers' presence (fan-out)", () => {
     expect(observer.aw.meta.has(2)).toBe(false)
     expect(observer.problems).toEqual([])
     expect(watcher.statuses).toEqual([])
+  })
+})
+
+describe("presence takeover across servers (ids other servers' connections use)", () => {
+  it("a viewer here cannot claim a client id of another server's writer, live or departed", async () => {
+    // Root cause guarded: ownership was only known for this server's connections, so an id whose
+    // state came over the fan-out was anyone's here: a viewer on server B took over a writer on
+    // server A with a huge clock, and A's fan-out then carried the impostor to A's clients.
+    let deliver: ((msg: FanoutDelivery) => void) | undefined
+    const published: Uint8Array[] = []
+    const fanout: Fanout = {
+      kind: 'test',
+      subscribe: async (_room, onMessage) => void (deliver = onMessage),
+      unsubscribe: async () => {},
+      publish: (_room, msg) => void (msg.kind === 'awareness' && published.push(msg.payload)),
+      health: async () => ({ ok: true }),
+      close: async () => {},
+    }
+    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', STORE: 'memory', AUTH_SECRET: SECRET, DATA_DIR: tempDir() }, { editorDir: '' })
+    const store = createMemoryStore()
+    const srv = createTandemServer({ config, store, fanout, log: createLogger('silent') })
+    const { port } = await srv.listen()
+    cleanup.push(async () => {
+      await srv.close()
+      await store.close()
+    })
+    const s = { wsUrl: `ws://127.0.0.1:${port}` } as RunningServer
+    const carol = await provider(s, 'Carol', { sub: 'carol', access: 'write' })
+    const ALICE = 77
+    deliver!({ kind: 'awareness', payload: awareness([[ALICE, 3, { user: { name: 'Alice on A' } }]]) })
+    await until(() => carol.nameOf(ALICE) === 'Alice on A', "Alice's presence from server A")
+
+    const viewer = await recordingSocket(withToken(s.wsUrl, ROOM, await token({ sub: 'mallory', access: 'read' })))
+    cleanup.push(() => viewer.ws.terminate())
+    viewer.ws.send(awarenessFrame([[ALICE, 1_000_000_000_000, { user: { name: 'IMPOSTOR' } }]]))
+    viewer.ws.send(awarenessFrame([[9_001, 1, { user: { name: 'marker 1' } }]]))
+    await until(() => carol.nameOf(9_001) === 'marker 1', 'the first marker at Carol')
+    expect(carol.nameOf(ALICE)).toBe('Alice on A')
+
+    // Alice leaves server A: A announces her removal.
+    deliver!({ kind: 'awareness', payload: awareness([[ALICE, 4, null]]) })
+    await until(() => carol.nameOf(ALICE) === undefined, "Alice's removal from server A")
+    viewer.ws.send(awarenessFrame([[ALICE, 1_000_000_000_000, { user: { name: 'IMPOSTOR' } }]]))
+    viewer.ws.send(awarenessFrame([[9_002, 1, { user: { name: 'marker 2' } }]]))
+    await until(() => carol.nameOf(9_002) === 'marker 2', 'the second marker at Carol')
+    expect(carol.nameOf(ALICE)).toBeUndefined()
+    // Nor was the impostor published for server A's clients.
+    const impostor = published.some((u) => new TextDecoder().decode(u).includes('IMPOSTOR'))
+    expect(impostor).toBe(false)
+    expect(viewer.ws.readyState).toBe(WebSocket.OPEN)
   })
 })

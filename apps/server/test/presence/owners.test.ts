@@ -3,6 +3,7 @@ import * as encoding from 'lib0/encoding'
 import { ProtocolError, readAwarenessHeaders, readAwarenessUpdate } from '@tandem/sync'
 import { Presence } from '../../src/presence/states.js'
 import {
+  MAX_REMOTE_IDS,
   MAX_RESERVED_PER_PRINCIPAL,
   MAX_RESERVED_PER_ROOM,
   MIN_ID_COST_BYTES,
@@ -11,9 +12,9 @@ import {
 } from '../../src/presence/owners.js'
 
 /**
- * CONTRACT-11 "Presence rules", unit by unit: who may change which awareness client id (held,
- * then reserved for the room's lifetime, reclaimable by the same principal only), the bound on
- * reservations, and the per-connection byte budget.
+ * The presence rules of PresenceOwners (src/presence/owners.ts), unit by unit: who may change which
+ * awareness client id (held, then reserved for the room's lifetime, reclaimable by the same
+ * principal only), the bound on reservations, and the per-connection byte budget.
  */
 
 /** An awareness update with the given entries, encoded the way y-protocols does. */
@@ -196,5 +197,46 @@ describe('PresenceOwners: MAX_PRESENCE_BYTES_PER_CONNECTION', () => {
     r.owners.leave(p)
     const back = peer('p2', 'write', 'alice')
     expect(r.send(back, [[1, 2, state(4000)], [2, 2, state(4000)]])).toEqual([[1, 2], [2, 2]])
+  })
+})
+
+describe('PresenceOwners: ids another server\'s connections use (the fan-out)', () => {
+  it('while such an id has a state nobody here may change it: a viewer, a writer, an echo (dropped, not relayed)', () => {
+    const r = room()
+    expect(r.owners.fromServer(update([[1, 4, { n: 'remote writer' }]]))).toBe(true)
+    expect(r.send(peer('v', 'read', 'mallory'), [[1, 1e12, { n: 'EVIL' }]])).toEqual([])
+    expect(r.send(peer('w', 'write', 'mallory'), [[1, 1e12, { n: 'EVIL' }]])).toEqual([])
+    expect(r.send(peer('e', 'write'), [[1, 4, { n: 'remote writer' }]])).toEqual([])
+    expect(r.stateOf(1)).toEqual({ n: 'remote writer' })
+    // The other server goes on updating it.
+    expect(r.owners.fromServer(update([[1, 5, { n: 'moved' }]]))).toBe(true)
+    expect(r.stateOf(1)).toEqual({ n: 'moved' })
+  })
+
+  it('once the other server removed it, a viewer still may not claim it; a writer may, and then holds it', () => {
+    const r = room()
+    r.owners.fromServer(update([[1, 4, { n: 'remote writer' }]]))
+    expect(r.owners.fromServer(update([[1, 5, null]]))).toBe(true)
+    expect(r.send(peer('v', 'read', 'mallory'), [[1, 1e12, { n: 'EVIL' }]])).toEqual([])
+    expect(r.stateOf(1)).toBeUndefined()
+    const back = peer('w', 'write', 'alice')
+    expect(r.send(back, [[1, 6, { n: 'back here' }]])).toEqual([[1, 6]])
+    expect(r.owners.heldIds()).toEqual([1])
+    expect(r.send(peer('x', 'write', 'mallory'), [[1, 1e12, { n: 'EVIL' }]])).toEqual([])
+  })
+
+  it('an update failing the presence checks changes nothing and marks nothing', () => {
+    const r = room()
+    expect(r.owners.fromServer(update([[1, Number.MAX_SAFE_INTEGER, { n: 'x' }]]))).toBe(false)
+    expect(r.stateOf(1)).toBeUndefined()
+    expect(r.send(peer('v', 'read'), [[1, 1, { n: 'mine' }]])).toEqual([[1, 1]])
+  })
+
+  it(`remembers at most ${MAX_REMOTE_IDS} such ids, forgetting the least recently seen`, () => {
+    const r = room()
+    for (let id = 1; id <= MAX_REMOTE_IDS + 1; id++) r.owners.fromServer(update([[id, 1, null]]))
+    // id 1 was forgotten: a viewer may claim it again; id 2 is still another server's.
+    expect(r.send(peer('v', 'read'), [[1, 2, { n: 'v' }]])).toEqual([[1, 2]])
+    expect(r.send(peer('v2', 'read'), [[2, 2, { n: 'v' }]])).toEqual([])
   })
 })

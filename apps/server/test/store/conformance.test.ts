@@ -10,9 +10,10 @@ import type { DocStore, LoadedDoc } from '../../src/store/types.js'
 import { dropSchema, requirePostgres, uniqueName, withPg } from '../helpers/services.js'
 
 /**
- * One DocStore contract, run against every implementation. A fixture gives each test fresh,
- * isolated storage; `open()` may be called several times for the same storage (a second server,
- * or a restart), and `cleanup()` closes what is still open and removes the storage.
+ * The DocStore interface's rules (src/store/types.ts), run against every implementation. A fixture
+ * gives each test fresh, isolated storage; `open()` may be called several times for the same
+ * storage (a second server, or a restart), and `cleanup()` closes what is still open and removes
+ * the storage.
  */
 interface StoreFixture {
   open(): Promise<DocStore>

@@ -97,7 +97,8 @@ describe('group commit', () => {
     expect(appends).toHaveLength(1)
     expect(appends[0]!.map((e) => e.room)).toEqual(['a', 'b'])
     expect(applied.map((x) => x.room)).toEqual(['a', 'b'])
-    // Every room's peers get the commit before any room integrates it.
+    // Every room integrates before the one append; every room's peers get the commit before any
+    // room's after-commit work (acknowledgements, fan-out, compaction).
     expect(calls).toEqual(['integrate a', 'integrate b', 'relay a', 'relay b', 'apply a', 'apply b'])
     const roomA = applied[0]!.committed
     expect(roomA.arrivals.map((e) => [(e.from as { id: string } | undefined)?.id, e.message])).toEqual([

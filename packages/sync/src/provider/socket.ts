@@ -1,12 +1,10 @@
 /**
- * Socket-level helpers of SyncProvider: bytes in, payload checks, URLs, detaching and closing
- * sockets, recognising a rejected subprotocol offer. Stateless.
+ * Socket-level helpers of the Link (link.ts): bytes in, URLs, detaching and closing sockets,
+ * recognising a rejected subprotocol offer. Stateless.
  */
-import * as Y from 'yjs'
-import { CloseCode, ProtocolError } from './errors.js'
-import { type Frame, isEmptyUpdate, validateUpdate } from './frame.js'
-import { roomToPath } from './room-name.js'
-import type { BroadcastChannelConstructor, WebSocketConstructor, WebSocketLike } from './provider-types.js'
+import { CloseCode, ProtocolError } from '../protocol/errors.js'
+import { roomToPath } from '../protocol/room-name.js'
+import type { WebSocketLike } from './types.js'
 
 export const OPEN = 1 // WebSocket.OPEN; the same constant in every implementation
 export const NORMAL_CLOSE = CloseCode.Normal // browsers reject any other code below 3000 in close()
@@ -15,12 +13,6 @@ const ignore = (): void => {}
 
 export type Timer = ReturnType<typeof setTimeout>
 
-/** Minimal `window` surface for the 'online' event. */
-export interface OnlineTarget {
-  addEventListener(type: 'online', listener: () => void): void
-  removeEventListener(type: 'online', listener: () => void): void
-}
-
 /** Binary frame bytes from a message event's data, without copying. */
 export function toBytes(data: unknown): Uint8Array {
   if (data instanceof ArrayBuffer) return new Uint8Array(data)
@@ -28,33 +20,6 @@ export function toBytes(data: unknown): Uint8Array {
   // An ArrayBuffer from another realm (iframe, jsdom) fails instanceof.
   if (Object.prototype.toString.call(data) === '[object ArrayBuffer]') return new Uint8Array(data as ArrayBuffer)
   throw new ProtocolError('text or unknown frame from server', CloseCode.UnsupportedData, 'text-frame')
-}
-
-export function onlineTarget(): OnlineTarget | null {
-  // Guarded at run time: the module must load in Node and workers, where there is no window.
-  return typeof window !== 'undefined' && typeof window.addEventListener === 'function' ? window : null
-}
-
-export function defaultWebSocket(): WebSocketConstructor | undefined {
-  return typeof WebSocket === 'function' ? WebSocket : undefined
-}
-
-/** The BroadcastChannel to use, or undefined for none (see the `crossTab` option). */
-export function broadcastChannelFor(
-  crossTab: boolean | undefined,
-  injected: BroadcastChannelConstructor | undefined,
-): BroadcastChannelConstructor | undefined {
-  const global = typeof BroadcastChannel === 'function' ? BroadcastChannel : undefined
-  const impl = injected ?? global
-  if (crossTab === false || impl === undefined) return undefined
-  if (crossTab === true || injected !== undefined) return impl
-  return typeof window !== 'undefined' ? impl : undefined
-}
-
-export function checkMs(name: string, value: number, allowInfinity: boolean): number {
-  const ok = value >= 0 && (Number.isFinite(value) || (allowInfinity && value === Infinity))
-  if (!ok) throw new RangeError(`SyncProvider: ${name} must be a non-negative number of ms, got ${value}`)
-  return value
 }
 
 /** A base URL without trailing slashes: one server, one spelling (used as a key). */
@@ -82,34 +47,7 @@ export function isSubprotocolRejection(event: unknown): boolean {
   return /subprotocol/i.test(message) || /subprotocol/i.test(error)
 }
 
-/**
- * Throws ProtocolError unless the frame's payload can be applied whole. Yjs can half-apply a
- * truncated update (DESIGN.md #6), so nothing is applied before this passes. Awareness is not
- * checked here: its entries are checked one by one where it is applied (provider-input.ts), so
- * one bad entry costs only itself and a valid update is parsed once.
- */
-export function checkPayload(frame: Frame): void {
-  switch (frame.type) {
-    case 'sync-step1':
-      try {
-        Y.decodeStateVector(frame.stateVector)
-      } catch (err) {
-        throw new ProtocolError(`invalid state vector: ${(err as Error).message}`, CloseCode.InvalidPayload, 'invalid-state-vector')
-      }
-      return
-    case 'sync-step2':
-    case 'sync-update':
-      if (!isEmptyUpdate(frame.update)) validateUpdate(frame.update)
-      return
-    default:
-      return
-  }
-}
-
-/** The 1-byte update "0 entries": the server's keep-alive, checked without parsing. */
-export const isEmptyAwarenessUpdate = (update: Uint8Array): boolean => update.length === 1 && update[0] === 0
-
-/** Stops a socket from reaching the provider again. */
+/** Stops a socket from reaching the Link again. */
 export function detach(ws: WebSocketLike): void {
   ws.onopen = null
   ws.onmessage = null
