@@ -30,7 +30,7 @@ export interface AuthOptions {
   now?: () => number
 }
 
-export interface TokenClaims {
+interface TokenClaims {
   sub: string | undefined
   room: string
   access: Access
@@ -107,7 +107,7 @@ function tokenOf(req: IncomingMessage, url: URL): string | null | undefined {
 }
 
 /** Verifies signature (HS256 only), exp and the Tandem claims. */
-export async function verifyToken(
+async function verifyToken(
   token: string,
   key: Uint8Array,
   nowMs: number,

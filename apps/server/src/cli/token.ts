@@ -65,7 +65,7 @@ async function main(argv: string[]): Promise<void> {
   if (!room) throw new UsageError('--room is required')
   if (values.access !== 'write' && values.access !== 'read') throw new UsageError('--access must be write or read')
   if (!values.sub) throw new UsageError('--sub must not be empty')
-  const ttlSeconds = parseTtl(values.ttl!)
+  const ttlSeconds = parseTtl(values.ttl)
   const secret = loadAuthSecret(process.env)
   if (Buffer.byteLength(secret) < MIN_AUTH_SECRET_BYTES) {
     process.stderr.write(`warning: AUTH_SECRET is shorter than ${MIN_AUTH_SECRET_BYTES} bytes; use \`openssl rand -base64 32\`\n`)

@@ -19,7 +19,7 @@ import * as encoding from 'lib0/encoding'
  * `${prefix}:probe:${serverId}` carries a server's liveness probes (heartbeat type) to itself
  * alone (redis-liveness.ts).
  */
-export const WIRE_VERSION = 1
+const WIRE_VERSION = 1
 
 export const WireType = { Update: 0, Awareness: 1, Heartbeat: 2, Resync: 3, Bye: 4, Hello: 5 } as const
 export type WireType = (typeof WireType)[keyof typeof WireType]

@@ -15,7 +15,7 @@
  * make a server 503 on purpose: a Redis outage hits every server at once, and 503 from all of them
  * would turn "edits reach other servers late" into "nobody can edit".
  */
-export type ComponentState = 'ok' | 'down'
+type ComponentState = 'ok' | 'down'
 export type ServerStatus = 'ok' | 'degraded' | 'down'
 
 /** What a store's or fan-out's health() returns. */

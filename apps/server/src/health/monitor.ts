@@ -46,5 +46,3 @@ export function createHealthMonitor(deps: { store: HealthSource; fanout: HealthS
     },
   }
 }
-
-export type HealthMonitor = ReturnType<typeof createHealthMonitor>

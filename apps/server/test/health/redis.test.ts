@@ -18,7 +18,7 @@ beforeAll(async () => {
   pgUrl = await requirePostgres()
 })
 
-const cleanups: (() => Promise<unknown> | unknown)[] = []
+const cleanups: (() => unknown)[] = []
 afterEach(async () => {
   while (cleanups.length) await Promise.resolve(cleanups.pop()!()).catch(() => {})
 })

@@ -47,7 +47,7 @@ export async function spawnOnTmpfs(sizeBytes: number, env: Record<string, string
   )
   let stdout = ''
   let stderr = ''
-  child.stderr!.on('data', (d) => (stderr += d))
+  child.stderr.on('data', (d) => (stderr += d))
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
@@ -57,7 +57,7 @@ export async function spawnOnTmpfs(sizeBytes: number, env: Record<string, string
   try {
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`server not ready after 10 s; stderr:\n${stderr}`)), 10_000)
-      child.stdout!.on('data', (d) => {
+      child.stdout.on('data', (d) => {
         stdout += d
         const m = /listening on http:\/\/[^:]+:(\d+)/.exec(stdout)
         if (m) {

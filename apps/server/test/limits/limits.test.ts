@@ -28,7 +28,7 @@ async function server(env: Record<string, string>): Promise<RunningServer> {
 }
 
 function peer(s: RunningServer, room: string) {
-  const p = new SyncProvider({ url: s.wsUrl, room, doc: new Y.Doc(), WebSocket: WebSocket as never })
+  const p = new SyncProvider({ url: s.wsUrl, room, doc: new Y.Doc(), WebSocket })
   cleanup.push(() => p.destroy())
   return p
 }
@@ -94,7 +94,7 @@ describe('per-connection rate limits', () => {
     const peers = await twoPeers(s, 'room')
     const big = new Y.Doc()
     big.getText('t').insert(0, 'y'.repeat(60_000))
-    const p = new SyncProvider({ url: s.wsUrl, room: 'room', doc: big, WebSocket: WebSocket as never })
+    const p = new SyncProvider({ url: s.wsUrl, room: 'room', doc: big, WebSocket })
     cleanup.push(() => p.destroy())
     await until(() => peers.a.doc.getText('t').length >= 60_000, 'the 60 KB document relayed')
     expect(p.status).toBe('connected')

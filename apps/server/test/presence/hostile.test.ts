@@ -55,7 +55,7 @@ async function provider(s: RunningServer, name: string, claims?: { sub: string; 
     url: s.wsUrl,
     room: ROOM,
     doc: new Y.Doc(),
-    WebSocket: WebSocket as never,
+    WebSocket,
     ...(claims ? { token: () => token(claims) } : {}),
   })
   cleanup.push(() => p.destroy())

@@ -22,7 +22,7 @@ beforeAll(async () => {
   pgUrl = await requirePostgres()
 })
 
-const cleanups: (() => Promise<unknown> | unknown)[] = []
+const cleanups: (() => unknown)[] = []
 afterEach(async () => {
   while (cleanups.length) await Promise.resolve(cleanups.pop()!()).catch(() => {})
 })
@@ -251,13 +251,13 @@ describe('PostgreSQL terminating the server\'s connections', () => {
 
     // A fresh client writes; another fresh client reads it back through the server.
     const doc = new Y.Doc()
-    const p = new SyncProvider({ url: f.s.wsUrl, room: 'r0', doc, WebSocket: WebSocket as never })
+    const p = new SyncProvider({ url: f.s.wsUrl, room: 'r0', doc, WebSocket })
     cleanups.push(() => p.destroy())
     await f.alive(until(() => p.synced && p.savedState === 'supported', 'fresh client synced'))
     doc.getMap('m').set('fresh', true)
     await f.alive(until(() => p.unsavedChanges === 0, 'fresh write acknowledged'))
     const doc2 = new Y.Doc()
-    const p2 = new SyncProvider({ url: f.s.wsUrl, room: 'r0', doc: doc2, WebSocket: WebSocket as never })
+    const p2 = new SyncProvider({ url: f.s.wsUrl, room: 'r0', doc: doc2, WebSocket })
     cleanups.push(() => p2.destroy())
     await f.alive(until(() => p2.synced && doc2.getMap('m').has('fresh'), 'fresh write read back'))
 
