@@ -15,7 +15,9 @@ import * as encoding from 'lib0/encoding'
  * their own clients in it, which would otherwise only reach us at their next renewal (≤ 15 s).
  *
  * Channels: `${prefix}:room:${room}` carry update/awareness/resync/hello for one room;
- * `${prefix}:servers` carries heartbeat/bye, one per server, not one per room.
+ * `${prefix}:servers` carries heartbeat/bye, one per server, not one per room;
+ * `${prefix}:probe:${serverId}` carries a server's liveness probes (heartbeat type) to itself
+ * alone (redis-liveness.ts).
  */
 const WIRE_VERSION = 1
 

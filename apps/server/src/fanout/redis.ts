@@ -5,6 +5,8 @@ import { DEFAULT_FANOUT_HEARTBEAT_MS, DEFAULT_REDIS_PREFIX } from '../defaults.j
 import type { Fanout, FanoutDelivery, FanoutKind } from './types.js'
 import { WireType, decodeWire, encodeWire } from './redis-wire.js'
 import { PresenceLedger } from './redis-presence.js'
+import { createRoundTrip } from './redis-liveness.js'
+import { FanoutReason, type ComponentHealth } from '../health/model.js'
 
 /**
  * Cross-server fan-out over Redis pub/sub (REDIS_URL), one channel per room.
@@ -27,6 +29,9 @@ import { PresenceLedger } from './redis-presence.js'
  *   timeout) is declared gone, and this fan-out delivers, to each room, an awareness update that
  *   removes the clients that peer had announced, at the clock last seen (so a client that has
  *   already reconnected to another server is not removed).
+ * - A stalled Redis (paused, partitioned: links connected, nothing crossing) is noticed by a probe
+ *   round trip through Redis (redis-liveness.ts), logged once when it starts and once when it
+ *   ends, and reported by health().
  */
 export interface RedisFanoutOptions {
   url: string
@@ -40,6 +45,10 @@ export interface RedisFanoutOptions {
   peerTimeoutMs?: number
   /** how long subscribe() waits for Redis before letting the room open (and resyncing it later) */
   subscribeTimeoutMs?: number
+  /** how often a probe goes through Redis and back; default min(heartbeatMs, 1 s) */
+  probeIntervalMs?: number
+  /** a probe not back after this long means Redis is stalled; default max(3 × probeIntervalMs, 1 s) */
+  stallAfterMs?: number
   /** local publish queue while Redis is unreachable: a hostile or long outage cannot grow memory without bound */
   maxQueueMessages?: number
   maxQueueBytes?: number
@@ -70,6 +79,7 @@ export interface RedisFanout extends Fanout {
   ready(timeoutMs?: number): Promise<void>
   /** Redis CLIENT SETNAME of this server's links: `${prefix}:${serverId}:sub|pub` */
   readonly connectionNames: { sub: string; pub: string }
+  health(): Promise<ComponentHealth>
 }
 
 interface RoomEntry {
@@ -100,6 +110,8 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
   const heartbeatMs = opts.heartbeatMs ?? DEFAULT_FANOUT_HEARTBEAT_MS
   const peerTimeoutMs = opts.peerTimeoutMs ?? 3 * heartbeatMs
   const subscribeTimeoutMs = opts.subscribeTimeoutMs ?? 5_000
+  const probeIntervalMs = opts.probeIntervalMs ?? Math.min(heartbeatMs, 1_000)
+  const stallAfterMs = opts.stallAfterMs ?? Math.max(3 * probeIntervalMs, 1_000)
   const maxQueueMessages = opts.maxQueueMessages ?? 10_000
   const maxQueueBytes = opts.maxQueueBytes ?? 64 * 1024 * 1024
   const metrics = opts.metrics ?? {}
@@ -107,6 +119,9 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
 
   const roomPrefix = `${prefix}:room:`
   const controlChannel = `${prefix}:servers`
+  /** this server's own probes (see redis-liveness.ts); nobody else subscribes to it */
+  const probeChannel = `${prefix}:probe:${serverId}`
+  const probeChannelBuf = Buffer.from(probeChannel)
   const channelOf = (room: string) => roomPrefix + room
   const connectionNames = { sub: `${prefix}:${serverId}:sub`, pub: `${prefix}:${serverId}:pub` }
 
@@ -138,6 +153,11 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
   let pubEverReady = false
   /** peers cannot be judged silent while we ourselves could not hear them */
   let hearingSince = 0
+  const roundTrip = createRoundTrip(stallAfterMs)
+  /** the subscriber acknowledged the probe channel (this link epoch): probes can come back */
+  let probeSubscribed = false
+  /** when the current stall was first noticed; undefined while round trips complete */
+  let stalledSince: number | undefined
 
   // ------------------------------------------------------------------------------------------
   // Resync notifications
@@ -190,9 +210,10 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
     const snapshot = [...rooms.entries()]
     for (const [, e] of snapshot) e.acked = false
     sub
-      .subscribe(controlChannel, ...snapshot.map(([room]) => channelOf(room)))
+      .subscribe(controlChannel, probeChannel, ...snapshot.map(([room]) => channelOf(room)))
       .then(() => {
         if (epoch !== subEpoch || closed) return
+        probeSubscribed = true
         for (const [room, e] of snapshot) markAcked(room, e)
         // Messages published while we were disconnected are gone for good: read them from the store.
         if (reconnect) emitResync(snapshot.map(([room]) => room), 'reconnect')
@@ -204,6 +225,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
   })
 
   sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+    if (channel.equals(probeChannelBuf)) return probeBack(message)
     const msg = decodeWire(message)
     if (!msg) {
       metrics.dropped?.('malformed')
@@ -328,8 +350,13 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
   let pubWasUp = false
   const onDown = (link: 'subscriber' | 'publisher') => () => {
     const wasUp = link === 'subscriber' ? subWasUp : pubWasUp
-    if (link === 'subscriber') subWasUp = false
-    else pubWasUp = false
+    if (link === 'subscriber') {
+      subWasUp = false
+      probeSubscribed = false
+    } else pubWasUp = false
+    // A lost link is its own state (disconnected), logged below; probes in flight are moot.
+    roundTrip.reset()
+    stalledSince = undefined
     if (wasUp && !closed) log?.warn({ link }, 'fan-out: lost the Redis connection; local relay continues, reconnecting')
   }
   sub.on('ready', () => (subWasUp = true))
@@ -356,6 +383,46 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
     for (const [id, p] of peers) if (now - p.lastSeen > peerTimeoutMs) peerGone(id, 'silent')
   }, heartbeatMs)
   timer.unref()
+
+  // ------------------------------------------------------------------------------------------
+  // Liveness: a probe through Redis and back (redis-liveness.ts)
+
+  const probeTimer = setInterval(() => {
+    if (closed) return
+    checkStall()
+    if (pub.status !== 'ready' || sub.status !== 'ready' || !probeSubscribed) return
+    // A monotonic clock (only this process reads the stamp): a wall-clock jump is not a stall.
+    const at = performance.now()
+    roundTrip.sent(at)
+    // Straight to the socket, never queued: a probe that waited proves nothing. A publish that
+    // fails means a link is going down, which 'close' reports.
+    pub.publish(probeChannel, encodeWire(WireType.Heartbeat, serverId, undefined, at)).catch(() => {})
+  }, probeIntervalMs)
+  probeTimer.unref()
+
+  function probeBack(message: Buffer): void {
+    const msg = decodeWire(message)
+    if (msg?.sender !== serverId) return
+    roundTrip.answered(msg.sentAt)
+    checkStall()
+  }
+
+  /** Logs the transitions: once when a stall starts, once when it ends. */
+  function checkStall(): number {
+    const now = performance.now()
+    const stalledMs = roundTrip.stalledFor(now)
+    if (stalledMs && stalledSince === undefined) {
+      stalledSince = now - stalledMs
+      log?.warn(
+        { stalledMs: Math.round(stalledMs) },
+        'fan-out: Redis is connected but not answering (no probe came back); edits reach only this server’s clients until it does',
+      )
+    } else if (!stalledMs && stalledSince !== undefined) {
+      log?.info({ stalledMs: Math.round(now - stalledSince) }, 'fan-out: Redis answers again; cross-server messages flow')
+      stalledSince = undefined
+    }
+    return stalledMs
+  }
 
   // ------------------------------------------------------------------------------------------
 
@@ -417,12 +484,22 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
     },
 
     async health() {
-      const ok = sub.status === 'ready' && pub.status === 'ready'
-      if (ok) return { ok: true, detail: `${peers.size} peer server(s) heard` }
-      return {
-        ok: false,
-        detail: `redis subscriber ${sub.status}, publisher ${pub.status}; ${queue.length} message(s) queued locally`,
+      if (sub.status !== 'ready' || pub.status !== 'ready') {
+        return {
+          ok: false,
+          reason: FanoutReason.Disconnected,
+          detail: `redis subscriber ${sub.status}, publisher ${pub.status}; ${queue.length} message(s) queued locally`,
+        }
       }
+      const stalledMs = checkStall()
+      if (stalledMs) {
+        return {
+          ok: false,
+          reason: FanoutReason.Stalled,
+          detail: `no probe came back through Redis for ${Math.round(stalledMs)} ms (limit ${stallAfterMs} ms); cross-server messages are not flowing`,
+        }
+      }
+      return { ok: true, detail: `${peers.size} peer server(s) heard` }
     },
 
     ready(timeoutMs = 10_000) {
@@ -452,6 +529,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
       if (closed) return
       closed = true
       clearInterval(timer)
+      clearInterval(probeTimer)
       for (const e of rooms.values()) for (const w of e.waiters) w()
       rooms.clear()
       presence.clear()

@@ -1,6 +1,8 @@
 import pg from 'pg'
 import * as Y from 'yjs'
 import type { AppendEntry, DocStore, LoadedDoc, StoredRow } from './types.js'
+import { createWriteHealth } from '../health/write-health.js'
+import { StoreReason, describeError, withTimeout, type ComponentHealth } from '../health/model.js'
 import { DEFAULT_PG_POOL_MAX, DEFAULT_PG_SCHEMA, DEFAULT_PG_STATEMENT_TIMEOUT_MS, PG_SCHEMA_NAME } from '../defaults.js'
 
 /**
@@ -37,6 +39,8 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number
   /** idle pooled connections that die (database restart) are reported here instead of crashing */
   onError?: (err: Error) => void
+  /** writes started failing (an Error) or succeed again (undefined); see health/write-health.ts */
+  onWriteHealth?: (failure: Error | undefined) => void
 }
 
 export interface PostgresStore extends DocStore {
@@ -47,10 +51,13 @@ export interface PostgresStore extends DocStore {
    * gone, so the snapshot comes back too (apply it whole; Yjs ignores what the doc already has).
    */
   loadSince(room: string, afterSeq: number): Promise<LoadedDoc>
+  health(): Promise<ComponentHealth>
 }
 
-
 const HEALTH_TIMEOUT_MS = 2_000
+
+/** Thrown inside the health probe's transaction so that transaction() rolls it back. */
+const PROBE_ROLLBACK = new Error('health probe: rolled back on purpose')
 
 /** A row of `load`/`loadSince`: part 0 is the snapshot, 1 a logged update; bigint seq comes as text. */
 interface LoadRow {
@@ -154,8 +161,41 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
       SELECT room, seq, data, $3 FROM u UNION ALL SELECT room, seq, data, $3 FROM sn`,
   }
 
-  /** Runs fn in one transaction; deadlocks (lock order is deterministic, so only as a safety net) retry. */
-  async function tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Health: can the database be reached, and does it take writes? A failed write (a read-only
+   * standby after a failover, disk full, a lost connection) marks the store failing until a later
+   * write succeeds or the probe does: an INSERT into the log, rolled back, so it goes through the
+   * same checks (read-only, space for the table to grow) and leaves no row (it uses up one seq:
+   * seqs only need to increase). Probes are single-flight: polling /healthz while the database
+   * hangs does not pile queries onto the pool.
+   */
+  const writes = createWriteHealth({
+    probe: () =>
+      transaction(pool, async (c) => {
+        await c.query(`INSERT INTO ${s}.updates (room, data) VALUES ('', '')`)
+        throw PROBE_ROLLBACK
+      }).catch((err: unknown) => {
+        if (err !== PROBE_ROLLBACK) throw err
+      }),
+    probeTimeoutMs: HEALTH_TIMEOUT_MS,
+    onChange: opts.onWriteHealth,
+  })
+  const written = async <T>(write: Promise<T>): Promise<T> => {
+    try {
+      const result = await write
+      writes.succeeded()
+      return result
+    } catch (err) {
+      writes.failed(err)
+      throw err
+    }
+  }
+  /**
+   * Runs fn in one transaction (a write: its outcome is the store's write health); deadlocks
+   * (lock order is deterministic, so only as a safety net) retry.
+   */
+  const tx = <T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> => written(retried(fn))
+  async function retried<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await transaction(pool, fn)
@@ -185,6 +225,9 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
     }
     return { snapshot, updates }
   }
+
+  let reaching: Promise<unknown> | undefined
+  const reachable = () => (reaching ??= pool.query('SELECT 1').finally(() => (reaching = undefined)))
 
   let closed = false
   const store: PostgresStore = {
@@ -246,25 +289,17 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
 
     quarantine: async (room, seqs, reason) => {
       if (seqs.length === 0) return
-      await pool.query(sql.quarantine, [room, seqs.map(String), reason])
+      await written(pool.query(sql.quarantine, [room, seqs.map(String), reason]))
     },
 
     health: async () => {
       // Bounded: /healthz must answer even while the pool waits for a database that is gone.
-      let timer: NodeJS.Timeout | undefined
       try {
-        await Promise.race([
-          pool.query('SELECT 1'),
-          new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`no answer within ${HEALTH_TIMEOUT_MS} ms`)), HEALTH_TIMEOUT_MS)
-          }),
-        ])
-        return { ok: true }
+        await withTimeout(reachable(), HEALTH_TIMEOUT_MS)
       } catch (err) {
-        return { ok: false, detail: (err as Error).message }
-      } finally {
-        clearTimeout(timer)
+        return { ok: false, reason: StoreReason.Unreachable, detail: describeError(err) }
       }
+      return writes.check()
     },
 
     close: async () => {
