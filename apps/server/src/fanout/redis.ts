@@ -5,8 +5,11 @@ import { DEFAULT_FANOUT_HEARTBEAT_MS, DEFAULT_REDIS_PREFIX } from '../defaults.j
 import type { Fanout, FanoutDelivery, FanoutKind } from './types.js'
 import { WireType, decodeWire, encodeWire } from './redis-wire.js'
 import { PresenceLedger } from './redis-presence.js'
-import { createRoundTrip } from './redis-liveness.js'
-import { FanoutReason, type ComponentHealth } from '../health/model.js'
+import { createLivenessProbe } from './redis-liveness.js'
+import { createPublisher } from './redis-publisher.js'
+import { createPeerWatch, type PeerServer } from './redis-peers.js'
+import { FanoutReason } from '../health/model.js'
+import type { FanoutMetrics, RedisFanout, RedisFanoutOptions } from './redis-options.js'
 
 /**
  * Cross-server fan-out over Redis pub/sub (REDIS_URL), one channel per room.
@@ -33,55 +36,6 @@ import { FanoutReason, type ComponentHealth } from '../health/model.js'
  *   round trip through Redis (redis-liveness.ts), logged once when it starts and once when it
  *   ends, and reported by health().
  */
-export interface RedisFanoutOptions {
-  url: string
-  /** channel namespace: `${prefix}:room:${room}` and `${prefix}:servers` (REDIS_PREFIX) */
-  prefix?: string
-  /** this server's id on the wire; random per process by default */
-  serverId?: string
-  /** heartbeat period (FANOUT_HEARTBEAT_MS) */
-  heartbeatMs?: number
-  /** silence after which a peer counts as gone; default 3 × heartbeatMs */
-  peerTimeoutMs?: number
-  /** how long subscribe() waits for Redis before letting the room open (and resyncing it later) */
-  subscribeTimeoutMs?: number
-  /** how often a probe goes through Redis and back; default min(heartbeatMs, 1 s) */
-  probeIntervalMs?: number
-  /** a probe not back after this long means Redis is stalled; default max(3 × probeIntervalMs, 1 s) */
-  stallAfterMs?: number
-  /** local publish queue while Redis is unreachable: a hostile or long outage cannot grow memory without bound */
-  maxQueueMessages?: number
-  maxQueueBytes?: number
-  metrics?: FanoutMetrics
-  log?: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>
-}
-
-/** Counters for /metrics, called synchronously on the hot path: keep them cheap. */
-export interface FanoutMetrics {
-  /** a message handed to Redis (acknowledged by it) */
-  published?(kind: FanoutKind): void
-  /** a message from another server delivered to a room; lag = receive time − publish time */
-  received?(kind: FanoutKind, lagSeconds: number): void
-  /** a message lost on this side: queue overflow, failed publish, undecodable input */
-  dropped?(reason: 'queue-full' | 'publish-failed' | 'malformed'): void
-  /** a Redis connection (subscriber or publisher) came back after being lost */
-  reconnected?(link: 'subscriber' | 'publisher'): void
-  /** rooms handed to onResync, by cause */
-  resync?(reason: 'reconnect' | 'late-subscribe' | 'peer-gone' | 'peer-dropped', rooms: number): void
-  /** a peer server declared gone (silence or goodbye) */
-  peerGone?(): void
-}
-
-export interface RedisFanout extends Fanout {
-  readonly serverId: string
-  onResync(cb: (rooms: readonly string[]) => void): () => void
-  /** Resolves when both links are up (tests, startup logs); rejects after timeoutMs. */
-  ready(timeoutMs?: number): Promise<void>
-  /** Redis CLIENT SETNAME of this server's links: `${prefix}:${serverId}:sub|pub` */
-  readonly connectionNames: { sub: string; pub: string }
-  health(): Promise<ComponentHealth>
-}
-
 interface RoomEntry {
   onMessage: (msg: FanoutDelivery) => void
   acked: boolean
@@ -90,17 +44,7 @@ interface RoomEntry {
   waiters: (() => void)[]
 }
 
-interface Peer {
-  lastSeen: number
-  /** rooms (subscribed here) in which this peer published: resync them if it vanishes */
-  rooms: Set<string>
-}
 
-interface Queued {
-  room: string | undefined
-  buf: Buffer
-  kind: FanoutKind | undefined
-}
 
 const KIND_OF: Record<number, FanoutKind | undefined> = { [WireType.Update]: 'update', [WireType.Awareness]: 'awareness' }
 
@@ -138,26 +82,26 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
   const pub = new Redis(opts.url, { ...common, connectionName: connectionNames.pub, enableOfflineQueue: false, maxRetriesPerRequest: 1 })
 
   const rooms = new Map<string, RoomEntry>()
-  const peers = new Map<string, Peer>()
+  const peers = createPeerWatch({ timeoutMs: peerTimeoutMs, onGone: (id, peer, why) => peerGone(id, peer, why) })
   /** room → awareness clientID → the peer that announced it and the clock last seen */
   const presence = new PresenceLedger()
   const resyncListeners = new Set<(rooms: readonly string[]) => void>()
 
-  let queue: Queued[] = []
-  let queuedBytes = 0
-  /** rooms whose outgoing messages were lost: peers are told to resync them once we are back */
-  const lossyRooms = new Set<string>()
+  const publisher = createPublisher(pub, { serverId, channelOf, controlChannel, maxQueueMessages, maxQueueBytes, metrics })
+  const post = publisher.post
   let closed = false
   let subEpoch = 0
   let subEverReady = false
   let pubEverReady = false
-  /** peers cannot be judged silent while we ourselves could not hear them */
-  let hearingSince = 0
-  const roundTrip = createRoundTrip(stallAfterMs)
-  /** the subscriber acknowledged the probe channel (this link epoch): probes can come back */
-  let probeSubscribed = false
-  /** when the current stall was first noticed; undefined while round trips complete */
-  let stalledSince: number | undefined
+  const liveness = createLivenessProbe({
+    pub,
+    linksUp: () => pub.status === 'ready' && sub.status === 'ready' && !closed,
+    channel: probeChannel,
+    serverId,
+    intervalMs: probeIntervalMs,
+    stallAfterMs,
+    log,
+  })
 
   // ------------------------------------------------------------------------------------------
   // Resync notifications
@@ -200,9 +144,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
     const epoch = ++subEpoch
     const reconnect = subEverReady
     subEverReady = true
-    hearingSince = Date.now()
-    // Everyone was inaudible while we were away: restart their silence clocks.
-    for (const p of peers.values()) p.lastSeen = hearingSince
+    peers.hearing(Date.now())
     if (reconnect) {
       metrics.reconnected?.('subscriber')
       log?.info('fan-out: subscriber reconnected to Redis; resubscribing')
@@ -213,7 +155,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
       .subscribe(controlChannel, probeChannel, ...snapshot.map(([room]) => channelOf(room)))
       .then(() => {
         if (epoch !== subEpoch || closed) return
-        probeSubscribed = true
+        liveness.subscribed()
         for (const [room, e] of snapshot) markAcked(room, e)
         // Messages published while we were disconnected are gone for good: read them from the store.
         if (reconnect) emitResync(snapshot.map(([room]) => room), 'reconnect')
@@ -225,7 +167,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
   })
 
   sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
-    if (channel.equals(probeChannelBuf)) return probeBack(message)
+    if (channel.equals(probeChannelBuf)) return liveness.answered(message)
     const msg = decodeWire(message)
     if (!msg) {
       metrics.dropped?.('malformed')
@@ -233,16 +175,11 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
     }
     if (msg.sender === serverId) return
     const now = Date.now()
-    let peer = peers.get(msg.sender)
-    if (!peer) {
-      peer = { lastSeen: now, rooms: new Set() }
-      peers.set(msg.sender, peer)
-    }
-    peer.lastSeen = now
+    const peer = peers.heard(msg.sender, now)
 
     const ch = channel.toString('utf8')
     if (ch === controlChannel) {
-      if (msg.type === WireType.Bye) peerGone(msg.sender, 'bye')
+      if (msg.type === WireType.Bye) peers.bye(msg.sender)
       return
     }
     if (!ch.startsWith(roomPrefix)) return
@@ -276,10 +213,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
   // ------------------------------------------------------------------------------------------
   // Peer servers that die (their clients' presence, their rooms)
 
-  function peerGone(id: string, why: 'silent' | 'bye'): void {
-    const peer = peers.get(id)
-    if (!peer) return
-    peers.delete(id)
+  function peerGone(id: string, peer: PeerServer, why: 'silent' | 'bye'): void {
     metrics.peerGone?.()
     log?.info({ peer: id, why }, 'fan-out: peer server gone; removing its clients’ presence')
     for (const [room, removal] of presence.takeFrom(id)) {
@@ -296,53 +230,15 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
   }
 
   // ------------------------------------------------------------------------------------------
-  // Publisher link and its bounded queue
-
-  function send(q: Queued): void {
-    pub.publish(q.room === undefined ? controlChannel : channelOf(q.room), q.buf).then(
-      () => {
-        if (q.kind) metrics.published?.(q.kind)
-      },
-      () => {
-        // Lost with the link (or refused): receivers must learn it from the store instead.
-        if (q.room !== undefined) lossyRooms.add(q.room)
-        metrics.dropped?.('publish-failed')
-      },
-    )
-  }
-
-  /**
-   * Publishes now, or queues until the publisher is up. Order matters (a Yjs update may depend on
-   * an earlier one): once anything is queued, everything queues behind it until the flush.
-   */
-  function post(q: Queued): void {
-    if (pub.status === 'ready' && queue.length === 0) send(q)
-    else enqueue(q)
-  }
-
-  function enqueue(q: Queued): void {
-    queue.push(q)
-    queuedBytes += q.buf.length
-    while (queue.length > maxQueueMessages || queuedBytes > maxQueueBytes) {
-      const dropped = queue.shift()!
-      queuedBytes -= dropped.buf.length
-      if (dropped.room !== undefined) lossyRooms.add(dropped.room)
-      metrics.dropped?.('queue-full')
-    }
-  }
+  // Publisher link (its bounded queue: redis-publisher.ts)
 
   pub.on('ready', () => {
     if (pubEverReady) {
       metrics.reconnected?.('publisher')
-      log?.info({ queued: queue.length }, 'fan-out: publisher reconnected to Redis; flushing')
+      log?.info({ queued: publisher.queued }, 'fan-out: publisher reconnected to Redis; flushing')
     }
     pubEverReady = true
-    const pending = queue
-    queue = []
-    queuedBytes = 0
-    for (const q of pending) send(q)
-    for (const room of lossyRooms) send({ room, buf: encodeWire(WireType.Resync, serverId), kind: undefined })
-    lossyRooms.clear()
+    publisher.flush()
     heartbeat()
   })
 
@@ -350,13 +246,9 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
   let pubWasUp = false
   const onDown = (link: 'subscriber' | 'publisher') => () => {
     const wasUp = link === 'subscriber' ? subWasUp : pubWasUp
-    if (link === 'subscriber') {
-      subWasUp = false
-      probeSubscribed = false
-    } else pubWasUp = false
-    // A lost link is its own state (disconnected), logged below; probes in flight are moot.
-    roundTrip.reset()
-    stalledSince = undefined
+    if (link === 'subscriber') subWasUp = false
+    else pubWasUp = false
+    liveness.linkDown(link)
     if (wasUp && !closed) log?.warn({ link }, 'fan-out: lost the Redis connection; local relay continues, reconnecting')
   }
   sub.on('ready', () => (subWasUp = true))
@@ -373,56 +265,14 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
 
   function heartbeat(): void {
     // Heartbeats are never queued: a stale one proves nothing.
-    if (pub.status === 'ready' && !closed) send({ room: undefined, buf: encodeWire(WireType.Heartbeat, serverId), kind: undefined })
+    if (!closed) publisher.sendIfUp({ room: undefined, buf: encodeWire(WireType.Heartbeat, serverId), kind: undefined })
   }
 
   const timer = setInterval(() => {
     heartbeat()
-    const now = Date.now()
-    if (sub.status !== 'ready' || now - hearingSince < peerTimeoutMs) return
-    for (const [id, p] of peers) if (now - p.lastSeen > peerTimeoutMs) peerGone(id, 'silent')
+    if (sub.status === 'ready') peers.sweep(Date.now())
   }, heartbeatMs)
   timer.unref()
-
-  // ------------------------------------------------------------------------------------------
-  // Liveness: a probe through Redis and back (redis-liveness.ts)
-
-  const probeTimer = setInterval(() => {
-    if (closed) return
-    checkStall()
-    if (pub.status !== 'ready' || sub.status !== 'ready' || !probeSubscribed) return
-    // A monotonic clock (only this process reads the stamp): a wall-clock jump is not a stall.
-    const at = performance.now()
-    roundTrip.sent(at)
-    // Straight to the socket, never queued: a probe that waited proves nothing. A publish that
-    // fails means a link is going down, which 'close' reports.
-    pub.publish(probeChannel, encodeWire(WireType.Heartbeat, serverId, undefined, at)).catch(() => {})
-  }, probeIntervalMs)
-  probeTimer.unref()
-
-  function probeBack(message: Buffer): void {
-    const msg = decodeWire(message)
-    if (msg?.sender !== serverId) return
-    roundTrip.answered(msg.sentAt)
-    checkStall()
-  }
-
-  /** Logs the transitions: once when a stall starts, once when it ends. */
-  function checkStall(): number {
-    const now = performance.now()
-    const stalledMs = roundTrip.stalledFor(now)
-    if (stalledMs && stalledSince === undefined) {
-      stalledSince = now - stalledMs
-      log?.warn(
-        { stalledMs: Math.round(stalledMs) },
-        'fan-out: Redis is connected but not answering (no probe came back); edits reach only this server’s clients until it does',
-      )
-    } else if (!stalledMs && stalledSince !== undefined) {
-      log?.info({ stalledMs: Math.round(now - stalledSince) }, 'fan-out: Redis answers again; cross-server messages flow')
-      stalledSince = undefined
-    }
-    return stalledMs
-  }
 
   // ------------------------------------------------------------------------------------------
 
@@ -488,10 +338,10 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
         return {
           ok: false,
           reason: FanoutReason.Disconnected,
-          detail: `redis subscriber ${sub.status}, publisher ${pub.status}; ${queue.length} message(s) queued locally`,
+          detail: `redis subscriber ${sub.status}, publisher ${pub.status}; ${publisher.queued} message(s) queued locally`,
         }
       }
-      const stalledMs = checkStall()
+      const stalledMs = liveness.check()
       if (stalledMs) {
         return {
           ok: false,
@@ -529,17 +379,14 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
       if (closed) return
       closed = true
       clearInterval(timer)
-      clearInterval(probeTimer)
+      liveness.stop()
       for (const e of rooms.values()) for (const w of e.waiters) w()
       rooms.clear()
       presence.clear()
       resyncListeners.clear()
       // Tell peers now instead of letting them wait out our silence; bounded, Redis may be gone.
       if (pub.status === 'ready') {
-        const pending = queue
-        queue = []
-        const flushes = pending.map((q) => pub.publish(q.room === undefined ? controlChannel : channelOf(q.room), q.buf).catch(() => 0))
-        flushes.push(pub.publish(controlChannel, encodeWire(WireType.Bye, serverId)).catch(() => 0))
+        const flushes = publisher.drain({ room: undefined, buf: encodeWire(WireType.Bye, serverId), kind: undefined })
         await withTimeout(Promise.all(flushes), 1_000)
       }
       sub.disconnect()
