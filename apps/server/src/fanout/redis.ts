@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
-import type { Logger } from '../log.js'
 import { DEFAULT_FANOUT_HEARTBEAT_MS, DEFAULT_REDIS_PREFIX } from '../defaults.js'
-import type { Fanout, FanoutDelivery, FanoutKind } from './types.js'
+import type { FanoutDelivery, FanoutKind } from './types.js'
 import { WireType, decodeWire, encodeWire } from './redis-wire.js'
 import { PresenceLedger } from './redis-presence.js'
 import { createLivenessProbe } from './redis-liveness.js'
@@ -88,7 +87,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
   const resyncListeners = new Set<(rooms: readonly string[]) => void>()
 
   const publisher = createPublisher(pub, { serverId, channelOf, controlChannel, maxQueueMessages, maxQueueBytes, metrics })
-  const post = publisher.post
+  const post = (q: Parameters<typeof publisher.post>[0]) => publisher.post(q)
   let closed = false
   let subEpoch = 0
   let subEverReady = false
