@@ -38,7 +38,8 @@ export class KeySourceError extends Error {
 }
 
 /**
- * `kid:secret` entries separated by commas or newlines; blank entries and `#` lines are skipped.
+ * `kid:secret` entries separated by commas or newlines; blank entries and lines starting with
+ * `#` are skipped.
  * The secret is everything after the FIRST colon (base64 secrets have none, but may). Messages
  * name the entry by position and kid, never by its secret.
  */
@@ -46,9 +47,13 @@ export function parseSecretList(text: string, variable: string): NamedSecret[] {
   const out: NamedSecret[] = []
   const seen = new Set<string>()
   let position = 0
-  for (const raw of text.split(/[,\n]/)) {
+  const entries = text
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('#'))
+    .flatMap((line) => line.split(','))
+  for (const raw of entries) {
     const entry = raw.trim()
-    if (entry === '' || entry.startsWith('#')) continue
+    if (entry === '') continue
     position++
     const colon = entry.indexOf(':')
     const kid = colon < 0 ? '' : entry.slice(0, colon).trim()
