@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { exportSPKI, importJWK } from 'jose'
+import { exportSPKI, importJWK, type CryptoKey } from 'jose'
 import { startServer, tempDir, removeDir, type RunningServer } from '../helpers/server.js'
 import { metric } from '../helpers/metrics.js'
 import { upgradeStatus } from '../helpers/clients.js'
