@@ -1,5 +1,6 @@
 import { accessSync, constants, mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { DEFAULT_FANOUT_HEARTBEAT_MS, DEFAULT_PG_POOL_MAX, DEFAULT_PG_SCHEMA, DEFAULT_PG_STATEMENT_TIMEOUT_MS, DEFAULT_REDIS_PREFIX, PG_SCHEMA_NAME } from './defaults.js'
 import { parseFrameAncestors } from './net/security-headers.js'
 import { KeySourceError, MIN_AUTH_SECRET_BYTES, parseSecretList, readKeyMaterial, readSecretsFile, type KeyMaterial, type KeySources } from './auth/keys.js'
 
@@ -308,12 +309,12 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 5_000, 0, 600_000),
     editorDir: env.EDITOR_DIR ?? defaults.editorDir,
     frameAncestors: frameAncestors(env),
-    pgPoolMax: int(env, 'PG_POOL_MAX', 10, 1, 1000),
-    pgStatementTimeoutMs: int(env, 'PG_STATEMENT_TIMEOUT_MS', 10_000, 0, 3_600_000),
-    pgSchema: pattern(env, 'PG_SCHEMA', /^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier (letters, digits, _)', 'tandem'),
-    redisPrefix: pattern(env, 'REDIS_PREFIX', /^[\x21-\x7e]{1,64}$/, '1-64 printable ASCII characters, no spaces', 'tandem'),
+    pgPoolMax: int(env, 'PG_POOL_MAX', DEFAULT_PG_POOL_MAX, 1, 1000),
+    pgStatementTimeoutMs: int(env, 'PG_STATEMENT_TIMEOUT_MS', DEFAULT_PG_STATEMENT_TIMEOUT_MS, 0, 3_600_000),
+    pgSchema: pattern(env, 'PG_SCHEMA', PG_SCHEMA_NAME, 'a lower-case SQL identifier (letters, digits, _)', DEFAULT_PG_SCHEMA),
+    redisPrefix: pattern(env, 'REDIS_PREFIX', /^[\x21-\x7e]{1,64}$/, '1-64 printable ASCII characters, no spaces', DEFAULT_REDIS_PREFIX),
     // Must stay well under y-protocols' 30 s awareness timeout: a dead peer is noticed after 3 beats.
-    fanoutHeartbeatMs: int(env, 'FANOUT_HEARTBEAT_MS', 5_000, 50, 9_000),
+    fanoutHeartbeatMs: int(env, 'FANOUT_HEARTBEAT_MS', DEFAULT_FANOUT_HEARTBEAT_MS, 50, 9_000),
     tls: tlsCert && tlsKey ? Object.freeze({ certFile: resolve(tlsCert), keyFile: resolve(tlsKey) }) : undefined,
     trustProxy,
     maxConnectionsPerIp: int(env, 'MAX_CONNECTIONS_PER_IP', 100, 0, 10_000_000),

@@ -22,7 +22,7 @@ function byType(registry: Registry, name: string, help: string): TypeCounter {
     registers: [registry],
     collect() {
       for (let t = 0; t < pending.length; t++) {
-        if (pending[t]! > 0) children[t]!.inc(pending[t]!)
+        if (pending[t]! > 0) children[t]!.inc(pending[t])
         pending[t] = 0
       }
     },

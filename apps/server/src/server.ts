@@ -1,4 +1,4 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerOptions } from 'node:http'
+import { STATUS_CODES, createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerOptions } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { AddressInfo, Socket } from 'node:net'
 import { WebSocketServer } from 'ws'
@@ -10,7 +10,7 @@ import type { Logger } from './log.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { createCommitter } from './update/commit.js'
 import { createRoomRegistry } from './room/registry.js'
-import type { Room, RoomPeer } from './room/room.js'
+import type { Room } from './room/room.js'
 import { Connection, type ConnectionDeps } from './net/connection.js'
 import { decideUpgrade, type Authorizer } from './net/upgrade.js'
 import type { HttpAuthorizer } from './auth/http-auth.js'
@@ -145,7 +145,7 @@ export function createTandemServer(deps: ServerDeps) {
     // never does. Closed once the answer is flushed (as ws does for handshakes it refuses).
     socket.once('finish', () => socket.destroy())
     socket.end(
-      `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     )
   }
 
@@ -299,12 +299,3 @@ export function createTandemServer(deps: ServerDeps) {
 }
 
 export type TandemServer = ReturnType<typeof createTandemServer>
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-}

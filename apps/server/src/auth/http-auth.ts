@@ -5,5 +5,3 @@ import type { IncomingMessage } from 'node:http'
  * allowed, or the HTTP status to answer with.
  */
 export type HttpAuthorizer = (req: IncomingMessage, url: URL, room: string) => Promise<{ status: number; reason: string } | undefined>
-
-export const allowAllHttp: HttpAuthorizer = async () => undefined

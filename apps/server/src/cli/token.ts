@@ -84,8 +84,8 @@ async function main(argv: string[]): Promise<void> {
     if (access !== 'write' && access !== 'read') throw new UsageError('--access must be write or read')
   }
   if (!values.sub) throw new UsageError('--sub must not be empty')
-  if (kid !== undefined && kid === '') throw new UsageError('--kid must not be empty')
-  const ttlSeconds = parseTtl(values.ttl!)
+  if (kid === '') throw new UsageError('--kid must not be empty')
+  const ttlSeconds = parseTtl(values.ttl)
   const secret = loadSigningSecret(process.env, kid)
   if (Buffer.byteLength(secret) < MIN_AUTH_SECRET_BYTES) {
     process.stderr.write(`warning: AUTH_SECRET is shorter than ${MIN_AUTH_SECRET_BYTES} bytes; use \`openssl rand -base64 32\`\n`)

@@ -17,7 +17,7 @@ import * as encoding from 'lib0/encoding'
  * Channels: `${prefix}:room:${room}` carry update/awareness/resync/hello for one room;
  * `${prefix}:servers` carries heartbeat/bye, one per server, not one per room.
  */
-export const WIRE_VERSION = 1
+const WIRE_VERSION = 1
 
 export const WireType = { Update: 0, Awareness: 1, Heartbeat: 2, Resync: 3, Bye: 4, Hello: 5 } as const
 export type WireType = (typeof WireType)[keyof typeof WireType]

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { Logger } from '../log.js'
-import type { Fanout, FanoutDelivery, FanoutKind, FanoutMessage } from './types.js'
+import { DEFAULT_FANOUT_HEARTBEAT_MS, DEFAULT_REDIS_PREFIX } from '../defaults.js'
+import type { Fanout, FanoutDelivery, FanoutKind } from './types.js'
 import { WireType, decodeWire, encodeWire } from './redis-wire.js'
 import { PresenceLedger } from './redis-presence.js'
 
@@ -94,9 +95,9 @@ interface Queued {
 const KIND_OF: Record<number, FanoutKind | undefined> = { [WireType.Update]: 'update', [WireType.Awareness]: 'awareness' }
 
 export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
-  const prefix = opts.prefix ?? 'tandem'
+  const prefix = opts.prefix ?? DEFAULT_REDIS_PREFIX
   const serverId = opts.serverId ?? randomUUID()
-  const heartbeatMs = opts.heartbeatMs ?? 5_000
+  const heartbeatMs = opts.heartbeatMs ?? DEFAULT_FANOUT_HEARTBEAT_MS
   const peerTimeoutMs = opts.peerTimeoutMs ?? 3 * heartbeatMs
   const subscribeTimeoutMs = opts.subscribeTimeoutMs ?? 5_000
   const maxQueueMessages = opts.maxQueueMessages ?? 10_000

@@ -24,9 +24,6 @@ export type UpgradeDecision =
  */
 export type Authorizer = (req: IncomingMessage, room: string) => Promise<UpgradeDecision>
 
-/** The open server (no AUTH_SECRET): everyone may write. */
-export const allowAll: Authorizer = async (_req, room) => ({ ok: true, room, access: 'write' })
-
 export async function decideUpgrade(req: IncomingMessage, authorize: Authorizer): Promise<UpgradeDecision> {
   let room: string
   try {

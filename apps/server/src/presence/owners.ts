@@ -1,4 +1,4 @@
-import { ProtocolError, type AwarenessHeader } from '@tandem/sync'
+import { CloseCode, ProtocolError, type AwarenessHeader } from '@tandem/sync'
 import type { Config } from '../config.js'
 import type { Presence } from './states.js'
 
@@ -97,7 +97,7 @@ export class PresenceOwners<P extends PresenceClaimant> {
     // Cap what one client can make every other client hold and render.
     for (const h of kept) {
       if (h.end - h.start > this.limits.maxAwarenessBytes) {
-        throw new ProtocolError('awareness state too large', 1008, 'awareness-too-large')
+        throw new ProtocolError('awareness state too large', CloseCode.PolicyViolation, 'awareness-too-large')
       }
     }
     this.presence.check(update, kept)
@@ -175,7 +175,7 @@ export class PresenceOwners<P extends PresenceClaimant> {
     if (cost > this.limits.maxPresenceBytesPerConnection) {
       throw new ProtocolError(
         `presence above ${this.limits.maxPresenceBytesPerConnection} bytes for one connection`,
-        1008,
+        CloseCode.PolicyViolation,
         'presence-over-budget',
       )
     }

@@ -1,12 +1,13 @@
 import pg from 'pg'
 import * as Y from 'yjs'
 import type { AppendEntry, DocStore, LoadedDoc, StoredRow } from './types.js'
+import { DEFAULT_PG_POOL_MAX, DEFAULT_PG_SCHEMA, DEFAULT_PG_STATEMENT_TIMEOUT_MS, PG_SCHEMA_NAME } from '../defaults.js'
 
 /**
  * Shared store (DATABASE_URL): PostgreSQL via node-postgres, same semantics as the SQLite store,
  * plus what several servers sharing one database need.
  *
- * Tables live in their own schema (`schema`, default "tandem"), created and migrated on start;
+ * Tables live in their own schema (`schema`, default DEFAULT_PG_SCHEMA), created and migrated on start;
  * `schema_version` records the applied migrations. Migrations run under a transaction-scoped
  * advisory lock, so N servers starting together migrate once.
  *
@@ -48,12 +49,15 @@ export interface PostgresStore extends DocStore {
   loadSince(room: string, afterSeq: number): Promise<LoadedDoc>
 }
 
-export const DEFAULT_PG_SCHEMA = 'tandem'
-
-/** Unquoted-identifier rules, so a schema name never needs escaping surprises in logs or SQL. */
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
 
 const HEALTH_TIMEOUT_MS = 2_000
+
+/** A row of `load`/`loadSince`: part 0 is the snapshot, 1 a logged update; bigint seq comes as text. */
+interface LoadRow {
+  part: number
+  seq: string
+  data: Buffer
+}
 
 /** Rows per INSERT statement: 2 bind parameters each, far below PostgreSQL's 65,535 limit. */
 const INSERT_CHUNK = 1000
@@ -83,14 +87,14 @@ const MIGRATIONS: readonly ((s: string) => string)[] = [
 
 export async function createPostgresStore(opts: PostgresStoreOptions): Promise<PostgresStore> {
   const schema = opts.schema ?? DEFAULT_PG_SCHEMA
-  if (!SCHEMA_NAME.test(schema)) {
-    throw new Error(`PostgreSQL schema name ${JSON.stringify(schema)} must match ${SCHEMA_NAME} (lower-case, unquoted identifier)`)
+  if (!PG_SCHEMA_NAME.test(schema)) {
+    throw new Error(`PostgreSQL schema name ${JSON.stringify(schema)} must match ${PG_SCHEMA_NAME} (lower-case, unquoted identifier)`)
   }
   const s = `"${schema}"`
-  const statementTimeoutMs = opts.statementTimeoutMs ?? 10_000
+  const statementTimeoutMs = opts.statementTimeoutMs ?? DEFAULT_PG_STATEMENT_TIMEOUT_MS
   const pool = new pg.Pool({
     connectionString: opts.url,
-    max: opts.poolMax ?? 10,
+    max: opts.poolMax ?? DEFAULT_PG_POOL_MAX,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
     // Sent in the startup packet, so it applies to every statement on every pooled connection.
     ...(statementTimeoutMs > 0
@@ -171,7 +175,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
     return c.query(sql.lockRooms, [schemaKey, keys])
   }
 
-  const toRows = (rows: { part: number; seq: string; data: Buffer }[]): LoadedDoc => {
+  const toRows = (rows: LoadRow[]): LoadedDoc => {
     let snapshot: StoredRow | null = null
     const updates: StoredRow[] = []
     for (const r of rows) {
@@ -188,9 +192,9 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
     schema,
 
     // One statement sees one MVCC snapshot, so snapshot and log are consistent without a transaction.
-    load: async (room) => toRows((await pool.query(sql.load, [room])).rows),
+    load: async (room) => toRows((await pool.query<LoadRow>(sql.load, [room])).rows),
 
-    loadSince: async (room, afterSeq) => toRows((await pool.query(sql.loadSince, [room, afterSeq])).rows),
+    loadSince: async (room, afterSeq) => toRows((await pool.query<LoadRow>(sql.loadSince, [room, afterSeq])).rows),
 
     append: async (entries) => {
       if (entries.length === 0) return []

@@ -22,7 +22,7 @@ export interface Checkpointer {
   stop(): Promise<void>
 }
 
-export interface CheckpointResult {
+interface CheckpointResult {
   /** frames in the WAL */
   log: number
   /** frames copied into the database file */

@@ -5,11 +5,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness'
-import { type Frame, readFrame, writeAuthDenied, writeAwareness, writeSaved } from './frame.js'
-import { SAVED_ACK_PROTOCOL } from './message-type.js'
+import { type Frame, readFrame, writeAuthDenied, writeAwareness, writeSaved } from '../protocol/frame.js'
+import { SAVED_ACK_PROTOCOL } from '../protocol/message-type.js'
 import { SyncProvider, type SyncProviderOptions } from './provider.js'
-import { tabChannelName } from './provider-tabs.js'
-import { broadcastChannelFor } from './provider-socket.js'
+import { tabChannelName } from './tabs.js'
+import { broadcastChannelFor } from './runtime.js'
 
 class FakeSocket {
   binaryType = 'blob'

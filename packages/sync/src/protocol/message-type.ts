@@ -27,7 +27,7 @@
  *   - message and sync types are known ones;
  *   - updates and awareness JSON are validated by `validateUpdate` / `readAwarenessUpdate`
  *     before anything is applied (a truncated v1 update can otherwise half-apply).
- * The client (SyncProvider) reads awareness entry by entry instead (provider-input.ts
+ * The client (SyncProvider) reads awareness entry by entry instead (provider/input.ts
  * `readAwarenessGuarded`): an entry whose client id or clock is past 2^53 − 1, or whose state
  * is not UTF-8 JSON nested at most 64 deep, is dropped alone; only broken framing is a 1007.
  */

@@ -4,7 +4,7 @@
  * One timer, re-armed only when it fires, never per message: messages are the hot path and
  * only stamp the time.
  */
-import { MAX_TIMER_MS, type Timer } from './provider-socket.js'
+import { MAX_TIMER_MS, type Timer } from './socket.js'
 
 export class DeadLinkWatch {
   private timer: Timer | undefined

@@ -2,7 +2,7 @@ import type * as Y from 'yjs'
 import type * as awarenessProtocol from 'y-protocols/awareness'
 import type { SavedState } from './saved-tracker.js'
 import type { SyncProvider } from './provider.js'
-import type { ProtocolError } from './errors.js'
+import type { ProtocolError } from '../protocol/errors.js'
 
 // ---------------------------------------------------------------------------------------------
 // The WebSocket surface the provider needs. Structural, so the browser's WebSocket and the `ws`

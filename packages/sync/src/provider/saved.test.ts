@@ -4,9 +4,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
-import { ProtocolError } from './errors.js'
-import { type Frame, readFrame, writeSaved, writeSyncStep1, writeSyncStep2, writeSyncUpdate } from './frame.js'
-import { SAVED_ACK_PROTOCOL } from './message-type.js'
+import { ProtocolError } from '../protocol/errors.js'
+import { type Frame, readFrame, writeSaved, writeSyncStep1, writeSyncStep2, writeSyncUpdate } from '../protocol/frame.js'
+import { SAVED_ACK_PROTOCOL } from '../protocol/message-type.js'
 import { type SavedState, SyncProvider, type SyncProviderOptions } from './provider.js'
 
 class FakeSocket {

@@ -21,12 +21,12 @@
  */
 import * as Y from 'yjs'
 import type * as awarenessProtocol from 'y-protocols/awareness'
-import { CloseCode, ProtocolError } from './errors.js'
-import { isEmptyUpdate, validateUpdate } from './frame.js'
-import { ownLeave, ownState } from './provider-awareness.js'
-import { applyAwarenessEntries, applyUpdateGuarded, readAwarenessGuarded } from './provider-input.js'
-import type { BroadcastChannelConstructor, BroadcastChannelLike, UrlSource } from './provider-types.js'
-import { normalizeBase } from './provider-socket.js'
+import { CloseCode, ProtocolError } from '../protocol/errors.js'
+import { isEmptyUpdate, validateUpdate } from '../protocol/frame.js'
+import { ownLeave, ownState } from './awareness.js'
+import { applyAwarenessEntries, applyUpdateGuarded, readAwarenessGuarded } from './input.js'
+import type { BroadcastChannelConstructor, BroadcastChannelLike, UrlSource } from './types.js'
+import { normalizeBase } from './socket.js'
 
 /** Transaction origin of an update applied from another tab. */
 export interface TabOrigin {
@@ -251,7 +251,7 @@ export class TabChannel {
   private apply(update: Uint8Array, relay: boolean): boolean {
     if (isEmptyUpdate(update)) return true
     try {
-      validateUpdate(update) // a truncated update can half-apply (see validateUpdate in frame.ts)
+      validateUpdate(update) // a truncated update can half-apply (see validateUpdate in protocol/frame.ts)
     } catch (error) {
       this.host.dropped(error as ProtocolError) // validateUpdate throws nothing else
       return false

@@ -13,12 +13,15 @@
  *    comes from Yjs' transaction cleanup the Y.Doc never finishes that transaction again (no
  *    more 'update' events, observers or GC: it is unusable). `applyUpdateGuarded` tells those
  *    cases apart from an application observer that threw.
+ *  - Yjs can half-apply a truncated update (see validateUpdate in protocol/frame.ts), so an
+ *    update or state vector from the server is checked whole before anything uses it
+ *    (`checkPayload`).
  */
 import * as Y from 'yjs'
 import type * as awarenessProtocol from 'y-protocols/awareness'
 import { equalityDeep } from 'lib0/function'
-import { CloseCode, ProtocolError } from './errors.js'
-import type { AwarenessEntry } from './frame.js'
+import { CloseCode, ProtocolError } from '../protocol/errors.js'
+import { type AwarenessEntry, type Frame, isEmptyUpdate, validateUpdate } from '../protocol/frame.js'
 
 /** Deepest nesting of arrays and objects accepted in a presence state (the server's bound too). */
 export const MAX_AWARENESS_DEPTH = 64
@@ -252,4 +255,28 @@ export function applyUpdateGuarded(doc: Y.Doc, update: Uint8Array, origin: unkno
   }
   if (cleanup !== null) throw (cleanup as { error: unknown }).error
   return null
+}
+
+/**
+ * Throws ProtocolError unless the frame's payload can be applied whole: nothing is applied
+ * before this passes. Awareness is not checked here: its entries are checked one by one where
+ * it is applied (readAwarenessGuarded), so one bad entry costs only itself and a valid update
+ * is parsed once.
+ */
+export function checkPayload(frame: Frame): void {
+  switch (frame.type) {
+    case 'sync-step1':
+      try {
+        Y.decodeStateVector(frame.stateVector)
+      } catch (err) {
+        throw new ProtocolError(`invalid state vector: ${(err as Error).message}`, CloseCode.InvalidPayload, 'invalid-state-vector')
+      }
+      return
+    case 'sync-step2':
+    case 'sync-update':
+      if (!isEmptyUpdate(frame.update)) validateUpdate(frame.update)
+      return
+    default:
+      return
+  }
 }

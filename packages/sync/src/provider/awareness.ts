@@ -45,3 +45,6 @@ export function forgetRemotePeers(awareness: Awareness, keep: ReadonlySet<number
   // newer, so peers would stay invisible until their next change or 15 s renewal.
   for (const id of [...awareness.meta.keys()]) if (forget(id)) awareness.meta.delete(id)
 }
+
+/** The 1-byte update "0 entries": the server's keep-alive, checked without parsing. */
+export const isEmptyAwarenessUpdate = (update: Uint8Array): boolean => update.length === 1 && update[0] === 0

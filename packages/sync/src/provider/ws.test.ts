@@ -11,7 +11,7 @@ import * as decoding from 'lib0/decoding'
 import * as syncProtocol from 'y-protocols/sync'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import { SyncProvider, type WebSocketConstructor } from './provider.js'
-import { SAVED_ACK_PROTOCOL } from './message-type.js'
+import { SAVED_ACK_PROTOCOL } from '../protocol/message-type.js'
 
 // ---------------------------------------------------------------------------------------------
 // The relay: one Y.Doc + Awareness per room, kept across restarts (like a server with storage).

@@ -1,17 +1,17 @@
 import * as Y from 'yjs'
 import * as awarenessProtocol from 'y-protocols/awareness'
-import { CloseCode, ProtocolError } from './errors.js'
-import { applyAwarenessEntries, applyUpdateGuarded, type GuardedAwareness, readAwarenessGuarded } from './provider-input.js'
-import { type Frame, isEmptyUpdate, writeAwareness, writeSyncStep1, writeSyncStep2, writeSyncUpdate } from './frame.js'
-import { SAVED_ACK_PROTOCOL } from './message-type.js'
+import { ObservableV2 } from 'lib0/observable'
+import { CloseCode, ProtocolError } from '../protocol/errors.js'
+import { type Frame, isEmptyUpdate, writeAwareness, writeSyncStep1, writeSyncStep2, writeSyncUpdate } from '../protocol/frame.js'
+import { type AwarenessChange, allStates, forgetRemotePeers, isEmptyAwarenessUpdate, ownLeave, ownState, touchesOwn } from './awareness.js'
+import { applyAwarenessEntries, applyUpdateGuarded, type GuardedAwareness, readAwarenessGuarded } from './input.js'
+import { Link } from './link.js'
+import { broadcastChannelFor } from './runtime.js'
 import { SavedTracker, type SavedState, type UpdateMessage } from './saved-tracker.js'
-import { ProviderConnection } from './provider-connection.js'
-import { broadcastChannelFor, isEmptyAwarenessUpdate } from './provider-socket.js'
-import { type AwarenessChange, allStates, forgetRemotePeers, ownLeave, ownState, touchesOwn } from './provider-awareness.js'
-import { TabChannel, tabChannelName } from './provider-tabs.js'
-import type { SyncProviderOptions, WebSocketLike } from './provider-types.js'
+import { TabChannel, tabChannelName } from './tabs.js'
+import type { ProviderStatus, SyncProviderEvents, SyncProviderOptions } from './types.js'
 
-export * from './provider-types.js'
+export * from './types.js'
 
 const NO_PEERS: ReadonlySet<number> = new Set()
 const docBrokenReason = 'doc-broken: an update left the Y.Doc unusable; load the document into a new Y.Doc'
@@ -21,9 +21,9 @@ const docBrokenReason = 'doc-broken: an update left the Y.Doc unusable; load the
  *
  * Reconnects with full-jitter exponential backoff, rotates through a list of servers, fetches a
  * fresh token per attempt, detects dead links, and stops for good on close codes 4400-4499
- * (provider-connection.ts). Knows which local changes the server has durably stored when the
+ * (its Link, link.ts). Knows which local changes the server has durably stored when the
  * server speaks Tandem's "saved" extension (`unsavedChanges`, 'saved', `savedState`), and
- * shares updates with other tabs of the browser (provider-tabs.ts).
+ * shares updates with other tabs of the browser (tabs.ts).
  * `destroy()` undoes every listener, timer and channel it set up.
  *
  * Hostile input. Nothing a server or another tab sends makes the provider throw out of an
@@ -34,7 +34,7 @@ const docBrokenReason = 'doc-broken: an update left the Y.Doc unusable; load the
  *    ProtocolError). A connection that synced and then sent bad input does not reset the
  *    backoff, so a server repeating it meets a growing delay, never a hot loop.
  *  - Awareness entries (server or tab) are checked one by one before anything applies them
- *    (provider-input.ts): client id and clock ≤ 2^53 − 1, the state valid UTF-8 JSON nested at
+ *    (input.ts): client id and clock ≤ 2^53 − 1, the state valid UTF-8 JSON nested at
  *    most 64 deep. A bad entry is dropped alone ('message-dropped'); the rest apply.
  *  - An update Yjs throws on while applying it: 'invalid-update', the connection is closed and
  *    retried with backoff (from a tab: the message is dropped). When the throw left the Y.Doc
@@ -47,18 +47,34 @@ const docBrokenReason = 'doc-broken: an update left the Y.Doc unusable; load the
  *    provider listener) is reported as 'listener-error' (console.error when nobody listens); the
  *    input is applied and the connection stays, since reconnecting would replay the same state.
  */
-export class SyncProvider extends ProviderConnection {
+export class SyncProvider extends ObservableV2<SyncProviderEvents> {
+  readonly room: string
   readonly doc: Y.Doc
   readonly awareness: awarenessProtocol.Awareness
 
+  private readonly link: Link
   private readonly ownsAwareness: boolean
   private readonly tracker: SavedTracker
   /** The tracker's identity of the open connection (0 = none): acks of another one never count. */
   private connectionId = 0
   private readonly tabs: TabChannel | null
+  private destroyed = false
 
   constructor(options: SyncProviderOptions) {
-    super(options) // validates every option before anything is created
+    super()
+    // First: the Link validates every option it reads before anything is created.
+    this.link = new Link(options, {
+      opened: (mayAck) => this.opened(mayAck),
+      frame: (frame) => this.frameReceived(frame),
+      closing: () => this.link.send(writeAwareness(ownLeave(this.awareness))), // peers see us leave
+      ended: (wasConnected) => this.connectionEnded(wasConnected),
+      status: (event) => this.emit('status', [event]),
+      synced: (synced) => this.emit('synced', [synced]),
+      error: (error) => this.emit('connection-error', [error, this]),
+      closed: (close) => this.emit('connection-close', [close, this]),
+      listenerFailed: (error) => this.listenerFailed(error),
+    })
+    this.room = this.link.room
     this.doc = options.doc
     this.ownsAwareness = options.awareness === undefined
     this.awareness = options.awareness ?? new awarenessProtocol.Awareness(this.doc)
@@ -72,12 +88,22 @@ export class SyncProvider extends ProviderConnection {
         : new TabChannel(BroadcastChannelImpl, tabChannelName(options.url, this.room), {
             doc: this.doc,
             awareness: this.awareness,
-            online: () => this.isOpen(),
+            online: () => this.link.isOpen(),
             dropped: (error) => this.emit('message-dropped', [error, 'tab', this]),
-            docBroken: (error) => this.stopForGood(error, docBrokenReason),
+            docBroken: (error) => this.link.stopForGood(error, docBrokenReason),
             listenerFailed: (error) => this.listenerFailed(error),
           })
     if (options.connect ?? true) this.connect()
+  }
+
+  /** Connection state; see the 'status' event. */
+  get status(): ProviderStatus {
+    return this.link.status
+  }
+
+  /** True once the server's state has been applied on the current connection. */
+  get synced(): boolean {
+    return this.link.synced
   }
 
   /**
@@ -94,20 +120,39 @@ export class SyncProvider extends ProviderConnection {
     return this.tracker.state
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Connection hooks (provider-connection.ts).
-
-  protected provider(): SyncProvider {
-    return this
+  /** Connect (again), including after disconnect() or a permanent close. No-op after destroy(). */
+  connect(): void {
+    this.link.connect()
   }
 
-  protected socketOpened(ws: WebSocketLike, offered: boolean): void {
+  /** Close the connection and stop reconnecting until connect(). Peers see our awareness leave. */
+  disconnect(): void {
+    this.link.disconnect()
+  }
+
+  /** Disconnect and remove every listener, timer and channel the provider set up. Idempotent. */
+  override destroy(): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    try {
+      this.link.destroy() // emits: a throwing listener must not leave timers and listeners behind
+    } finally {
+      try {
+        this.release()
+      } finally {
+        super.destroy()
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // What the Link reports (link-events.ts).
+
+  private opened(mayAck: boolean): void {
     // First, before anything is sent: every update message from here on is numbered on this
-    // connection. A server that selected no subprotocol ('') will never acknowledge; one that
-    // selected ours may merely echo it, so only its hello counts (see frameReceived).
-    const mayAck = offered && (ws.protocol === undefined || ws.protocol === SAVED_ACK_PROTOCOL)
+    // connection. Only the server's hello proves it acknowledges (see frameReceived).
     this.track(() => (this.connectionId = this.tracker.opened(mayAck)))
-    this.send(writeSyncStep1(this.doc))
+    this.link.send(writeSyncStep1(this.doc))
     const state = this.awareness.getLocalState()
     if (state !== null) {
       // Re-set rather than re-send: a server that saw our previous connection close removed our
@@ -117,7 +162,7 @@ export class SyncProvider extends ProviderConnection {
     }
   }
 
-  protected frameReceived(frame: Frame): void {
+  private frameReceived(frame: Frame): void {
     if (this.tracker.awaitingHello) {
       // The hello is the server's first frame; anything else first means no acknowledgements.
       const id = this.connectionId
@@ -136,7 +181,7 @@ export class SyncProvider extends ProviderConnection {
         } finally {
           // The update is fully integrated even when an observer throws (Yjs calls observers
           // after); one Yjs could not apply is no sync, and does not reset the backoff.
-          if (refused === null) this.markSynced()
+          if (refused === null) this.link.markSynced()
         }
         if (refused !== null) this.updateRefused(refused)
         return
@@ -152,7 +197,7 @@ export class SyncProvider extends ProviderConnection {
         try {
           read = readAwarenessGuarded(frame.update)
         } catch (error) {
-          this.protocolViolation(error) // its framing is broken: no entry can be trusted
+          this.link.protocolViolation(error) // its framing is broken: no entry can be trusted
           return
         }
         try {
@@ -163,28 +208,25 @@ export class SyncProvider extends ProviderConnection {
         return
       }
       case 'query-awareness':
-        this.send(writeAwareness(allStates(this.awareness)))
+        this.link.send(writeAwareness(allStates(this.awareness)))
         return
       case 'saved':
         this.savedReceived(frame.count)
         return
       case 'auth-denied':
-        return // handled by the connection
+        return // reported by the Link as a status
     }
   }
 
-  protected leaving(): void {
-    this.send(writeAwareness(ownLeave(this.awareness)))
-  }
-
-  protected connectionEnded(wasConnected: boolean): void {
+  private connectionEnded(wasConnected: boolean): void {
     // What rode on this connection waits for the next one; counts do not change, so no event.
     this.tracker.closed(this.connectionId)
     this.connectionId = 0
     if (wasConnected) forgetRemotePeers(this.awareness, this.tabs?.awarenessPeers ?? NO_PEERS, this)
   }
 
-  protected release(): void {
+  /** destroy(): undo what the provider set up. Runs even when a listener threw. */
+  private release(): void {
     this.doc.off('update', this.onDocUpdate)
     this.awareness.off('update', this.onAwarenessUpdate)
     try {
@@ -192,6 +234,24 @@ export class SyncProvider extends ProviderConnection {
     } finally {
       if (this.ownsAwareness) this.awareness.destroy()
     }
+  }
+
+  /**
+   * An application listener threw while the provider handled a socket or tab event. Reported,
+   * never rethrown: in a socket's or channel's event handler a throw is an uncaught exception
+   * (fatal in Node), and treating it as a bad connection would reconnect in a loop, since the
+   * server replays the same state on every connect.
+   */
+  private listenerFailed(error: unknown): void {
+    if ((this._observers.get('listener-error')?.size ?? 0) > 0) {
+      try {
+        this.emit('listener-error', [error, this])
+        return
+      } catch (thrown) {
+        error = thrown
+      }
+    }
+    globalThis.console?.error('SyncProvider: an event listener threw', error)
   }
 
   // -------------------------------------------------------------------------------------------
@@ -202,7 +262,7 @@ export class SyncProvider extends ProviderConnection {
     const outcome = this.track(() => this.tracker.ack(id, count))
     if (outcome === 'invalid') {
       // Acknowledging messages we never sent: nothing this server says about storage can be trusted.
-      this.protocolViolation(new ProtocolError(`Saved(${count}) exceeds the update messages sent`, CloseCode.InvalidPayload, 'saved-count'))
+      this.link.protocolViolation(new ProtocolError(`Saved(${count}) exceeds the update messages sent`, CloseCode.InvalidPayload, 'saved-count'))
     }
   }
 
@@ -214,7 +274,7 @@ export class SyncProvider extends ProviderConnection {
   private sendUpdate(frame: Uint8Array, kind: UpdateMessage): void {
     // No connection known to the tracker yet: the next connection's step 2 carries it.
     if (this.connectionId === 0) return
-    if (this.send(frame)) this.tracker.sentMessage(this.connectionId, kind)
+    if (this.link.send(frame)) this.tracker.sentMessage(this.connectionId, kind)
   }
 
   /** Runs a tracker change, then emits what it changed. Events come last, as everywhere here. */
@@ -247,8 +307,8 @@ export class SyncProvider extends ProviderConnection {
 
   /** The server sent an update Yjs could not apply: drop the connection; for good if the doc broke. */
   private updateRefused(error: ProtocolError): void {
-    if (error.reason === 'doc-broken') this.stopForGood(error, docBrokenReason)
-    else this.protocolViolation(error)
+    if (error.reason === 'doc-broken') this.link.stopForGood(error, docBrokenReason)
+    else this.link.protocolViolation(error)
   }
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
@@ -256,9 +316,9 @@ export class SyncProvider extends ProviderConnection {
     const tabs = this.tabs
     if (tabs !== null && tabs.owns(origin)) {
       // Another tab's change, counted by that tab. Forwarded only when that tab could not send
-      // it itself (provider-tabs.ts), and never once the server refused our writes (read-only):
+      // it itself (tabs.ts), and never once the server refused our writes (read-only):
       // a second refused write closes the connection.
-      if (origin.relay && !this.denied) this.sendUpdate(writeSyncUpdate(update), 'relayed-update')
+      if (origin.relay && !this.link.denied) this.sendUpdate(writeSyncUpdate(update), 'relayed-update')
       return
     }
     // A local change: from the app, an undo manager, or a local store such as y-indexeddb
@@ -274,9 +334,9 @@ export class SyncProvider extends ProviderConnection {
     if (this.tabs !== null && change.removed.length > 0) this.tabs.forget(change.removed)
     if (origin === this || (this.tabs !== null && this.tabs.owns(origin))) return
     if (!touchesOwn(change, this.awareness.clientID)) return
-    if (this.tabs === null && !this.isOpen()) return
+    if (this.tabs === null && !this.link.isOpen()) return
     const update = ownState(this.awareness)
-    this.send(writeAwareness(update))
+    this.link.send(writeAwareness(update))
     this.tabs?.postAwareness(update)
   }
 }

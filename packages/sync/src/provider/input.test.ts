@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import * as Y from 'yjs'
 import { Awareness, applyAwarenessUpdate } from 'y-protocols/awareness'
-import { ProtocolError } from './errors.js'
-import { readAwarenessUpdate, writeAwarenessUpdate } from './frame.js'
-import { MAX_AWARENESS_DEPTH, applyAwarenessEntries, jsonDeeperThan, readAwarenessGuarded } from './provider-input.js'
+import { ProtocolError } from '../protocol/errors.js'
+import { readAwarenessUpdate, writeAwarenessUpdate } from '../protocol/frame.js'
+import { MAX_AWARENESS_DEPTH, applyAwarenessEntries, jsonDeeperThan, readAwarenessGuarded } from './input.js'
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s)
 const deeper = (json: string, limit: number): boolean => {
