@@ -75,7 +75,7 @@ export interface Config {
   rateLimitByteBurst: number
 }
 
-export interface AuthConfig {
+interface AuthConfig {
   sources: KeySources
   /** the key files' content at startup (read and checked here, re-read on SIGHUP) */
   initial: KeyMaterial
@@ -160,7 +160,7 @@ function writableDir(name: string, dir: string): string {
 }
 
 /** AUTH_SECRET alone, for the token CLI (which must not create DATA_DIR or need anything else). */
-export function loadAuthSecret(env: Env): string {
+function loadAuthSecret(env: Env): string {
   const secret = env.AUTH_SECRET
   if (!secret) throw new ConfigError('AUTH_SECRET', "is not set: tokens are signed with the server's secret")
   return secret

@@ -23,15 +23,15 @@ export interface AccessControl<C> {
   authorize: Authorizer
   authorizeHttp: HttpAuthorizer
   /** POST /api/revocations */
-  revocationApi(req: IncomingMessage, res: ServerResponse): Promise<void>
+  revocationApi: (req: IncomingMessage, res: ServerResponse) => Promise<void>
   /** a connection admitted with `decision`: findable by revocations until `closed` */
-  admitted(conn: C, decision: Extract<UpgradeDecision, { ok: true }>): void
-  closed(conn: C): void
+  admitted: (conn: C, decision: Extract<UpgradeDecision, { ok: true }>) => void
+  closed: (conn: C) => void
   /** SIGHUP: re-reads AUTH_SECRETS_FILE and AUTH_JWKS_FILE; keeps the old keys on error. */
-  reloadKeys(): boolean
+  reloadKeys: () => boolean
   /** Resolves once the shared deny-list was read from Redis (immediately without Redis). */
-  revocationsLoaded(): Promise<void>
-  close(): Promise<void>
+  revocationsLoaded: () => Promise<void>
+  close: () => Promise<void>
 }
 
 /** Expired deny-list entries are swept this often (also whenever the list is full). */
@@ -41,8 +41,8 @@ export function createAccessControl<C>(opts: {
   config: Config
   log: Logger
   registry: Registry
-  closeRevoked(conn: C): void
-  onRefusedRequest(reason: string): void
+  closeRevoked: (conn: C) => void
+  onRefusedRequest: (reason: string) => void
 }): AccessControl<C> {
   const { config, log } = opts
   const auth = config.auth

@@ -43,6 +43,8 @@ export interface AuthOptions {
 /** Guards an admin route: undefined when allowed, else the status and reason to answer with. */
 export type AdminAuthorizer = (req: IncomingMessage) => Promise<Refusal | undefined>
 
+const isAccess = (v: unknown): v is Access => v === 'write' || v === 'read'
+
 /** Far above any real JWT; bounds the work a hostile query string can ask of the verifier. */
 const MAX_TOKEN_LENGTH = 8 * 1024
 
@@ -87,12 +89,12 @@ export function createAuth(options: AuthOptions): { authorize: Authorizer; autho
     if (!result.ok) return result
     const claims = result.value
     if (typeof claims.room !== 'string' || claims.room === '') return refuse(401, 'token-claims')
-    if (claims.access !== 'write' && claims.access !== 'read') return refuse(401, 'token-claims')
+    if (!isAccess(claims.access)) return refuse(401, 'token-claims')
     if (claims.room !== '*' && claims.room !== room) return refuse(403, 'wrong-room')
     return {
       ok: true,
       room,
-      access: claims.access as Access,
+      access: claims.access,
       subject: claims.sub,
       expiresAt: claims.expiresAt,
       tokenId: claims.jti,

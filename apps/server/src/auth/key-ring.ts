@@ -14,7 +14,7 @@ export interface VerificationKeys {
    * entry of that name. With no named secrets at all, AUTH_SECRET verifies every HS256 token
    * whatever its kid (the behaviour before kids existed). undefined = no key: refused.
    */
-  hmac(kid: unknown): Uint8Array | undefined
+  hmac: (kid: unknown) => Uint8Array | undefined
   /** whether HS256 is accepted at all */
   readonly hasHmac: boolean
   /** public keys (AUTH_JWKS_FILE or AUTH_JWKS_URL); undefined = asymmetric tokens refused */
@@ -22,16 +22,17 @@ export interface VerificationKeys {
 }
 
 export interface KeyRing {
-  current(): VerificationKeys
+  current: () => VerificationKeys
   /** Re-reads the key files. On any error the previous keys stay, and the error is returned. */
-  reload(): { ok: true; summary: KeySummary } | { ok: false; variable: string; error: string }
+  reload: () => { ok: true; summary: KeySummary } | { ok: false; variable: string; error: string }
 }
 
 /** What a log line may say about the keys: names and counts, never a secret. */
 export interface KeySummary {
   secret: boolean
   kids: string[]
-  jwksKeys: number | 'url' | 0
+  /** keys in AUTH_JWKS_FILE, 'url' for AUTH_JWKS_URL, 0 = no JWKS */
+  jwksKeys: number | 'url'
 }
 
 const encoder = new TextEncoder()

@@ -96,7 +96,7 @@ const PUBLIC_KTY = new Set(['RSA', 'EC', 'OKP'])
  * they are never used (HMAC keys come only from the secrets above), and their presence means a
  * secret was published or the wrong file was named.
  */
-export function parseJwks(text: string, variable: string): JSONWebKeySet {
+function parseJwks(text: string, variable: string): JSONWebKeySet {
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -122,7 +122,7 @@ export function parseJwks(text: string, variable: string): JSONWebKeySet {
   return jwks
 }
 
-export function readJwksFile(path: string): JSONWebKeySet {
+function readJwksFile(path: string): JSONWebKeySet {
   return parseJwks(readSmallFile(path, 'AUTH_JWKS_FILE'), 'AUTH_JWKS_FILE')
 }
 

@@ -18,10 +18,10 @@ export type RevokeOutcome = { result: 'ok'; closed: number } | { result: 'full' 
 
 export interface RevocationApiDeps {
   authorizeAdmin: AdminAuthorizer
-  revoke(r: Revocation): Promise<RevokeOutcome>
+  revoke: (r: Revocation) => Promise<RevokeOutcome>
   ttlSeconds: number
   /** counts refusals (tandem_rejected_requests_total{reason}) */
-  onRefused(reason: string): void
+  onRefused: (reason: string) => void
   now?: () => number
 }
 
@@ -51,7 +51,7 @@ export function createRevocationApi(deps: RevocationApiDeps) {
     const denied = await deps.authorizeAdmin(req)
     if (denied) return fail(res, denied.status, denied.reason)
     const body = await readBody(req)
-    if (body === 'too-large') {
+    if (body === undefined) {
       res.setHeader('Connection', 'close')
       return fail(res, 413, 'body-too-large')
     }
@@ -73,9 +73,10 @@ export function createRevocationApi(deps: RevocationApiDeps) {
   }
 }
 
-function readBody(req: IncomingMessage): Promise<string | 'too-large'> {
+/** The body as text; undefined when it is larger than MAX_BODY_BYTES. */
+function readBody(req: IncomingMessage): Promise<string | undefined> {
   const declared = Number(req.headers['content-length'])
-  if (declared > MAX_BODY_BYTES) return Promise.resolve('too-large')
+  if (declared > MAX_BODY_BYTES) return Promise.resolve(undefined)
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
@@ -84,7 +85,7 @@ function readBody(req: IncomingMessage): Promise<string | 'too-large'> {
       if (size > MAX_BODY_BYTES) {
         req.removeAllListeners('data')
         req.pause()
-        resolve('too-large')
+        resolve(undefined)
         return
       }
       chunks.push(chunk)
@@ -98,7 +99,7 @@ const isName = (v: unknown): v is string => typeof v === 'string' && v.length > 
 const isSeconds = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0
 
 /** The body as a Revocation (times in ms), or what is wrong with it. */
-export function parseRequest(body: string, nowMs: number, ttlSeconds: number): Revocation | string {
+function parseRequest(body: string, nowMs: number, ttlSeconds: number): Revocation | string {
   let json: unknown
   try {
     json = JSON.parse(body)

@@ -20,10 +20,10 @@ import { MAX_REVOCATION_NAME, type Revocation } from './revocations.js'
  */
 export interface SharedRevocations {
   /** Stores `r` for every server and announces it. Rejects when Redis cannot be reached. */
-  publish(r: Revocation, capacity: number): Promise<'ok' | 'full'>
+  publish: (r: Revocation, capacity: number) => Promise<'ok' | 'full'>
   /** Resolves once the set has been read from Redis at least once (tests). */
-  loaded(): Promise<void>
-  close(): Promise<void>
+  loaded: () => Promise<void>
+  close: () => Promise<void>
 }
 
 const WRITE = `
@@ -53,7 +53,7 @@ const validName = (v: unknown): v is string => typeof v === 'string' && v.length
 const validTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
 
 /** A revocation as another server sent it: checked like any input from outside this process. */
-export function decodeRevocation(raw: unknown): Revocation | undefined {
+function decodeRevocation(raw: unknown): Revocation | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined
   const r = raw as Record<string, unknown>
   if (!validTime(r.exp)) return undefined
@@ -73,7 +73,7 @@ export function createRedisRevocations(opts: {
   prefix: string
   log: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>
   /** entries learned from Redis (published by any server, this one included, or read on load) */
-  onRevocations(list: Revocation[]): void
+  onRevocations: (list: Revocation[]) => void
   now?: () => number
 }): SharedRevocations {
   const now = opts.now ?? Date.now
@@ -96,10 +96,13 @@ export function createRedisRevocations(opts: {
   async function loadAll(): Promise<void> {
     if (!subscribed || cmd.status !== 'ready' || closed) return
     try {
-      const [zr, hr] = (await cmd.multi().zrangebyscore(zkey, now(), '+inf', 'WITHSCORES').hgetall(hkey).exec()) ?? []
-      if (zr?.[0] || hr?.[0]) throw zr?.[0] ?? hr?.[0]
-      const flat = zr![1] as string[]
-      const befores = hr![1] as Record<string, string>
+      const replies = await cmd.multi().zrangebyscore(zkey, now(), '+inf', 'WITHSCORES').hgetall(hkey).exec()
+      const [zr, hr] = replies ?? []
+      if (!zr || !hr) throw new Error('transaction discarded')
+      if (zr[0]) throw zr[0]
+      if (hr[0]) throw hr[0]
+      const flat = zr[1] as string[]
+      const befores = hr[1] as Record<string, string>
       const list: Revocation[] = []
       for (let i = 0; i + 1 < flat.length; i += 2) {
         const r = fromStore(flat[i]!, Number(flat[i + 1]), befores)

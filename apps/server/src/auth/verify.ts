@@ -13,7 +13,7 @@ import { KeysUnavailableError } from './jwks-remote.js'
  * So "none", HS512, HS256 signed with a public key (the classic confusion: the verifier taking
  * the RSA public key as an HMAC secret) and RS256 with no JWKS configured are all refused.
  */
-export const ASYMMETRIC_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'] as const
+const ASYMMETRIC_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'] as const
 
 export interface VerifiedToken {
   sub: string | undefined

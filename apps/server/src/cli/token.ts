@@ -90,7 +90,7 @@ async function main(argv: string[]): Promise<void> {
   if (Buffer.byteLength(secret) < MIN_AUTH_SECRET_BYTES) {
     process.stderr.write(`warning: AUTH_SECRET is shorter than ${MIN_AUTH_SECRET_BYTES} bytes; use \`openssl rand -base64 32\`\n`)
   }
-  const token = await mintToken(secret, { room, access: access as 'write' | 'read' | undefined, admin, sub: values.sub, ttlSeconds, kid })
+  const token = await mintToken(secret, { room, access, admin, sub: values.sub, ttlSeconds, kid })
   process.stdout.write(`${token}\n`)
 }
 

@@ -114,11 +114,9 @@ export async function revoke(
     body: init.method === 'GET' ? undefined : (init.rawBody ?? JSON.stringify(body)),
   })
   const text = await res.text()
-  let json: Record<string, unknown> = {}
   try {
-    json = JSON.parse(text) as Record<string, unknown>
+    return { status: res.status, json: JSON.parse(text) as Record<string, unknown> }
   } catch {
-    json = { text }
+    return { status: res.status, json: { text } }
   }
-  return { status: res.status, json }
 }
