@@ -14,7 +14,7 @@ import type { Room } from './room/room.js'
 import { Connection, type ConnectionDeps } from './net/connection.js'
 import { decideUpgrade, type Authorizer } from './net/upgrade.js'
 import type { HttpAuthorizer } from './auth/http-auth.js'
-import { createAuth } from './auth/access.js'
+import { createAccessControl } from './auth/access-control.js'
 import { clientAddress, createAdmission } from './limits/admission.js'
 import { ExpiryQueue } from './limits/expiry-queue.js'
 import { createHalfOpenGuard } from './limits/half-open.js'
@@ -43,11 +43,18 @@ const KEEPALIVE = writeAwareness(new Uint8Array([0]))
 export function createTandemServer(deps: ServerDeps) {
   const { config, store, fanout, log } = deps
   const metrics: Metrics = deps.metrics ?? createMetrics()
-  // Derived from config unless injected: a server given AUTH_SECRET/ALLOWED_ORIGINS enforces them
-  // whoever composes it (main.ts, tests, an embedding app). No secret and no origins = open.
-  const auth = createAuth({ secret: config.authSecret, allowedOrigins: config.allowedOrigins })
-  const authorize = deps.authorize ?? auth.authorize
-  const authorizeHttp = deps.authorizeHttp ?? auth.authorizeHttp
+  // Derived from config unless injected: a server given keys/ALLOWED_ORIGINS enforces them
+  // whoever composes it (main.ts, tests, an embedding app). No key and no origins = open.
+  const access = createAccessControl<Connection>({
+    config,
+    log,
+    registry: metrics.registry,
+    // A revoked token's socket ends like an expired one's: the client fetches a fresh token.
+    closeRevoked: (c) => c.close(CloseCode.TokenExpired, 'token revoked'),
+    onRefusedRequest: (reason) => metrics.rejectedRequests.labels(reason).inc(),
+  })
+  const authorize = deps.authorize ?? access.authorize
+  const authorizeHttp = deps.authorizeHttp ?? access.authorizeHttp
   const admission = createAdmission({
     connectionsPerIp: config.maxConnectionsPerIp,
     connectionsPerRoom: config.maxConnectionsPerRoom,
@@ -91,6 +98,7 @@ export function createTandemServer(deps: ServerDeps) {
     frameAncestors: config.frameAncestors,
     startedAt: Date.now(),
     connections: () => connections.size,
+    revocations: access.revocationApi,
     authorizeHttp: async (req, url, room) => {
       const denied = await authorizeHttp(req, url, room)
       if (denied) metrics.rejectedRequests.labels(denied.reason).inc()
@@ -104,7 +112,7 @@ export function createTandemServer(deps: ServerDeps) {
   const checkEveryMs = Math.min(30_000, Math.max(50, Math.floor(config.headersTimeoutMs / 4)))
   const httpOptions: ServerOptions & { handshakeTimeout: number } = {
     headersTimeout: config.headersTimeoutMs + checkEveryMs,
-    // The whole request (headers and any body: the API takes none) must arrive by then.
+    // The whole request (headers and any body: at most a 4 KiB revocation) must arrive by then.
     requestTimeout: 2 * config.headersTimeoutMs,
     connectionsCheckingInterval: checkEveryMs,
     // https only: a TLS handshake is part of getting to the headers.
@@ -149,6 +157,7 @@ export function createTandemServer(deps: ServerDeps) {
     rateLimit: rateLimit.messagesPerSec > 0 || rateLimit.bytesPerSec > 0 ? rateLimit : undefined,
     onClose: (c) => {
       expiry.delete(c)
+      access.closed(c)
       c.admission?.release()
       connections.delete(c)
       metrics.connections.dec()
@@ -205,6 +214,7 @@ export function createTandemServer(deps: ServerDeps) {
       connections.add(conn)
       metrics.connections.inc()
       if (decision.expiresAt !== undefined) expiry.add(conn, decision.expiresAt)
+      access.admitted(conn, decision)
       conn.acks?.hello()
       joined.join(conn)
     })
@@ -250,6 +260,10 @@ export function createTandemServer(deps: ServerDeps) {
     get halfOpenCount() {
       return halfOpen.size
     },
+    /** SIGHUP: new handshakes use the re-read key files; open connections are untouched. */
+    reloadKeys: () => access.reloadKeys(),
+    /** resolves once the shared deny-list was read from Redis (at once without Redis) */
+    revocationsLoaded: () => access.revocationsLoaded(),
     listen(): Promise<AddressInfo> {
       return new Promise((resolve, reject) => {
         http.once('error', reject)
@@ -279,6 +293,7 @@ export function createTandemServer(deps: ServerDeps) {
       halfOpen.close()
       await httpClosed
       wss.close()
+      await access.close()
     },
   }
 }

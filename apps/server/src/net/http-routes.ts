@@ -22,6 +22,8 @@ export interface HttpDeps {
   startedAt: number
   connections: () => number
   authorizeHttp: HttpAuthorizer
+  /** POST /api/revocations (auth/revocation-api.ts) */
+  revocations: (req: IncomingMessage, res: ServerResponse) => Promise<void>
 }
 
 const STATE_PATH = /^\/api\/rooms\/([^/]+)\/state$/
@@ -56,6 +58,8 @@ export function createHttpHandler(deps: HttpDeps) {
       res.end(await deps.metrics.registry.metrics())
       return
     }
+
+    if (path === '/api/revocations') return deps.revocations(req, res)
 
     const state = STATE_PATH.exec(path)
     if (state) {

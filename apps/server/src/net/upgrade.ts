@@ -5,7 +5,16 @@ export type Access = 'write' | 'read'
 
 /** An upgrade is either admitted to a room with an access level, or refused with an HTTP status. */
 export type UpgradeDecision =
-  | { ok: true; room: string; access: Access; subject?: string; expiresAt?: number }
+  | {
+      ok: true
+      room: string
+      access: Access
+      subject?: string
+      expiresAt?: number
+      /** the token's jti and iat (ms): what a revocation can match */
+      tokenId?: string
+      issuedAt?: number
+    }
   | { ok: false; status: number; reason: string }
 
 /**
