@@ -1,4 +1,4 @@
-import { test as base, expect, type Browser, type BrowserContext, type Page } from '@playwright/test'
+import { test as base, expect, type BrowserContext, type Page } from '@playwright/test'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -46,7 +46,7 @@ export class TandemServer {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     this.child = child
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       this.log = (this.log + chunk).slice(-4000)
     })
     const url = await new Promise<string>((resolve, reject) => {
@@ -56,7 +56,7 @@ export class TandemServer {
         clearTimeout(timer)
         reject(new Error(`${err.message}\nserver stderr:\n${this.log}`))
       }
-      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
         out += chunk
         const m = READY.exec(out)
         if (m) {
@@ -221,7 +221,7 @@ export async function docText(page: Page, root = '.ProseMirror'): Promise<string
 }
 
 /** Text of every element matching `selector` inside the editor, caret labels left out. */
-export async function textsOf(page: Page, selector: string, root = '.ProseMirror'): Promise<string[]> {
+async function textsOf(page: Page, selector: string, root = '.ProseMirror'): Promise<string[]> {
   return page.locator(root).first().evaluate(
     (el, sel) =>
       [...el.querySelectorAll(sel)].map((node) => {
@@ -257,4 +257,4 @@ export async function typeAtEnd(page: Page, text: string): Promise<void> {
   await page.keyboard.insertText(text)
 }
 
-export { expect, type Browser, type Page }
+export { expect, type Page }

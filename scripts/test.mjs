@@ -5,9 +5,11 @@
  *      nginx, openssl; as root on Debian it apt-installs what is missing, else it stops with the
  *      command to run), BEFORE any test starts: a test never installs anything;
  *   1. build every package and the editor (the integration and e2e tests run the BUILT server);
- *   2. vitest: unit, property and integration tests (real server, real SQLite/PostgreSQL/Redis),
+ *   2. lint (scripts/lint.mjs): ESLint, import cycles (dpdm), unused code (knip). After the
+ *      build: the server's type-aware lint reads @tandem/sync's built types;
+ *   3. vitest: unit, property and integration tests (real server, real SQLite/PostgreSQL/Redis),
  *      with NGINX_PATH and OPENSSL_PATH set to what step 0 found;
- *   3. Playwright in a real Chromium (scripts/e2e.mjs, with CHROMIUM_PATH from step 0).
+ *   4. Playwright in a real Chromium (scripts/e2e.mjs, with CHROMIUM_PATH from step 0).
  * Stops at the first failing step and exits with its code.
  */
 import { spawnSync } from 'node:child_process'
@@ -42,5 +44,6 @@ function step(name, cmd, args) {
 
 const pnpm = process.env.npm_execpath?.includes('pnpm') ? [process.execPath, [process.env.npm_execpath]] : ['pnpm', []]
 step('build', pnpm[0], [...pnpm[1], 'build'])
+step('lint', process.execPath, ['scripts/lint.mjs'])
 step('unit + integration (vitest)', pnpm[0], [...pnpm[1], 'exec', 'vitest', 'run'])
 step('end-to-end (Playwright)', process.execPath, ['scripts/e2e.mjs'])

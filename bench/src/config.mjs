@@ -28,7 +28,7 @@ const QUICK = {
   E: { rooms: 4, clients: 4, warmupMs: 300, durationMs: 1000 },
 }
 
-export const SCENARIO_IDS = ['A', 'B', 'C', 'D', 'E', 'F']
+const SCENARIO_IDS = ['A', 'B', 'C', 'D', 'E', 'F']
 
 /** @param {string[]} argv @param {NodeJS.ProcessEnv} env */
 export function parseConfig (argv, env) {

@@ -7,7 +7,7 @@ const CLK_TCK = (() => {
 })()
 
 /** utime + stime of all threads of `pid`, in ms (resolution 1000 / CLK_TCK). @param {number} pid */
-export function cpuMs (pid) {
+function cpuMs (pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   // Fields after the command name, which may contain spaces: ") S ppid ...".
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
@@ -15,7 +15,7 @@ export function cpuMs (pid) {
 }
 
 /** VmRSS of `pid` in KiB. @param {number} pid */
-export function rssKiB (pid) {
+function rssKiB (pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
   return m ? Number(m[1]) : NaN
 }
@@ -37,7 +37,7 @@ export const otherLoad = (a, b) => Math.max(0,
 export const cpuBetween = (a, b) => ({ cpuMs: b.cpu - a.cpu, wallMs: b.t - a.t, util: (b.cpu - a.cpu) / (b.t - a.t) })
 
 /** CPU time all processes on the machine spent busy, in ms (from the first line of /proc/stat). */
-export function systemBusyMs () {
+function systemBusyMs () {
   const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]
   const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number)
   return ((user + nice + system + irq + softirq + (steal || 0)) * 1000) / CLK_TCK

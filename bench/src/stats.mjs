@@ -1,7 +1,7 @@
 // Small numeric helpers.
 
 /** @param {number[]} xs sorted ascending @param {number} q 0..1 */
-export const quantileSorted = (xs, q) => xs.length === 0 ? NaN : xs[Math.min(xs.length - 1, Math.max(0, Math.ceil(q * xs.length) - 1))]
+const quantileSorted = (xs, q) => xs.length === 0 ? NaN : xs[Math.min(xs.length - 1, Math.max(0, Math.ceil(q * xs.length) - 1))]
 
 /** @param {number[]} samples */
 export function latencySummary (samples) {

@@ -24,7 +24,7 @@ const ALPHABET = 'etaoinshrdlu cmfwypvbgkqjxz  ,.\n'
  * @param {TraceSpec} spec
  * @returns {import('./trace-file.mjs').Trace}
  */
-export function generateTrace (spec) {
+function generateTrace (spec) {
   const t0 = performance.now()
   const gen = prng.create(spec.seed)
   const doc = new Y.Doc()

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util'
 import v8 from 'node:v8'
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
-import { scanUpdate, validateUpdate } from '../../packages/sync/dist/index.js'
+import { scanUpdate, validateUpdate } from '../../packages/sync/dist/protocol/index.js'
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, ms: { type: 'string', default: '300' } } })
 const ROUNDS = Number(values.rounds)

@@ -11,6 +11,11 @@ function trackSockets(page: Page): WebSocket[] {
   page.on('websocket', (ws) => sockets.push(ws))
   return sockets
 }
+/** What the customer page below keeps on `window`: the handle mountEditor() returned. */
+interface CustomerWindow {
+  mounted: { doc: { getXmlFragment(name: string): { toString(): string } }; destroy(): void }
+}
+
 const openCount = (sockets: WebSocket[]) => sockets.filter((ws) => !ws.isClosed()).length
 
 test('/embed.html: both embedded editors sync with each other and with a normal tab', async ({ browser, server, openEditor, room }) => {
@@ -96,9 +101,9 @@ test('the standalone library build works on a page of another origin', async ({ 
   await expectText(tab, 'typed on a customer page')
   // The function's handle exposes the Y.Doc: the text lives in the 'default' XmlFragment.
   await expect
-    .poll(() => page.evaluate(() => (window as any).mounted.doc.getXmlFragment('default').toString()), { intervals: [...POLL] })
+    .poll(() => page.evaluate(() => (window as unknown as CustomerWindow).mounted.doc.getXmlFragment('default').toString()), { intervals: [...POLL] })
     .toBe('<paragraph>typed on a customer page</paragraph>')
-  await page.evaluate(() => (window as any).mounted.destroy())
+  await page.evaluate(() => (window as unknown as CustomerWindow).mounted.destroy())
   await expect(tab.locator('#presence .tandem-person-name')).toHaveText(['Tab', 'Element User'])
   await expect(editor(page)).toHaveCount(1)
   await context.close()

@@ -70,11 +70,11 @@ async function startServer(env: Record<string, string>): Promise<Server> {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let log = ''
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => (log = (log + c).slice(-4000)))
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (log = (log + c).slice(-4000)))
   const url = await new Promise<string>((resolve, reject) => {
     let out = ''
     const timer = setTimeout(() => reject(new Error(`no ready line within 30 s\n${log}`)), 30_000)
-    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
       out += c
       const m = /listening on (http:\/\/\S+)/.exec(out)
       if (m) {

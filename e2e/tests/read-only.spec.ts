@@ -39,11 +39,11 @@ class AuthServer {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     this.child = child
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.log = (this.log + d).slice(-4000)))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (this.log = (this.log + d).slice(-4000)))
     this.url = await new Promise<string>((resolve, reject) => {
       let out = ''
       const timer = setTimeout(() => reject(new Error(`no ready line within 30 s\n${this.log}`)), 30_000)
-      child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
         out += d
         const m = /listening on (http:\/\/\S+)/.exec(out)
         if (m) {

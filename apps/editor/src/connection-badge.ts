@@ -1,4 +1,4 @@
-import type { StatusEvent, SyncProvider } from '@tandem/sync'
+import type { StatusEvent, SyncProvider } from '@tandem/sync/provider'
 import { saveIndicator, saveIndicatorText, type SaveIndicator, type SaveState } from './save-state.js'
 
 /** What the badge reads from the provider. */
@@ -12,7 +12,7 @@ export type BadgeState = 'connecting' | 'live' | 'offline' | 'denied'
  * offline: retries alternate 'connecting' and 'disconnected' many times a minute, and a badge
  * that flickers between them says nothing useful.
  */
-export function badgeState(provider: BadgeSource, permanent: boolean, wasLive: boolean, online: boolean): BadgeState {
+function badgeState(provider: BadgeSource, permanent: boolean, wasLive: boolean, online: boolean): BadgeState {
   if (permanent) return 'denied'
   if (provider.status === 'connected' && provider.synced) return 'live'
   if (wasLive || !online) return 'offline'

@@ -17,7 +17,7 @@ export interface CollabExtensionOptions {
 }
 
 /** Caret: a zero-width span (its borders cancel its margins) with an absolutely placed label. */
-export function renderCaret(user: { name?: string; color?: string }): HTMLElement {
+function renderCaret(user: { name?: string; color?: string }): HTMLElement {
   const caret = document.createElement('span')
   caret.className = 'collaboration-carets__caret'
   caret.style.borderColor = user.color ?? '#868e96'

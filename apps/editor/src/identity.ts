@@ -32,7 +32,7 @@ const ANIMALS = [
   'Otter', 'Owl', 'Panda', 'Puffin', 'Quokka', 'Raven', 'Seal', 'Tiger', 'Walrus', 'Wren',
 ]
 
-export const MAX_NAME_LENGTH = 40
+const MAX_NAME_LENGTH = 40
 
 export const isValidColor = (color: unknown): color is string =>
   typeof color === 'string' && /^#[0-9a-fA-F]{6}$/.test(color)

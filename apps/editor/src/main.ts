@@ -82,9 +82,11 @@ nameInput.addEventListener('keydown', (ev) => {
 // Copy link: the address bar without personal parameters.
 const copyButton = $<HTMLButtonElement>('copy-link')
 let copyTimer: ReturnType<typeof setTimeout> | undefined
-copyButton.addEventListener('click', async () => {
+copyButton.addEventListener('click', () => void copyLink())
+
+async function copyLink(): Promise<void> {
   const link = shareLink(location, room)
-  let ok = false
+  let ok: boolean
   try {
     await navigator.clipboard.writeText(link)
     ok = true
@@ -99,5 +101,5 @@ copyButton.addEventListener('click', async () => {
     copyButton.querySelector('.label')!.textContent = 'Copy link'
     delete copyButton.dataset.copied
   }, 1800)
-})
+}
 

@@ -2,7 +2,7 @@ import { Editor } from '@tiptap/core'
 import * as Y from 'yjs'
 import { Awareness, removeAwarenessStates } from 'y-protocols/awareness'
 import { IndexeddbPersistence } from 'y-indexeddb'
-import { SyncProvider, type WebSocketConstructor } from '@tandem/sync'
+import { SyncProvider, type WebSocketConstructor } from '@tandem/sync/provider'
 import { collabExtensions } from './extensions.js'
 import { cleanName, colorForName, isValidColor, type EditorUser } from './identity.js'
 import { createToolbar } from './toolbar.js'
@@ -10,8 +10,6 @@ import { mountPresence } from './presence.js'
 import { mountConnectionBadge } from './connection-badge.js'
 import { saveStateOf, type SaveState } from './save-state.js'
 import { injectStyles } from './styles.js'
-
-export type { EditorUser } from './identity.js'
 
 export interface MountEditorOptions {
   /** WebSocket base URL of the Tandem server, e.g. `wss://docs.example.com` (several = failover). */
@@ -60,12 +58,13 @@ export interface MountedEditor {
  * gets a read-only editor and a banner). The server checks the signature and drops a read
  * connection's document updates whatever the page does.
  */
-export function tokenAccess(token: MountEditorOptions['token']): 'read' | 'write' | undefined {
+function tokenAccess(token: MountEditorOptions['token']): 'read' | 'write' | undefined {
   if (typeof token !== 'string') return undefined
   try {
     const b64 = token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/')
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))
-    const access: unknown = JSON.parse(new TextDecoder().decode(bytes))?.access
+    const claims: unknown = JSON.parse(new TextDecoder().decode(bytes))
+    const access = typeof claims === 'object' && claims !== null && 'access' in claims ? claims.access : undefined
     return access === 'read' || access === 'write' ? access : undefined
   } catch {
     return undefined
@@ -141,7 +140,7 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
   if (options.toolbar !== false && !readOnly) {
     const toolbar = createToolbar(editor)
     root.prepend(toolbar.element)
-    cleanups.push(toolbar.destroy)
+    cleanups.push(() => toolbar.destroy())
   }
   if (options.statusBar !== false) {
     const bar = ownerDocument.createElement('div')

@@ -1,4 +1,4 @@
-import type { ProviderStatus, SavedState, SyncProvider } from '@tandem/sync'
+import type { ProviderStatus, SavedState, SyncProvider } from '@tandem/sync/provider'
 
 /**
  * "Have all my edits reached the server?", read from the provider: a Tandem server

@@ -8,6 +8,7 @@ import { createPostgresStore } from './store/postgres.js'
 import { createLocalFanout, type Fanout } from './fanout/types.js'
 import { createRedisFanout } from './fanout/redis.js'
 import { createFanoutPromMetrics } from './fanout/redis-metrics.js'
+import { describeError } from './health/model.js'
 
 /**
  * The only place that chooses implementations: SQLite, PostgreSQL or memory; Redis or none.
@@ -24,7 +25,9 @@ export async function createBackends(
       store = createSqliteStore({
         dataDir: config.dataDir,
         synchronous: config.sqliteSynchronous,
-        onCheckpointFailure: (err) => log.error({ err: err.message }, 'sqlite: WAL checkpoint worker failed; SQLite checkpoints inside commits from now on'),
+        onCheckpointFailure: (err) => log.error({ err: err.message }, 'sqlite: WAL checkpoints failing; SQLite checkpoints inside commits until they succeed again'),
+        onCheckpointRecovery: () => log.info('sqlite: WAL checkpoints succeed again; back to the checkpoint worker'),
+        onWriteHealth: writeHealthLog('sqlite', log),
       })
       break
     case 'memory':
@@ -39,6 +42,7 @@ export async function createBackends(
         poolMax: config.pgPoolMax,
         statementTimeoutMs: config.pgStatementTimeoutMs,
         onError: (err) => log.warn({ err: err.message }, 'postgres: idle connection lost; the pool reconnects'),
+        onWriteHealth: writeHealthLog('postgres', log),
       })
       break
   }
@@ -55,4 +59,12 @@ export async function createBackends(
     })
   }
   return { store, fanout }
+}
+
+/** One line per transition of a store's writes (each failed append is logged by the committer too). */
+function writeHealthLog(store: string, log: Logger) {
+  return (failure: Error | undefined) => {
+    if (failure) log.error({ err: describeError(failure) }, `${store}: writes failing; /healthz reports the store down (503) until one succeeds`)
+    else log.info(`${store}: writes succeed again`)
+  }
 }

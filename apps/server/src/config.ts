@@ -1,6 +1,10 @@
 import { accessSync, constants, mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { DEFAULT_FANOUT_HEARTBEAT_MS, DEFAULT_PG_POOL_MAX, DEFAULT_PG_SCHEMA, DEFAULT_PG_STATEMENT_TIMEOUT_MS, DEFAULT_REDIS_PREFIX, PG_SCHEMA_NAME } from './defaults.js'
 import { parseFrameAncestors } from './net/security-headers.js'
+import { KeySourceError, MIN_AUTH_SECRET_BYTES, parseSecretList, readKeyMaterial, readSecretsFile, type KeyMaterial, type KeySources } from './auth/keys.js'
+
+export { MIN_AUTH_SECRET_BYTES }
 
 /**
  * The ONLY reader of process.env. Everything else receives a frozen Config.
@@ -15,6 +19,8 @@ export interface Config {
   databaseUrl: string | undefined
   redisUrl: string | undefined
   authSecret: string | undefined
+  /** every key source (AUTH_SECRET, AUTH_SECRETS[_FILE], AUTH_JWKS_FILE/URL) and revocation settings; undefined = open server */
+  auth: AuthConfig | undefined
   allowedOrigins: readonly string[] | undefined
   logLevel: string
   /** ws maxPayload: larger frames close the socket with 1009 */
@@ -67,6 +73,23 @@ export interface Config {
   rateLimitMessageBurst: number
   rateLimitBytesPerSec: number
   rateLimitByteBurst: number
+}
+
+interface AuthConfig {
+  sources: KeySources
+  /** the key files' content at startup (read and checked here, re-read on SIGHUP) */
+  initial: KeyMaterial
+  /** AUTH_JWKS_URL: an identity provider's JWKS, fetched and cached by jose */
+  jwksUrl: string | undefined
+  /** AUTH_JWKS_TIMEOUT_MS: longest wait for that URL */
+  jwksTimeoutMs: number
+  /** AUTH_JWKS_ISSUER / AUTH_JWKS_AUDIENCE: required `iss` / `aud` of tokens verified with the JWKS */
+  jwksIssuer: string | undefined
+  jwksAudience: string | undefined
+  /** MAX_REVOCATIONS: deny-list entries held at once; more are refused */
+  maxRevocations: number
+  /** REVOCATION_TTL_SECONDS: how long a revocation without `exp` is kept */
+  revocationTtlSeconds: number
 }
 
 export class ConfigError extends Error {
@@ -136,14 +159,78 @@ function writableDir(name: string, dir: string): string {
   return abs
 }
 
-/** Below this an HS256 secret is brute-forceable from any token it signed (RFC 7518 §3.2: ≥ 256 bits). */
-export const MIN_AUTH_SECRET_BYTES = 32
-
 /** AUTH_SECRET alone, for the token CLI (which must not create DATA_DIR or need anything else). */
-export function loadAuthSecret(env: Env): string {
+function loadAuthSecret(env: Env): string {
   const secret = env.AUTH_SECRET
   if (!secret) throw new ConfigError('AUTH_SECRET', "is not set: tokens are signed with the server's secret")
   return secret
+}
+
+/**
+ * The secret the token CLI signs with: AUTH_SECRET without a kid, else the kid's entry of
+ * AUTH_SECRETS or AUTH_SECRETS_FILE.
+ */
+export function loadSigningSecret(env: Env, kid: string | undefined): string {
+  if (kid === undefined) return loadAuthSecret(env)
+  const file = env.AUTH_SECRETS_FILE?.trim()
+  const variable = file ? 'AUTH_SECRETS_FILE' : 'AUTH_SECRETS'
+  let secrets
+  try {
+    if (file) secrets = readSecretsFile(resolve(file))
+    else if (env.AUTH_SECRETS?.trim()) secrets = parseSecretList(env.AUTH_SECRETS, 'AUTH_SECRETS')
+    else throw new ConfigError('AUTH_SECRETS', 'is not set (nor AUTH_SECRETS_FILE): --kid names one of their kid:secret entries')
+  } catch (err) {
+    if (err instanceof KeySourceError) throw new ConfigError(err.variable, err.message)
+    throw err
+  }
+  const found = secrets.find((s) => s.kid === kid)
+  if (!found) throw new ConfigError(variable, `has no kid "${kid}" (it has ${secrets.map((s) => s.kid).join(', ')})`)
+  return found.secret
+}
+
+/** http:// only to this machine: a JWKS fetched in the clear can be swapped for an attacker's keys. */
+function jwksUrl(env: Env): string | undefined {
+  const raw = url(env, 'AUTH_JWKS_URL', ['https:', 'http:'])
+  if (raw === undefined) return undefined
+  const { protocol, hostname } = new URL(raw)
+  const loopback = hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname)
+  if (protocol === 'http:' && !loopback) throw new ConfigError('AUTH_JWKS_URL', 'must be https:// (http:// only for a loopback address)')
+  return raw
+}
+
+function authConfig(env: Env): AuthConfig | undefined {
+  const nonEmpty = (name: string) => env[name]?.trim() || undefined
+  const secretsFile = nonEmpty('AUTH_SECRETS_FILE')
+  const jwksFile = nonEmpty('AUTH_JWKS_FILE')
+  const url = jwksUrl(env)
+  if (nonEmpty('AUTH_SECRETS') && secretsFile) throw new ConfigError('AUTH_SECRETS_FILE', 'AUTH_SECRETS and AUTH_SECRETS_FILE are exclusive: set one')
+  if (jwksFile && url) throw new ConfigError('AUTH_JWKS_URL', 'AUTH_JWKS_FILE and AUTH_JWKS_URL are exclusive: set one')
+  const jwksIssuer = nonEmpty('AUTH_JWKS_ISSUER')
+  const jwksAudience = nonEmpty('AUTH_JWKS_AUDIENCE')
+  for (const [name, value] of [['AUTH_JWKS_ISSUER', jwksIssuer], ['AUTH_JWKS_AUDIENCE', jwksAudience]] as const) {
+    if (value && !jwksFile && !url) throw new ConfigError(name, 'applies to tokens verified with a JWKS: set AUTH_JWKS_FILE or AUTH_JWKS_URL')
+  }
+  let sources: KeySources
+  let initial: KeyMaterial
+  try {
+    const secrets = nonEmpty('AUTH_SECRETS') && parseSecretList(env.AUTH_SECRETS!, 'AUTH_SECRETS')
+    sources = Object.freeze({
+      secret: env.AUTH_SECRET || undefined,
+      secrets: secrets || undefined,
+      secretsFile: secretsFile && resolve(secretsFile),
+      jwksFile: jwksFile && resolve(jwksFile),
+    })
+    initial = readKeyMaterial(sources)
+  } catch (err) {
+    if (err instanceof KeySourceError) throw new ConfigError(err.variable, err.message)
+    throw err
+  }
+  // Checked whether or not a key is configured: a typo must not wait for the day auth is turned on.
+  const jwksTimeoutMs = int(env, 'AUTH_JWKS_TIMEOUT_MS', 5_000, 100, 60_000)
+  const maxRevocations = int(env, 'MAX_REVOCATIONS', 10_000, 1, 10_000_000)
+  const revocationTtlSeconds = int(env, 'REVOCATION_TTL_SECONDS', 7 * 86_400, 1, 366 * 86_400)
+  if (!sources.secret && initial.secrets.length === 0 && !initial.jwks && !url) return undefined
+  return Object.freeze({ sources, initial, jwksUrl: url, jwksTimeoutMs, jwksIssuer, jwksAudience, maxRevocations, revocationTtlSeconds })
 }
 
 export function loadConfig(env: Env = process.env, defaults: { editorDir: string }): Config {
@@ -172,6 +259,7 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
       })
     : undefined
   const authSecret = env.AUTH_SECRET || undefined
+  const auth = authConfig(env)
   const maxPayloadBytes = int(env, 'MAX_PAYLOAD_BYTES', 16 * 1024 * 1024, 1024, 512 * 1024 * 1024)
   const tlsCert = env.TLS_CERT?.trim() || undefined
   const tlsKey = env.TLS_KEY?.trim() || undefined
@@ -202,6 +290,7 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
     databaseUrl,
     redisUrl,
     authSecret,
+    auth,
     allowedOrigins: allowedOrigins && Object.freeze(allowedOrigins),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     maxPayloadBytes,
@@ -220,12 +309,12 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 5_000, 0, 600_000),
     editorDir: env.EDITOR_DIR ?? defaults.editorDir,
     frameAncestors: frameAncestors(env),
-    pgPoolMax: int(env, 'PG_POOL_MAX', 10, 1, 1000),
-    pgStatementTimeoutMs: int(env, 'PG_STATEMENT_TIMEOUT_MS', 10_000, 0, 3_600_000),
-    pgSchema: pattern(env, 'PG_SCHEMA', /^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier (letters, digits, _)', 'tandem'),
-    redisPrefix: pattern(env, 'REDIS_PREFIX', /^[\x21-\x7e]{1,64}$/, '1-64 printable ASCII characters, no spaces', 'tandem'),
+    pgPoolMax: int(env, 'PG_POOL_MAX', DEFAULT_PG_POOL_MAX, 1, 1000),
+    pgStatementTimeoutMs: int(env, 'PG_STATEMENT_TIMEOUT_MS', DEFAULT_PG_STATEMENT_TIMEOUT_MS, 0, 3_600_000),
+    pgSchema: pattern(env, 'PG_SCHEMA', PG_SCHEMA_NAME, 'a lower-case SQL identifier (letters, digits, _)', DEFAULT_PG_SCHEMA),
+    redisPrefix: pattern(env, 'REDIS_PREFIX', /^[\x21-\x7e]{1,64}$/, '1-64 printable ASCII characters, no spaces', DEFAULT_REDIS_PREFIX),
     // Must stay well under y-protocols' 30 s awareness timeout: a dead peer is noticed after 3 beats.
-    fanoutHeartbeatMs: int(env, 'FANOUT_HEARTBEAT_MS', 5_000, 50, 9_000),
+    fanoutHeartbeatMs: int(env, 'FANOUT_HEARTBEAT_MS', DEFAULT_FANOUT_HEARTBEAT_MS, 50, 9_000),
     tls: tlsCert && tlsKey ? Object.freeze({ certFile: resolve(tlsCert), keyFile: resolve(tlsKey) }) : undefined,
     trustProxy,
     maxConnectionsPerIp: int(env, 'MAX_CONNECTIONS_PER_IP', 100, 0, 10_000_000),

@@ -57,6 +57,8 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+  // Re-read AUTH_SECRETS_FILE / AUTH_JWKS_FILE; a bad file keeps the old keys (logged, never fatal).
+  process.on('SIGHUP', () => server.reloadKeys())
 
   // Signal handlers first, then the ready line: a supervisor may stop us the moment it reads it.
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address

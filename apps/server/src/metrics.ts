@@ -22,7 +22,7 @@ function byType(registry: Registry, name: string, help: string): TypeCounter {
     registers: [registry],
     collect() {
       for (let t = 0; t < pending.length; t++) {
-        if (pending[t]! > 0) children[t]!.inc(pending[t]!)
+        if (pending[t]! > 0) children[t]!.inc(pending[t])
         pending[t] = 0
       }
     },
@@ -72,7 +72,7 @@ export function createMetrics() {
   const compactions = new Counter({ name: 'tandem_compactions_total', help: 'Update logs folded into a snapshot', registers: [registry] })
   const httpRequests = new Counter({
     name: 'tandem_http_requests_total',
-    help: 'HTTP requests answered, by route (healthz, metrics, state, content, updates, rooms, room, api-other, editor), method and status',
+    help: 'HTTP requests answered, by route (healthz, metrics, state, content, updates, rooms, room, revocations, api-other, editor), method and status',
     labelNames: ['route', 'method', 'status'],
     registers: [registry],
   })

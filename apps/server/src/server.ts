@@ -1,4 +1,4 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerOptions } from 'node:http'
+import { STATUS_CODES, createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerOptions } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { AddressInfo, Socket } from 'node:net'
 import { WebSocketServer } from 'ws'
@@ -10,11 +10,11 @@ import type { Logger } from './log.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { createCommitter } from './update/commit.js'
 import { createRoomRegistry } from './room/registry.js'
-import type { Room, RoomPeer } from './room/room.js'
+import type { Room } from './room/room.js'
 import { Connection, type ConnectionDeps } from './net/connection.js'
 import { decideUpgrade, type Authorizer } from './net/upgrade.js'
 import type { HttpAuthorizer } from './auth/http-auth.js'
-import { createAuth } from './auth/access.js'
+import { createAccessControl } from './auth/access-control.js'
 import { clientAddress, createAdmission } from './limits/admission.js'
 import { ExpiryQueue } from './limits/expiry-queue.js'
 import { createHalfOpenGuard } from './limits/half-open.js'
@@ -44,11 +44,18 @@ const KEEPALIVE = writeAwareness(new Uint8Array([0]))
 export function createTandemServer(deps: ServerDeps) {
   const { config, store, fanout, log } = deps
   const metrics: Metrics = deps.metrics ?? createMetrics()
-  // Derived from config unless injected: a server given AUTH_SECRET/ALLOWED_ORIGINS enforces them
-  // whoever composes it (main.ts, tests, an embedding app). No secret and no origins = open.
-  const auth = createAuth({ secret: config.authSecret, allowedOrigins: config.allowedOrigins })
-  const authorize = deps.authorize ?? auth.authorize
-  const authorizeHttp = deps.authorizeHttp ?? auth.authorizeHttp
+  // Derived from config unless injected: a server given keys/ALLOWED_ORIGINS enforces them
+  // whoever composes it (main.ts, tests, an embedding app). No key and no origins = open.
+  const access = createAccessControl<Connection>({
+    config,
+    log,
+    registry: metrics.registry,
+    // A revoked token's socket ends like an expired one's: the client fetches a fresh token.
+    closeRevoked: (c) => c.close(CloseCode.TokenExpired, 'token revoked'),
+    onRefusedRequest: (reason) => metrics.rejectedRequests.labels(reason).inc(),
+  })
+  const authorize = deps.authorize ?? access.authorize
+  const authorizeHttp = deps.authorizeHttp ?? access.authorizeHttp
   const admission = createAdmission({
     connectionsPerIp: config.maxConnectionsPerIp,
     connectionsPerRoom: config.maxConnectionsPerRoom,
@@ -97,6 +104,7 @@ export function createTandemServer(deps: ServerDeps) {
     frameAncestors: config.frameAncestors,
     startedAt: Date.now(),
     connections: () => connections.size,
+    revocations: access.revocationApi,
     authorizeHttp: countedAuthorizeHttp,
     api: createApiRoutes({
       registry,
@@ -115,7 +123,7 @@ export function createTandemServer(deps: ServerDeps) {
   const checkEveryMs = Math.min(30_000, Math.max(50, Math.floor(config.headersTimeoutMs / 4)))
   const httpOptions: ServerOptions & { handshakeTimeout: number } = {
     headersTimeout: config.headersTimeoutMs + checkEveryMs,
-    // The whole request (headers and any body: the API's are at most MAX_PAYLOAD_BYTES) must arrive by then.
+    // The whole request (headers and any body: the API's are at most MAX_PAYLOAD_BYTES, a revocation 4 KiB) must arrive by then.
     requestTimeout: 2 * config.headersTimeoutMs,
     connectionsCheckingInterval: checkEveryMs,
     // https only: a TLS handshake is part of getting to the headers.
@@ -148,7 +156,7 @@ export function createTandemServer(deps: ServerDeps) {
     // never does. Closed once the answer is flushed (as ws does for handshakes it refuses).
     socket.once('finish', () => socket.destroy())
     socket.end(
-      `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     )
   }
 
@@ -160,6 +168,7 @@ export function createTandemServer(deps: ServerDeps) {
     rateLimit: rateLimit.messagesPerSec > 0 || rateLimit.bytesPerSec > 0 ? rateLimit : undefined,
     onClose: (c) => {
       expiry.delete(c)
+      access.closed(c)
       c.admission?.release()
       connections.delete(c)
       metrics.connections.dec()
@@ -216,6 +225,7 @@ export function createTandemServer(deps: ServerDeps) {
       connections.add(conn)
       metrics.connections.inc()
       if (decision.expiresAt !== undefined) expiry.add(conn, decision.expiresAt)
+      access.admitted(conn, decision)
       conn.acks?.hello()
       joined.join(conn)
     })
@@ -261,6 +271,10 @@ export function createTandemServer(deps: ServerDeps) {
     get halfOpenCount() {
       return halfOpen.size
     },
+    /** SIGHUP: new handshakes use the re-read key files; open connections are untouched. */
+    reloadKeys: () => access.reloadKeys(),
+    /** resolves once the shared deny-list was read from Redis (at once without Redis) */
+    revocationsLoaded: () => access.revocationsLoaded(),
     listen(): Promise<AddressInfo> {
       return new Promise((resolve, reject) => {
         http.once('error', reject)
@@ -290,17 +304,9 @@ export function createTandemServer(deps: ServerDeps) {
       halfOpen.close()
       await httpClosed
       wss.close()
+      await access.close()
     },
   }
 }
 
 export type TandemServer = ReturnType<typeof createTandemServer>
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-}

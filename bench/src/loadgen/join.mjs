@@ -3,7 +3,6 @@
 // relay, the replayed state frame).
 import { readFileSync } from 'node:fs'
 import * as Y from 'yjs'
-import * as decoding from 'lib0/decoding'
 import { LightClient, connectAll, closeAll } from './light-client.mjs'
 import { syncFrame } from '../wire/frames.mjs'
 import { SyncType, TEXT_NAME } from '../wire/protocol.mjs'
@@ -23,7 +22,7 @@ class DocFrameSink {
     this.wantCopy = false
   }
 
-  /** @param {LightClient} _lc @param {number} syncType @param {decoding.Decoder} d @param {number} len */
+  /** @param {LightClient} _lc @param {number} syncType @param {import('lib0/decoding').Decoder} d @param {number} len */
   onSync (_lc, syncType, d, len) {
     if (this.bytes >= 0) return
     if (syncType === SyncType.Step2 || (this.relay && syncType === SyncType.Update)) {

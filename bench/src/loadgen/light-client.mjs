@@ -29,7 +29,7 @@ const nextLocalAddress = () => `127.0.0.${2 + (nextSource++ % SOURCE_ADDRESSES)}
  * Hocuspocus names the document inside every frame instead.
  * @param {string} base ws://host:port @param {import('../wire/protocol.mjs').Proto} proto @param {string} room
  */
-export const roomUrl = (base, proto, room) => proto === 'hp' ? base : `${base}/${encodeURIComponent(room)}`
+const roomUrl = (base, proto, room) => proto === 'hp' ? base : `${base}/${encodeURIComponent(room)}`
 
 export class LightClient {
   /**

@@ -55,7 +55,7 @@ export function openLoop (rate, send) {
 }
 
 /** @param {number} ms */
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
  * Runs `body` with a warm-up, then a measured window bracketed by marks the parent uses to

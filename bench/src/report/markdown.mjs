@@ -5,7 +5,7 @@ import { num, ratio } from './format.mjs'
 /**
  * @param {import('./aggregate.mjs').Row[]} rows @param {import('../scenarios/index.mjs').Scenario} sc
  */
-export function scenarioTable (rows, sc) {
+function scenarioTable (rows, sc) {
   const head = ['server', 'verified']
   for (const m of sc.metrics) {
     head.push(m.label)
@@ -26,7 +26,7 @@ export function scenarioTable (rows, sc) {
 }
 
 /** @param {ReturnType<typeof import('./aggregate.mjs').storeCost>} pairs @param {Record<string, string>} labels */
-export function storeTable (pairs, labels) {
+function storeTable (pairs, labels) {
   const lines = [
     '| server (durable vs in-memory) | A deliveries/s | A CPU / 1k deliveries | B p99 | B CPU / 1k deliveries |',
     '|---|---:|---:|---:|---:|',

@@ -27,7 +27,7 @@ export function syncFrame (prefix, syncType, payload) {
 }
 
 /** @param {encoding.Encoder} e @param {Uint8Array} prefix @param {number} syncType @param {Uint8Array} payload */
-export function writeSyncFrame (e, prefix, syncType, payload) {
+function writeSyncFrame (e, prefix, syncType, payload) {
   writePrefix(e, prefix)
   encoding.writeVarUint(e, Msg.Sync)
   encoding.writeVarUint(e, syncType)
@@ -35,7 +35,7 @@ export function writeSyncFrame (e, prefix, syncType, payload) {
 }
 
 /** @param {encoding.Encoder} e @param {Uint8Array} prefix @param {Uint8Array} awarenessUpdate */
-export function writeAwarenessFrame (e, prefix, awarenessUpdate) {
+function writeAwarenessFrame (e, prefix, awarenessUpdate) {
   writePrefix(e, prefix)
   encoding.writeVarUint(e, Msg.Awareness)
   encoding.writeVarUint8Array(e, awarenessUpdate)
@@ -45,8 +45,8 @@ export function writeAwarenessFrame (e, prefix, awarenessUpdate) {
 export const emptyStep1 = (/** @type {Uint8Array} */ prefix) => syncFrame(prefix, SyncType.Step1, EMPTY_STATE_VECTOR)
 /** Sync step 2 of a client that holds nothing: an update with no structs and no deletes. */
 export const emptyStep2 = (/** @type {Uint8Array} */ prefix) => syncFrame(prefix, SyncType.Step2, EMPTY_UPDATE)
-export const EMPTY_STATE_VECTOR = new Uint8Array([0])
-export const EMPTY_UPDATE = new Uint8Array([0, 0])
+const EMPTY_STATE_VECTOR = new Uint8Array([0])
+const EMPTY_UPDATE = new Uint8Array([0, 0])
 
 /** Hocuspocus auth message exactly as HocuspocusProvider.sendToken writes it (token ''). */
 export function hpAuthFrame (/** @type {string} */ room) {
@@ -106,7 +106,7 @@ export function awarenessUpdate (client, clock, stateJson) {
 /**
  * Many frames packed into one buffer (cheap to keep hundreds of thousands ready before timing).
  */
-export class FramePool {
+class FramePool {
   /** @param {Uint8Array} bytes @param {Uint32Array} offsets length = count + 1 */
   constructor (bytes, offsets) {
     this.bytes = bytes

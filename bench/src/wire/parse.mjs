@@ -17,7 +17,7 @@ export function readHeader (d, named, head) {
 }
 
 /** @param {decoding.Decoder} d skips a varString / varUint8Array without decoding it */
-export function skipVarBytes (d) {
+function skipVarBytes (d) {
   const n = decoding.readVarUint(d)
   d.pos += n
   if (d.pos > d.arr.length) throw new RangeError('truncated frame')

@@ -5,7 +5,7 @@ import { appendTo, planWrite, replaceWith } from '../content/write.js'
 import { docFrom, etagOf } from '../content/ydoc.js'
 import { ApiError, etagList, matchesWeakly, mediaType, readBody, sendJson, utf8 } from './http.js'
 import { submitUpdate } from './writes.js'
-import type { ApiDeps } from './routes.js'
+import type { ApiDeps } from './deps.js'
 
 /**
  * GET, PUT and POST /api/rooms/<room>/content: the document as ProseMirror JSON, Markdown, HTML

@@ -7,7 +7,7 @@ import { inspectUpdate } from '../update/inspect.js'
 import { docFrom } from '../content/ydoc.js'
 import { ApiError, mediaType, readBody, sendJson } from './http.js'
 import { submitUpdate } from './writes.js'
-import type { ApiDeps } from './routes.js'
+import type { ApiDeps } from './deps.js'
 
 /** POST /api/rooms/<room>/updates, GET /api/rooms, DELETE /api/rooms/<room>. */
 

@@ -1,15 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ProtocolError, WILDCARD_ROOM, validateRoomName } from '@tandem/sync'
 import type { Access } from '../net/upgrade.js'
-import type { HttpAuthorizer } from '../auth/http-auth.js'
-import type { DocStore } from '../store/types.js'
-import type { Fanout } from '../fanout/types.js'
-import type { Logger } from '../log.js'
 import type { RoomRegistry } from '../room/registry.js'
 import { InvalidContent } from '../content/errors.js'
 import { ApiError, sendError } from './http.js'
 import { deleteRoom, listRooms, postUpdate } from './rooms.js'
-import { createRoomLocks, refusal, type RoomLocks } from './writes.js'
+import { createRoomLocks, refusal } from './writes.js'
+import type { ApiDeps } from './deps.js'
 
 /**
  * The HTTP API beyond /state (README "API"):
@@ -24,17 +21,6 @@ import { createRoomLocks, refusal, type RoomLocks } from './writes.js'
  * Same token and Origin rules as the WebSocket upgrade; writes need `access: "write"`. Errors
  * are JSON `{ error, message }`.
  */
-export interface ApiDeps {
-  registry: RoomRegistry
-  store: DocStore
-  fanout: Fanout
-  log: Logger
-  authorizeHttp: HttpAuthorizer
-  /** MAX_PAYLOAD_BYTES: the largest body, as the largest frame */
-  maxPayloadBytes: number
-  maxNestingDepth: number
-  locks: RoomLocks
-}
 
 export type ApiHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>
 
@@ -130,6 +116,7 @@ function asApiError(err: unknown): ApiError | undefined {
 export function routeLabel(path: string): string {
   if (path === '/healthz' || path === '/metrics') return path.slice(1)
   if (path === ROOMS) return 'rooms'
+  if (path === '/api/revocations') return 'revocations'
   if (path.startsWith('/api/')) {
     const m = /^\/api\/rooms\/[^/]+(?:\/(content|updates|state))?$/.exec(path)
     return m ? (m[1] ?? 'room') : 'api-other'

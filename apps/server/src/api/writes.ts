@@ -58,7 +58,7 @@ export function submitUpdate(room: Room, update: Uint8Array, expect?: number): P
     try {
       if (!room.submit(update, from, { expect, stored: (seq) => once(() => resolve(seq)) })) once(() => resolve(undefined))
     } catch (err) {
-      once(() => reject(err instanceof ProtocolError ? refusal(err.closeCode, err.reason, err.message) : err))
+      once(() => reject(err instanceof ProtocolError ? refusal(err.closeCode, err.reason, err.message) : err instanceof Error ? err : new Error(String(err))))
     }
   })
 }

@@ -1,7 +1,9 @@
 import type { IncomingMessage } from 'node:http'
-import { errors as joseErrors, jwtVerify } from 'jose'
 import type { Access, Authorizer, UpgradeDecision } from '../net/upgrade.js'
 import type { HttpAuthorizer } from './http-auth.js'
+import type { KeyRing } from './key-ring.js'
+import type { TokenIdentity } from './revocations.js'
+import { refuse, verifyJwt, type Refusal, type VerifiedToken, type VerifyOptions } from './verify.js'
 
 /**
  * Token and Origin checks (docs/security.md; README "Access control"), as the two seams the server
@@ -13,42 +15,43 @@ import type { HttpAuthorizer } from './http-auth.js'
  *   WITHOUT Origin is not a browser page (curl, Node, a native app): those can send any header
  *   they like, so Origin is no defence against them; the token is. `Origin: null` (sandboxed
  *   iframe, file://) is a browser hiding where it comes from and is refused.
- * - Token (AUTH_SECRET): an HS256 JWT `?token=` (or `Authorization: Bearer`), claims
- *   sub, room ("*" = every room), access ("write" | "read"), exp (required: no eternal tokens).
- *   The algorithm is pinned to HS256, so "none", RS256, HS512 … are refused whatever the header
- *   claims (the classic algorithm-confusion hole).
+ * - Token (AUTH_SECRET, AUTH_SECRETS[_FILE] by kid, AUTH_JWKS_FILE/URL): a JWT `?token=` (or
+ *   `Authorization: Bearer`), claims sub, room ("*" = every room), access ("write" | "read"),
+ *   exp (required: no eternal tokens), optional jti and iat (what revocations match). Which
+ *   algorithms each key may verify is pinned in verify.ts: "none", HS512, HS256 with a public
+ *   key … are refused whatever the header claims (the algorithm-confusion hole).
+ * - Revocation: a token on the deny-list (by jti, or by sub and iat) is refused like an expired one.
+ * - Admin (POST /api/revocations): a valid token with `admin: true`, sent as a Bearer header.
  *
- * Missing/invalid/expired token → 401; token for another room or a foreign Origin → 403.
+ * Missing/invalid/expired/revoked token → 401; token for another room, a non-admin token on an
+ * admin route or a foreign Origin → 403; a JWKS URL that cannot be fetched (nothing cached) → 503.
  * Reasons are short fixed labels (metrics, logs); the token itself is never logged or echoed.
  */
 export interface AuthOptions {
-  /** HS256 secret; undefined = open server (everyone writes) */
-  secret: string | undefined
+  /** verification keys; undefined = open server (everyone writes) */
+  keys: KeyRing | undefined
+  /** required iss/aud of JWKS tokens */
+  verify?: VerifyOptions
+  /** the deny-list (revocations.ts); absent = nothing is revoked */
+  isRevoked?: (token: TokenIdentity) => boolean
   /** allowed Origins, normalised by config.ts (URL.origin); undefined = any */
   allowedOrigins: readonly string[] | undefined
   /** ms clock, for tests */
   now?: () => number
 }
 
-export interface TokenClaims {
-  sub: string | undefined
-  room: string
-  access: Access
-  /** exp in ms since the epoch */
-  expiresAt: number
-}
+/** Guards an admin route: undefined when allowed, else the status and reason to answer with. */
+export type AdminAuthorizer = (req: IncomingMessage) => Promise<Refusal | undefined>
 
-type Refusal = { ok: false; status: number; reason: string }
+const isAccess = (v: unknown): v is Access => v === 'write' || v === 'read'
 
 /** Far above any real JWT; bounds the work a hostile query string can ask of the verifier. */
 const MAX_TOKEN_LENGTH = 8 * 1024
 
-const refuse = (status: number, reason: string): Refusal => ({ ok: false, status, reason })
-
-export function createAuth(options: AuthOptions): { authorize: Authorizer; authorizeHttp: HttpAuthorizer } {
-  const { allowedOrigins } = options
+export function createAuth(options: AuthOptions): { authorize: Authorizer; authorizeHttp: HttpAuthorizer; authorizeAdmin: AdminAuthorizer } {
+  const { allowedOrigins, keys } = options
   const now = options.now ?? Date.now
-  const key = options.secret === undefined ? undefined : new TextEncoder().encode(options.secret)
+  const isRevoked = options.isRevoked ?? (() => false)
   const origins = allowedOrigins && new Set(allowedOrigins)
 
   function checkOrigin(req: IncomingMessage): Refusal | undefined {
@@ -66,18 +69,37 @@ export function createAuth(options: AuthOptions): { authorize: Authorizer; autho
     return undefined
   }
 
+  /** Signature, claims and the deny-list, for a token as the request carries it. */
+  async function verified(token: string | null | undefined, ring: KeyRing): Promise<{ ok: true; value: VerifiedToken } | Refusal> {
+    if (token === undefined) return refuse(401, 'token-missing')
+    if (token === null || token.length > MAX_TOKEN_LENGTH) return refuse(401, 'token-invalid')
+    const result = await verifyJwt(token, ring.current(), now(), options.verify)
+    if (!result.ok) return result
+    const { jti, sub, issuedAt } = result.value
+    if (isRevoked({ jti, sub, issuedAt })) return refuse(401, 'token-revoked')
+    return result
+  }
+
   async function decide(req: IncomingMessage, url: URL, room: string): Promise<UpgradeDecision> {
     const badOrigin = checkOrigin(req)
     if (badOrigin) return badOrigin
-    if (!key) return { ok: true, room, access: 'write' }
+    if (!keys) return { ok: true, room, access: 'write' }
 
-    const token = tokenOf(req, url)
-    if (token === undefined) return refuse(401, 'token-missing')
-    if (token === null || token.length > MAX_TOKEN_LENGTH) return refuse(401, 'token-invalid')
-    const claims = await verifyToken(token, key, now())
-    if (!claims.ok) return claims
-    if (claims.value.room !== '*' && claims.value.room !== room) return refuse(403, 'wrong-room')
-    return { ok: true, room, access: claims.value.access, subject: claims.value.sub, expiresAt: claims.value.expiresAt }
+    const result = await verified(tokenOf(req, url), keys)
+    if (!result.ok) return result
+    const claims = result.value
+    if (typeof claims.room !== 'string' || claims.room === '') return refuse(401, 'token-claims')
+    if (!isAccess(claims.access)) return refuse(401, 'token-claims')
+    if (claims.room !== '*' && claims.room !== room) return refuse(403, 'wrong-room')
+    return {
+      ok: true,
+      room,
+      access: claims.access,
+      subject: claims.sub,
+      expiresAt: claims.expiresAt,
+      tokenId: claims.jti,
+      issuedAt: claims.issuedAt,
+    }
   }
 
   return {
@@ -87,6 +109,15 @@ export function createAuth(options: AuthOptions): { authorize: Authorizer; autho
       if (!d.ok) return { status: d.status, reason: d.reason }
       return need === 'write' && d.access !== 'write' ? { status: 403, reason: 'read-only' } : undefined
     },
+    authorizeAdmin: async (req) => {
+      const badOrigin = checkOrigin(req)
+      if (badOrigin) return badOrigin
+      if (!keys) return refuse(404, 'auth-off')
+      // The header only: an admin credential in a URL ends up in access logs and shell history.
+      const result = await verified(bearerOf(req), keys)
+      if (!result.ok) return result
+      return result.value.admin ? undefined : refuse(403, 'not-admin')
+    },
   }
 }
 
@@ -95,11 +126,8 @@ export function createAuth(options: AuthOptions): { authorize: Authorizer; autho
  * `?token=`. undefined = none given; null = given but unusable (two of them, empty, bad scheme).
  */
 function tokenOf(req: IncomingMessage, url: URL): string | null | undefined {
-  const header = req.headers.authorization
-  if (header !== undefined) {
-    const m = /^Bearer +([^\s]+) *$/i.exec(header)
-    return m ? m[1]! : null
-  }
+  const bearer = bearerOf(req)
+  if (bearer !== undefined) return bearer
   const all = url.searchParams.getAll('token')
   if (all.length === 0) return undefined
   // Two tokens: which one a proxy, a log filter and this server would each pick is a guess.
@@ -107,32 +135,9 @@ function tokenOf(req: IncomingMessage, url: URL): string | null | undefined {
   return all[0]!
 }
 
-/** Verifies signature (HS256 only), exp and the Tandem claims. */
-export async function verifyToken(
-  token: string,
-  key: Uint8Array,
-  nowMs: number,
-): Promise<{ ok: true; value: TokenClaims } | Refusal> {
-  let payload: Record<string, unknown>
-  try {
-    ;({ payload } = await jwtVerify(token, key, {
-      algorithms: ['HS256'],
-      requiredClaims: ['exp'],
-      currentDate: new Date(nowMs),
-    }))
-  } catch (err) {
-    if (err instanceof joseErrors.JWTExpired) return refuse(401, 'token-expired')
-    if (err instanceof joseErrors.JOSEAlgNotAllowed) return refuse(401, 'token-algorithm')
-    if (err instanceof joseErrors.JWTClaimValidationFailed) return refuse(401, 'token-claims')
-    return refuse(401, 'token-invalid')
-  }
-  const { sub, room, access, exp } = payload
-  if (typeof room !== 'string' || room === '') return refuse(401, 'token-claims')
-  if (access !== 'write' && access !== 'read') return refuse(401, 'token-claims')
-  if (sub !== undefined && typeof sub !== 'string') return refuse(401, 'token-claims')
-  const expiresAt = (exp as number) * 1000
-  // jose compares whole seconds; the session timer closes at the exact ms. Agree with the
-  // timer, so a client reconnecting with the token that just expired is refused, not readmitted.
-  if (expiresAt <= nowMs) return refuse(401, 'token-expired')
-  return { ok: true, value: { sub, room, access, expiresAt } }
+/** `Authorization: Bearer <token>`: undefined = no header; null = a header of another form. */
+function bearerOf(req: IncomingMessage): string | null | undefined {
+  const header = req.headers.authorization
+  if (header === undefined) return undefined
+  return /^Bearer +([^\s]+) *$/i.exec(header)?.[1] ?? null
 }

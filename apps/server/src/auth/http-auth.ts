@@ -7,5 +7,3 @@ import type { Access } from '../net/upgrade.js'
  * token with 403 `read-only`; without it only reading is asked for.
  */
 export type HttpAuthorizer = (req: IncomingMessage, url: URL, room: string, need?: Access) => Promise<{ status: number; reason: string } | undefined>
-
-export const allowAllHttp: HttpAuthorizer = async () => undefined

@@ -1,5 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client'
-import type { FanoutMetrics } from './redis.js'
+import type { FanoutMetrics } from './redis-options.js'
 
 /**
  * prom-client counters for the Redis fan-out, registered in the server's registry (GET /metrics).

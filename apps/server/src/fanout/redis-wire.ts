@@ -15,9 +15,11 @@ import * as encoding from 'lib0/encoding'
  * their own clients in it, which would otherwise only reach us at their next renewal (≤ 15 s).
  *
  * Channels: `${prefix}:room:${room}` carry update/awareness/resync/hello for one room;
- * `${prefix}:servers` carries heartbeat/bye, one per server, not one per room.
+ * `${prefix}:servers` carries heartbeat/bye, one per server, not one per room;
+ * `${prefix}:probe:${serverId}` carries a server's liveness probes (heartbeat type) to itself
+ * alone (redis-liveness.ts).
  */
-export const WIRE_VERSION = 1
+const WIRE_VERSION = 1
 
 export const WireType = { Update: 0, Awareness: 1, Heartbeat: 2, Resync: 3, Bye: 4, Hello: 5 } as const
 export type WireType = (typeof WireType)[keyof typeof WireType]

@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
-import type { Logger } from '../log.js'
-import type { Fanout, FanoutDelivery, FanoutKind, FanoutMessage } from './types.js'
+import { DEFAULT_FANOUT_HEARTBEAT_MS, DEFAULT_REDIS_PREFIX } from '../defaults.js'
+import type { FanoutDelivery, FanoutKind } from './types.js'
 import { WireType, decodeWire, encodeWire } from './redis-wire.js'
 import { PresenceLedger } from './redis-presence.js'
+import { createLivenessProbe } from './redis-liveness.js'
+import { createPublisher } from './redis-publisher.js'
+import { createPeerWatch, type PeerServer } from './redis-peers.js'
+import { FanoutReason } from '../health/model.js'
+import type { FanoutMetrics, RedisFanout, RedisFanoutOptions } from './redis-options.js'
 
 /**
  * Cross-server fan-out over Redis pub/sub (REDIS_URL), one channel per room.
@@ -26,51 +31,10 @@ import { PresenceLedger } from './redis-presence.js'
  *   timeout) is declared gone, and this fan-out delivers, to each room, an awareness update that
  *   removes the clients that peer had announced, at the clock last seen (so a client that has
  *   already reconnected to another server is not removed).
+ * - A stalled Redis (paused, partitioned: links connected, nothing crossing) is noticed by a probe
+ *   round trip through Redis (redis-liveness.ts), logged once when it starts and once when it
+ *   ends, and reported by health().
  */
-export interface RedisFanoutOptions {
-  url: string
-  /** channel namespace: `${prefix}:room:${room}` and `${prefix}:servers` (REDIS_PREFIX) */
-  prefix?: string
-  /** this server's id on the wire; random per process by default */
-  serverId?: string
-  /** heartbeat period (FANOUT_HEARTBEAT_MS) */
-  heartbeatMs?: number
-  /** silence after which a peer counts as gone; default 3 × heartbeatMs */
-  peerTimeoutMs?: number
-  /** how long subscribe() waits for Redis before letting the room open (and resyncing it later) */
-  subscribeTimeoutMs?: number
-  /** local publish queue while Redis is unreachable: a hostile or long outage cannot grow memory without bound */
-  maxQueueMessages?: number
-  maxQueueBytes?: number
-  metrics?: FanoutMetrics
-  log?: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>
-}
-
-/** Counters for /metrics, called synchronously on the hot path: keep them cheap. */
-export interface FanoutMetrics {
-  /** a message handed to Redis (acknowledged by it) */
-  published?(kind: FanoutKind): void
-  /** a message from another server delivered to a room; lag = receive time − publish time */
-  received?(kind: FanoutKind, lagSeconds: number): void
-  /** a message lost on this side: queue overflow, failed publish, undecodable input */
-  dropped?(reason: 'queue-full' | 'publish-failed' | 'malformed'): void
-  /** a Redis connection (subscriber or publisher) came back after being lost */
-  reconnected?(link: 'subscriber' | 'publisher'): void
-  /** rooms handed to onResync, by cause */
-  resync?(reason: 'reconnect' | 'late-subscribe' | 'peer-gone' | 'peer-dropped', rooms: number): void
-  /** a peer server declared gone (silence or goodbye) */
-  peerGone?(): void
-}
-
-export interface RedisFanout extends Fanout {
-  readonly serverId: string
-  onResync(cb: (rooms: readonly string[]) => void): () => void
-  /** Resolves when both links are up (tests, startup logs); rejects after timeoutMs. */
-  ready(timeoutMs?: number): Promise<void>
-  /** Redis CLIENT SETNAME of this server's links: `${prefix}:${serverId}:sub|pub` */
-  readonly connectionNames: { sub: string; pub: string }
-}
-
 interface RoomEntry {
   onMessage: (msg: FanoutDelivery) => void
   acked: boolean
@@ -79,26 +43,18 @@ interface RoomEntry {
   waiters: (() => void)[]
 }
 
-interface Peer {
-  lastSeen: number
-  /** rooms (subscribed here) in which this peer published: resync them if it vanishes */
-  rooms: Set<string>
-}
 
-interface Queued {
-  room: string | undefined
-  buf: Buffer
-  kind: FanoutKind | undefined
-}
 
 const KIND_OF: Record<number, FanoutKind | undefined> = { [WireType.Update]: 'update', [WireType.Awareness]: 'awareness' }
 
 export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
-  const prefix = opts.prefix ?? 'tandem'
+  const prefix = opts.prefix ?? DEFAULT_REDIS_PREFIX
   const serverId = opts.serverId ?? randomUUID()
-  const heartbeatMs = opts.heartbeatMs ?? 5_000
+  const heartbeatMs = opts.heartbeatMs ?? DEFAULT_FANOUT_HEARTBEAT_MS
   const peerTimeoutMs = opts.peerTimeoutMs ?? 3 * heartbeatMs
   const subscribeTimeoutMs = opts.subscribeTimeoutMs ?? 5_000
+  const probeIntervalMs = opts.probeIntervalMs ?? Math.min(heartbeatMs, 1_000)
+  const stallAfterMs = opts.stallAfterMs ?? Math.max(3 * probeIntervalMs, 1_000)
   const maxQueueMessages = opts.maxQueueMessages ?? 10_000
   const maxQueueBytes = opts.maxQueueBytes ?? 64 * 1024 * 1024
   const metrics = opts.metrics ?? {}
@@ -106,6 +62,9 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
 
   const roomPrefix = `${prefix}:room:`
   const controlChannel = `${prefix}:servers`
+  /** this server's own probes (see redis-liveness.ts); nobody else subscribes to it */
+  const probeChannel = `${prefix}:probe:${serverId}`
+  const probeChannelBuf = Buffer.from(probeChannel)
   const channelOf = (room: string) => roomPrefix + room
   const connectionNames = { sub: `${prefix}:${serverId}:sub`, pub: `${prefix}:${serverId}:pub` }
 
@@ -122,21 +81,26 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
   const pub = new Redis(opts.url, { ...common, connectionName: connectionNames.pub, enableOfflineQueue: false, maxRetriesPerRequest: 1 })
 
   const rooms = new Map<string, RoomEntry>()
-  const peers = new Map<string, Peer>()
+  const peers = createPeerWatch({ timeoutMs: peerTimeoutMs, onGone: (id, peer, why) => peerGone(id, peer, why) })
   /** room → awareness clientID → the peer that announced it and the clock last seen */
   const presence = new PresenceLedger()
   const resyncListeners = new Set<(rooms: readonly string[]) => void>()
 
-  let queue: Queued[] = []
-  let queuedBytes = 0
-  /** rooms whose outgoing messages were lost: peers are told to resync them once we are back */
-  const lossyRooms = new Set<string>()
+  const publisher = createPublisher(pub, { serverId, channelOf, controlChannel, maxQueueMessages, maxQueueBytes, metrics })
+  const post = (q: Parameters<typeof publisher.post>[0]) => publisher.post(q)
   let closed = false
   let subEpoch = 0
   let subEverReady = false
   let pubEverReady = false
-  /** peers cannot be judged silent while we ourselves could not hear them */
-  let hearingSince = 0
+  const liveness = createLivenessProbe({
+    pub,
+    linksUp: () => pub.status === 'ready' && sub.status === 'ready' && !closed,
+    channel: probeChannel,
+    serverId,
+    intervalMs: probeIntervalMs,
+    stallAfterMs,
+    log,
+  })
 
   // ------------------------------------------------------------------------------------------
   // Resync notifications
@@ -179,9 +143,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
     const epoch = ++subEpoch
     const reconnect = subEverReady
     subEverReady = true
-    hearingSince = Date.now()
-    // Everyone was inaudible while we were away: restart their silence clocks.
-    for (const p of peers.values()) p.lastSeen = hearingSince
+    peers.hearing(Date.now())
     if (reconnect) {
       metrics.reconnected?.('subscriber')
       log?.info('fan-out: subscriber reconnected to Redis; resubscribing')
@@ -189,9 +151,10 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
     const snapshot = [...rooms.entries()]
     for (const [, e] of snapshot) e.acked = false
     sub
-      .subscribe(controlChannel, ...snapshot.map(([room]) => channelOf(room)))
+      .subscribe(controlChannel, probeChannel, ...snapshot.map(([room]) => channelOf(room)))
       .then(() => {
         if (epoch !== subEpoch || closed) return
+        liveness.subscribed()
         for (const [room, e] of snapshot) markAcked(room, e)
         // Messages published while we were disconnected are gone for good: read them from the store.
         if (reconnect) emitResync(snapshot.map(([room]) => room), 'reconnect')
@@ -203,6 +166,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
   })
 
   sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+    if (channel.equals(probeChannelBuf)) return liveness.answered(message)
     const msg = decodeWire(message)
     if (!msg) {
       metrics.dropped?.('malformed')
@@ -210,16 +174,11 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
     }
     if (msg.sender === serverId) return
     const now = Date.now()
-    let peer = peers.get(msg.sender)
-    if (!peer) {
-      peer = { lastSeen: now, rooms: new Set() }
-      peers.set(msg.sender, peer)
-    }
-    peer.lastSeen = now
+    const peer = peers.heard(msg.sender, now)
 
     const ch = channel.toString('utf8')
     if (ch === controlChannel) {
-      if (msg.type === WireType.Bye) peerGone(msg.sender, 'bye')
+      if (msg.type === WireType.Bye) peers.bye(msg.sender)
       return
     }
     if (!ch.startsWith(roomPrefix)) return
@@ -253,10 +212,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
   // ------------------------------------------------------------------------------------------
   // Peer servers that die (their clients' presence, their rooms)
 
-  function peerGone(id: string, why: 'silent' | 'bye'): void {
-    const peer = peers.get(id)
-    if (!peer) return
-    peers.delete(id)
+  function peerGone(id: string, peer: PeerServer, why: 'silent' | 'bye'): void {
     metrics.peerGone?.()
     log?.info({ peer: id, why }, 'fan-out: peer server gone; removing its clients’ presence')
     for (const [room, removal] of presence.takeFrom(id)) {
@@ -273,53 +229,15 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
   }
 
   // ------------------------------------------------------------------------------------------
-  // Publisher link and its bounded queue
-
-  function send(q: Queued): void {
-    pub.publish(q.room === undefined ? controlChannel : channelOf(q.room), q.buf).then(
-      () => {
-        if (q.kind) metrics.published?.(q.kind)
-      },
-      () => {
-        // Lost with the link (or refused): receivers must learn it from the store instead.
-        if (q.room !== undefined) lossyRooms.add(q.room)
-        metrics.dropped?.('publish-failed')
-      },
-    )
-  }
-
-  /**
-   * Publishes now, or queues until the publisher is up. Order matters (a Yjs update may depend on
-   * an earlier one): once anything is queued, everything queues behind it until the flush.
-   */
-  function post(q: Queued): void {
-    if (pub.status === 'ready' && queue.length === 0) send(q)
-    else enqueue(q)
-  }
-
-  function enqueue(q: Queued): void {
-    queue.push(q)
-    queuedBytes += q.buf.length
-    while (queue.length > maxQueueMessages || queuedBytes > maxQueueBytes) {
-      const dropped = queue.shift()!
-      queuedBytes -= dropped.buf.length
-      if (dropped.room !== undefined) lossyRooms.add(dropped.room)
-      metrics.dropped?.('queue-full')
-    }
-  }
+  // Publisher link (its bounded queue: redis-publisher.ts)
 
   pub.on('ready', () => {
     if (pubEverReady) {
       metrics.reconnected?.('publisher')
-      log?.info({ queued: queue.length }, 'fan-out: publisher reconnected to Redis; flushing')
+      log?.info({ queued: publisher.queued }, 'fan-out: publisher reconnected to Redis; flushing')
     }
     pubEverReady = true
-    const pending = queue
-    queue = []
-    queuedBytes = 0
-    for (const q of pending) send(q)
-    for (const room of lossyRooms) send({ room, buf: encodeWire(WireType.Resync, serverId), kind: undefined })
-    lossyRooms.clear()
+    publisher.flush()
     heartbeat()
   })
 
@@ -329,6 +247,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
     const wasUp = link === 'subscriber' ? subWasUp : pubWasUp
     if (link === 'subscriber') subWasUp = false
     else pubWasUp = false
+    liveness.linkDown(link)
     if (wasUp && !closed) log?.warn({ link }, 'fan-out: lost the Redis connection; local relay continues, reconnecting')
   }
   sub.on('ready', () => (subWasUp = true))
@@ -345,14 +264,12 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
 
   function heartbeat(): void {
     // Heartbeats are never queued: a stale one proves nothing.
-    if (pub.status === 'ready' && !closed) send({ room: undefined, buf: encodeWire(WireType.Heartbeat, serverId), kind: undefined })
+    if (!closed) publisher.sendIfUp({ room: undefined, buf: encodeWire(WireType.Heartbeat, serverId), kind: undefined })
   }
 
   const timer = setInterval(() => {
     heartbeat()
-    const now = Date.now()
-    if (sub.status !== 'ready' || now - hearingSince < peerTimeoutMs) return
-    for (const [id, p] of peers) if (now - p.lastSeen > peerTimeoutMs) peerGone(id, 'silent')
+    if (sub.status === 'ready') peers.sweep(Date.now())
   }, heartbeatMs)
   timer.unref()
 
@@ -416,12 +333,22 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
     },
 
     async health() {
-      const ok = sub.status === 'ready' && pub.status === 'ready'
-      if (ok) return { ok: true, detail: `${peers.size} peer server(s) heard` }
-      return {
-        ok: false,
-        detail: `redis subscriber ${sub.status}, publisher ${pub.status}; ${queue.length} message(s) queued locally`,
+      if (sub.status !== 'ready' || pub.status !== 'ready') {
+        return {
+          ok: false,
+          reason: FanoutReason.Disconnected,
+          detail: `redis subscriber ${sub.status}, publisher ${pub.status}; ${publisher.queued} message(s) queued locally`,
+        }
       }
+      const stalledMs = liveness.check()
+      if (stalledMs) {
+        return {
+          ok: false,
+          reason: FanoutReason.Stalled,
+          detail: `no probe came back through Redis for ${Math.round(stalledMs)} ms (limit ${stallAfterMs} ms); cross-server messages are not flowing`,
+        }
+      }
+      return { ok: true, detail: `${peers.size} peer server(s) heard` }
     },
 
     ready(timeoutMs = 10_000) {
@@ -451,16 +378,14 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
       if (closed) return
       closed = true
       clearInterval(timer)
+      liveness.stop()
       for (const e of rooms.values()) for (const w of e.waiters) w()
       rooms.clear()
       presence.clear()
       resyncListeners.clear()
       // Tell peers now instead of letting them wait out our silence; bounded, Redis may be gone.
       if (pub.status === 'ready') {
-        const pending = queue
-        queue = []
-        const flushes = pending.map((q) => pub.publish(q.room === undefined ? controlChannel : channelOf(q.room), q.buf).catch(() => 0))
-        flushes.push(pub.publish(controlChannel, encodeWire(WireType.Bye, serverId)).catch(() => 0))
+        const flushes = publisher.drain({ room: undefined, buf: encodeWire(WireType.Bye, serverId), kind: undefined })
         await withTimeout(Promise.all(flushes), 1_000)
       }
       sub.disconnect()

@@ -81,8 +81,6 @@ export function createAdmission(limits: AdmissionLimits) {
   }
 }
 
-export type AdmissionControl = ReturnType<typeof createAdmission>
-
 function decrement(map: Map<string, number>, key: string): void {
   const n = (map.get(key) ?? 0) - 1
   if (n <= 0) map.delete(key)

@@ -22,12 +22,12 @@ import { addressKey } from './admission.js'
  * whole (config.ts turns it off by default when TRUST_PROXY is set; the proxy bounds its own
  * clients' half-open sockets).
  */
-export type HalfOpenRefusal = 'half-open-per-ip' | 'headers-timeout'
+type HalfOpenRefusal = 'half-open-per-ip' | 'headers-timeout'
 
 export interface HalfOpenOptions {
   perAddress: number
   headersTimeoutMs: number
-  onRefused(reason: HalfOpenRefusal): void
+  onRefused: (reason: HalfOpenRefusal) => void
 }
 
 interface Entry {
@@ -124,5 +124,3 @@ export function createHalfOpenGuard(options: HalfOpenOptions) {
     },
   }
 }
-
-export type HalfOpenGuard = ReturnType<typeof createHalfOpenGuard>

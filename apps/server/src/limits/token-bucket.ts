@@ -33,7 +33,7 @@ export class TokenBucket {
 }
 
 /** Bytes of the inbound byte budget one struct of an update costs (see chargeStructs). */
-export const STRUCT_COST = 16
+const STRUCT_COST = 16
 
 export interface RateLimit {
   /** sustained frames per second per connection; 0 = unlimited */

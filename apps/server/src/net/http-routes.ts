@@ -8,6 +8,7 @@ import type { Logger } from '../log.js'
 import type { HttpAuthorizer } from '../auth/http-auth.js'
 import { createStaticHandler } from './static-files.js'
 import { API_SECURITY_HEADERS, pageSecurityHeaders } from './security-headers.js'
+import { createHealthMonitor } from '../health/monitor.js'
 import { routeLabel, type ApiHandler } from '../api/routes.js'
 
 export interface HttpDeps {
@@ -22,6 +23,8 @@ export interface HttpDeps {
   startedAt: number
   connections: () => number
   authorizeHttp: HttpAuthorizer
+  /** POST /api/revocations (auth/revocation-api.ts) */
+  revocations: (req: IncomingMessage, res: ServerResponse) => Promise<void>
   /** /api/rooms and /api/rooms/<room>[/content|/updates] (api/routes.ts) */
   api?: ApiHandler
 }
@@ -30,6 +33,7 @@ const STATE_PATH = /^\/api\/rooms\/([^/]+)\/state$/
 
 export function createHttpHandler(deps: HttpDeps) {
   const serveStatic = deps.editorDir ? createStaticHandler(deps.editorDir, pageSecurityHeaders(deps.frameAncestors)) : undefined
+  const health = createHealthMonitor({ store: deps.store, fanout: deps.fanout, log: deps.log })
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost')
@@ -39,17 +43,16 @@ export function createHttpHandler(deps: HttpDeps) {
     for (const [name, value] of Object.entries(API_SECURITY_HEADERS)) res.setHeader(name, value)
 
     if (path === '/healthz') {
-      const [store, fanout] = await Promise.all([deps.store.health(), deps.fanout.health()])
-      // Only a dead store makes this server useless (503). Without the fan-out, local relay and
-      // storage still work and rooms resync when it returns: 'degraded', but still in rotation.
-      const status = !store.ok ? 'down' : !fanout.ok ? 'degraded' : 'ok'
-      return json(res, store.ok ? 200 : 503, {
-        status,
+      // States, codes and reasons: health/model.ts (and the README). 503 only when this server
+      // cannot store writes; the fan-out alone down is 'degraded', still in rotation.
+      const report = await health.check()
+      return json(res, report.httpStatus, {
+        status: report.status,
         rooms: deps.registry.size,
         connections: deps.connections(),
         uptime: Math.round((Date.now() - deps.startedAt) / 1000),
-        store: { kind: deps.store.kind, ...store },
-        fanout: { kind: deps.fanout.kind, ...fanout },
+        store: report.store,
+        fanout: report.fanout,
       })
     }
 
@@ -60,6 +63,7 @@ export function createHttpHandler(deps: HttpDeps) {
       return
     }
 
+    if (path === '/api/revocations') return deps.revocations(req, res)
     if (deps.api && (await deps.api(req, res, url))) return
 
     const state = STATE_PATH.exec(path)

@@ -5,7 +5,16 @@ export type Access = 'write' | 'read'
 
 /** An upgrade is either admitted to a room with an access level, or refused with an HTTP status. */
 export type UpgradeDecision =
-  | { ok: true; room: string; access: Access; subject?: string; expiresAt?: number }
+  | {
+      ok: true
+      room: string
+      access: Access
+      subject?: string
+      expiresAt?: number
+      /** the token's jti and iat (ms): what a revocation can match */
+      tokenId?: string
+      issuedAt?: number
+    }
   | { ok: false; status: number; reason: string }
 
 /**
@@ -14,9 +23,6 @@ export type UpgradeDecision =
  * never an open-then-close. Access control (tokens, Origin) plugs in as `authorize`.
  */
 export type Authorizer = (req: IncomingMessage, room: string) => Promise<UpgradeDecision>
-
-/** The open server (no AUTH_SECRET): everyone may write. */
-export const allowAll: Authorizer = async (_req, room) => ({ ok: true, room, access: 'write' })
 
 export async function decideUpgrade(req: IncomingMessage, authorize: Authorizer): Promise<UpgradeDecision> {
   let room: string

@@ -1,4 +1,4 @@
-import { ProtocolError, type AwarenessHeader } from '@tandem/sync'
+import { CloseCode, ProtocolError, type AwarenessHeader } from '@tandem/sync'
 import type { Config } from '../config.js'
 import type { Presence } from './states.js'
 
@@ -55,11 +55,11 @@ interface Holdings {
  *   megabytes of presence.
  *
  * - Ids other servers' connections use (their presence arrives over the fan-out, which does not
- *   say whose they are): while such an id has a state, no connection here may change it (a user
- *   moving to this server may see its caret dropped until the old server's removal arrives, at
- *   most one presence renewal); once removed, only a write connection may claim it. So a viewer
- *   can never impersonate anyone, on any server; across servers the reservation is per access
- *   level, not per principal.
+ *   say whose they are): only a write connection may change them here, never a viewer. A writer
+ *   must be able to: a user whose server died reconnects here with the same id while the dead
+ *   server's copy of its state lingers (until the fan-out declares that server gone). So a viewer
+ *   can never impersonate anyone, on any server; across servers the protection from a hostile
+ *   WRITER is per access level, not per principal.
  *
  * Entries for ids a connection may not change are dropped, not relayed, as for spoofing. Anything
  * else wrong closes the connection (ProtocolError), before any state changed.
@@ -97,7 +97,7 @@ export class PresenceOwners<P extends PresenceClaimant> {
     // Cap what one client can make every other client hold and render.
     for (const h of kept) {
       if (h.end - h.start > this.limits.maxAwarenessBytes) {
-        throw new ProtocolError('awareness state too large', 1008, 'awareness-too-large')
+        throw new ProtocolError('awareness state too large', CloseCode.PolicyViolation, 'awareness-too-large')
       }
     }
     this.presence.check(update, kept)
@@ -157,7 +157,7 @@ export class PresenceOwners<P extends PresenceClaimant> {
   private mayChange(peer: P, clientID: number): boolean {
     const holder = this.held.get(clientID)
     if (holder) return holder.peer === peer
-    if (this.remote.has(clientID)) return !this.presence.has(clientID) && peer.access === 'write'
+    if (this.remote.has(clientID)) return peer.access === 'write'
     const bucket = this.reserved.get(clientID)
     if (bucket === undefined) return true
     if (peer.principal !== undefined) return bucket === bucketOf(peer)
@@ -175,7 +175,7 @@ export class PresenceOwners<P extends PresenceClaimant> {
     if (cost > this.limits.maxPresenceBytesPerConnection) {
       throw new ProtocolError(
         `presence above ${this.limits.maxPresenceBytesPerConnection} bytes for one connection`,
-        1008,
+        CloseCode.PolicyViolation,
         'presence-over-budget',
       )
     }

@@ -1,5 +1,5 @@
 import * as encoding from 'lib0/encoding'
-import { ProtocolError, readAwarenessHeaders, writeAwarenessUpdate, type AwarenessEntry, type AwarenessHeader } from '@tandem/sync'
+import { CloseCode, ProtocolError, readAwarenessHeaders, writeAwarenessUpdate, type AwarenessEntry, type AwarenessHeader } from '@tandem/sync'
 import { JSON_OK, JSON_TOO_DEEP, MAX_JSON_DEPTH, checkJsonUtf8 } from './json-bytes.js'
 
 /** Like y-protocols: a state not renewed for this long is no longer handed to joiners. */
@@ -64,15 +64,15 @@ export class Presence {
   check(update: Uint8Array, headers: readonly AwarenessHeader[], source: 'client' | 'server' = 'client'): void {
     for (const h of headers) {
       if (h.clock > MAX_AWARENESS_CLOCK && !(source === 'server' && h.isNull)) {
-        throw new ProtocolError(`awareness clock above ${MAX_AWARENESS_CLOCK}`, 1007, 'awareness-clock')
+        throw new ProtocolError(`awareness clock above ${MAX_AWARENESS_CLOCK}`, CloseCode.InvalidPayload, 'awareness-clock')
       }
       if (h.isNull) continue
       const verdict = checkJsonUtf8(update, h.stateStart, h.end)
       if (verdict === JSON_OK) continue
       if (verdict === JSON_TOO_DEEP) {
-        throw new ProtocolError(`invalid awareness state: JSON nested deeper than ${MAX_JSON_DEPTH}`, 1007, 'awareness-depth')
+        throw new ProtocolError(`invalid awareness state: JSON nested deeper than ${MAX_JSON_DEPTH}`, CloseCode.InvalidPayload, 'awareness-depth')
       }
-      throw new ProtocolError('invalid awareness state: not UTF-8 JSON', 1007, 'awareness-json')
+      throw new ProtocolError('invalid awareness state: not UTF-8 JSON', CloseCode.InvalidPayload, 'awareness-json')
     }
   }
 
@@ -88,7 +88,7 @@ export class Presence {
 
   /** Applies entries `check` accepted; returns those that changed something (`headers` itself when all did). */
   applyChecked(update: Uint8Array, headers: readonly AwarenessHeader[], now = Date.now()): readonly AwarenessHeader[] {
-    const clients = (this.clients ??= new Map())
+    const clients = (this.clients ??= new Map<number, Entry>())
     let changed: AwarenessHeader[] | undefined
     for (let i = 0; i < headers.length; i++) {
       const h = headers[i]!

@@ -1,5 +1,5 @@
 import * as Y from 'yjs'
-import { ProtocolError, writeSyncStep1FromStateVector, writeSyncStep2 } from '@tandem/sync'
+import { CloseCode, ProtocolError, writeSyncStep1FromStateVector, writeSyncStep2 } from '@tandem/sync'
 import { LOAD_ORIGIN } from './tx-origins.js'
 import { watchTransactions } from '../update/integrate.js'
 
@@ -102,7 +102,7 @@ export class DocState {
     try {
       diff = s instanceof Uint8Array ? Y.diffUpdate(s, stateVector) : Y.encodeStateAsUpdate(s, stateVector)
     } catch (err) {
-      throw new ProtocolError(`invalid state vector: ${(err as Error).message}`, 1007, 'invalid-state-vector')
+      throw new ProtocolError(`invalid state vector: ${(err as Error).message}`, CloseCode.InvalidPayload, 'invalid-state-vector')
     }
     return writeSyncStep2(diff)
   }

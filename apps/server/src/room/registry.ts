@@ -43,7 +43,7 @@ export function createRoomRegistry(ctx: RoomContext) {
     })
     try {
       const loaded = await loadRoom(name, ctx)
-      for (const msg of early!) loaded.receiveFanout(msg)
+      for (const msg of early) loaded.receiveFanout(msg)
       early = undefined
       room = loaded
       // A log left long by a crash is folded now, so the next restart does not replay it again.
@@ -153,7 +153,7 @@ export function createRoomRegistry(ctx: RoomContext) {
     },
     /** Waits for every unload under way (used by shutdown and tests). */
     async settled(): Promise<void> {
-      await Promise.all([...slots.values()].map((s) => s.unloading))
+      await Promise.all([...slots.values()].flatMap((s) => (s.unloading ? [s.unloading] : [])))
     },
     /** Shutdown: flush, snapshot and drop every room regardless of holders. */
     async closeAll(): Promise<void> {

@@ -100,7 +100,7 @@ function rowByRow(rows: StoredRow[], max: number): { doc: Y.Doc; bad: Map<string
     else bad.set(reason, [seq])
   }
   let good: StoredRow[] = []
-  let parked: Array<{ row: StoredRow; parts: PendingParts }> = []
+  const parked: Array<{ row: StoredRow; parts: PendingParts }> = []
   let rebuilds = 0
   let doc = fresh()
   for (const row of rows) {
@@ -146,7 +146,6 @@ function rowByRow(rows: StoredRow[], max: number): { doc: Y.Doc; bad: Map<string
     doc.destroy()
     doc = replay(good, max)
   }
-  parked = []
   return { doc, bad }
 }
 

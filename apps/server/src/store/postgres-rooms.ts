@@ -18,7 +18,7 @@ export const ROOM_TIMES_MIGRATION = (s: string): string => `
   ALTER TABLE ${s}.updates ALTER COLUMN at SET DEFAULT now();
   ALTER TABLE ${s}.snapshots ADD COLUMN created_at timestamptz, ADD COLUMN updated_at timestamptz;`
 
-interface ListRow {
+export interface ListRow {
   room: string
   bytes: string | number
   created_at: Date | null

@@ -1,13 +1,16 @@
 import pg from 'pg'
 import * as Y from 'yjs'
 import type { AppendEntry, DocStore, LoadedDoc, StoredRow } from './types.js'
-import { conditionsHeld, roomQueries, ROOM_TIMES_MIGRATION } from './postgres-rooms.js'
+import { createWriteHealth } from '../health/write-health.js'
+import { StoreReason, describeError, withTimeout, type ComponentHealth } from '../health/model.js'
+import { DEFAULT_PG_POOL_MAX, DEFAULT_PG_SCHEMA, DEFAULT_PG_STATEMENT_TIMEOUT_MS, PG_SCHEMA_NAME } from '../defaults.js'
+import { conditionsHeld, roomQueries, ROOM_TIMES_MIGRATION, type ListRow } from './postgres-rooms.js'
 
 /**
  * Shared store (DATABASE_URL): PostgreSQL via node-postgres, same semantics as the SQLite store,
  * plus what several servers sharing one database need.
  *
- * Tables live in their own schema (`schema`, default "tandem"), created and migrated on start;
+ * Tables live in their own schema (`schema`, default DEFAULT_PG_SCHEMA), created and migrated on start;
  * `schema_version` records the applied migrations. Migrations run under a transaction-scoped
  * advisory lock, so N servers starting together migrate once.
  *
@@ -37,6 +40,8 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number
   /** idle pooled connections that die (database restart) are reported here instead of crashing */
   onError?: (err: Error) => void
+  /** writes started failing (an Error) or succeed again (undefined); see health/write-health.ts */
+  onWriteHealth?: (failure: Error | undefined) => void
 }
 
 export interface PostgresStore extends DocStore {
@@ -47,14 +52,20 @@ export interface PostgresStore extends DocStore {
    * gone, so the snapshot comes back too (apply it whole; Yjs ignores what the doc already has).
    */
   loadSince(room: string, afterSeq: number): Promise<LoadedDoc>
+  health(): Promise<ComponentHealth>
 }
 
-export const DEFAULT_PG_SCHEMA = 'tandem'
-
-/** Unquoted-identifier rules, so a schema name never needs escaping surprises in logs or SQL. */
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
-
 const HEALTH_TIMEOUT_MS = 2_000
+
+/** Thrown inside the health probe's transaction so that transaction() rolls it back. */
+const PROBE_ROLLBACK = new Error('health probe: rolled back on purpose')
+
+/** A row of `load`/`loadSince`: part 0 is the snapshot, 1 a logged update; bigint seq comes as text. */
+interface LoadRow {
+  part: number
+  seq: string
+  data: Buffer
+}
 
 /** Rows per INSERT statement: 2 bind parameters each, far below PostgreSQL's 65,535 limit. */
 const INSERT_CHUNK = 1000
@@ -86,14 +97,14 @@ const MIGRATIONS: readonly ((s: string) => string)[] = [
 
 export async function createPostgresStore(opts: PostgresStoreOptions): Promise<PostgresStore> {
   const schema = opts.schema ?? DEFAULT_PG_SCHEMA
-  if (!SCHEMA_NAME.test(schema)) {
-    throw new Error(`PostgreSQL schema name ${JSON.stringify(schema)} must match ${SCHEMA_NAME} (lower-case, unquoted identifier)`)
+  if (!PG_SCHEMA_NAME.test(schema)) {
+    throw new Error(`PostgreSQL schema name ${JSON.stringify(schema)} must match ${PG_SCHEMA_NAME} (lower-case, unquoted identifier)`)
   }
   const s = `"${schema}"`
-  const statementTimeoutMs = opts.statementTimeoutMs ?? 10_000
+  const statementTimeoutMs = opts.statementTimeoutMs ?? DEFAULT_PG_STATEMENT_TIMEOUT_MS
   const pool = new pg.Pool({
     connectionString: opts.url,
-    max: opts.poolMax ?? 10,
+    max: opts.poolMax ?? DEFAULT_PG_POOL_MAX,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
     // Sent in the startup packet, so it applies to every statement on every pooled connection.
     ...(statementTimeoutMs > 0
@@ -153,8 +164,41 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
       SELECT room, seq, data, $3 FROM u UNION ALL SELECT room, seq, data, $3 FROM sn`,
   }
 
-  /** Runs fn in one transaction; deadlocks (lock order is deterministic, so only as a safety net) retry. */
-  async function tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Health: can the database be reached, and does it take writes? A failed write (a read-only
+   * standby after a failover, disk full, a lost connection) marks the store failing until a later
+   * write succeeds or the probe does: an INSERT into the log, rolled back, so it goes through the
+   * same checks (read-only, space for the table to grow) and leaves no row (it uses up one seq:
+   * seqs only need to increase). Probes are single-flight: polling /healthz while the database
+   * hangs does not pile queries onto the pool.
+   */
+  const writes = createWriteHealth({
+    probe: () =>
+      transaction(pool, async (c) => {
+        await c.query(`INSERT INTO ${s}.updates (room, data) VALUES ('', '')`)
+        throw PROBE_ROLLBACK
+      }).catch((err: unknown) => {
+        if (err !== PROBE_ROLLBACK) throw err
+      }),
+    probeTimeoutMs: HEALTH_TIMEOUT_MS,
+    onChange: opts.onWriteHealth,
+  })
+  const written = async <T>(write: Promise<T>): Promise<T> => {
+    try {
+      const result = await write
+      writes.succeeded()
+      return result
+    } catch (err) {
+      writes.failed(err)
+      throw err
+    }
+  }
+  /**
+   * Runs fn in one transaction (a write: its outcome is the store's write health); deadlocks
+   * (lock order is deterministic, so only as a safety net) retry.
+   */
+  const tx = <T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> => written(retried(fn))
+  async function retried<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await transaction(pool, fn)
@@ -174,7 +218,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
     return c.query(sql.lockRooms, [schemaKey, keys])
   }
 
-  const toRows = (rows: { part: number; seq: string; data: Buffer }[]): LoadedDoc => {
+  const toRows = (rows: LoadRow[]): LoadedDoc => {
     let snapshot: StoredRow | null = null
     const updates: StoredRow[] = []
     for (const r of rows) {
@@ -185,6 +229,8 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
     return { snapshot, updates }
   }
 
+  let reaching: Promise<unknown> | undefined
+  const reachable = () => (reaching ??= pool.query('SELECT 1').finally(() => (reaching = undefined)))
   const rooms = roomQueries(s)
 
   let closed = false
@@ -193,9 +239,9 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
     schema,
 
     // One statement sees one MVCC snapshot, so snapshot and log are consistent without a transaction.
-    load: async (room) => toRows((await pool.query(sql.load, [room])).rows),
+    load: async (room) => toRows((await pool.query<LoadRow>(sql.load, [room])).rows),
 
-    loadSince: async (room, afterSeq) => toRows((await pool.query(sql.loadSince, [room, afterSeq])).rows),
+    loadSince: async (room, afterSeq) => toRows((await pool.query<LoadRow>(sql.loadSince, [room, afterSeq])).rows),
 
     append: async (entries) => {
       if (entries.length === 0) return []
@@ -223,7 +269,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
 
     lastSeq: async (room) => Number((await pool.query<{ seq: string }>(rooms.lastSeq, [room])).rows[0]!.seq),
 
-    listRooms: async ({ prefix, after, limit }) => rooms.toInfos((await pool.query(rooms.list, [after ?? null, prefix, limit])).rows),
+    listRooms: async ({ prefix, after, limit }) => rooms.toInfos((await pool.query<ListRow>(rooms.list, [after ?? null, prefix, limit])).rows),
 
     deleteRoom: async (room) => {
       await tx(async (c) => {
@@ -264,25 +310,17 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
 
     quarantine: async (room, seqs, reason) => {
       if (seqs.length === 0) return
-      await pool.query(sql.quarantine, [room, seqs.map(String), reason])
+      await written(pool.query(sql.quarantine, [room, seqs.map(String), reason]))
     },
 
     health: async () => {
       // Bounded: /healthz must answer even while the pool waits for a database that is gone.
-      let timer: NodeJS.Timeout | undefined
       try {
-        await Promise.race([
-          pool.query('SELECT 1'),
-          new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`no answer within ${HEALTH_TIMEOUT_MS} ms`)), HEALTH_TIMEOUT_MS)
-          }),
-        ])
-        return { ok: true }
+        await withTimeout(reachable(), HEALTH_TIMEOUT_MS)
       } catch (err) {
-        return { ok: false, detail: (err as Error).message }
-      } finally {
-        clearTimeout(timer)
+        return { ok: false, reason: StoreReason.Unreachable, detail: describeError(err) }
       }
+      return writes.check()
     },
 
     close: async () => {

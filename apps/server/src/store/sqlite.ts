@@ -4,6 +4,8 @@ import type { AppendEntry, DocStore, LoadedDoc, StoredRow } from './types.js'
 import { prepareRoomQueries } from './sqlite-rooms.js'
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js'
 import { highestSeq, openSchema } from './sqlite-schema.js'
+import { createWriteHealth } from '../health/write-health.js'
+import { StoreReason, describeError, type ComponentHealth } from '../health/model.js'
 
 /**
  * The serving connection's own checkpoint threshold, in WAL pages, while the worker runs. Each
@@ -14,9 +16,20 @@ import { highestSeq, openSchema } from './sqlite-schema.js'
  */
 export const WAL_AUTOCHECKPOINT_PAGES = 16_000
 
+/**
+ * The probe write while writes are failing (see health/write-health.ts): the one row of the
+ * health_probe table rewritten, committed (a rolled-back write never leaves the page cache, so it
+ * cannot meet a full disk), the size of the write that failed plus room for its b-tree pages, up
+ * to a bound. Smaller, it could fit where that write did not (the last pages of a WAL file that
+ * cannot grow) and report the store healthy while the client's retry fails again.
+ */
+const PROBE_MIN_BYTES = 16 * 1024
+const PROBE_MAX_BYTES = 4 * 1024 * 1024
+
 export interface SqliteStore extends DocStore {
-  /** the checkpoint worker (see sqlite-checkpointer.ts); undefined once it failed or was turned off */
+  /** the checkpoint worker (see sqlite-checkpointer.ts); undefined when turned off (checkpointIntervalMs 0) */
   readonly checkpointer: Checkpointer | undefined
+  health(): Promise<ComponentHealth>
 }
 
 /**
@@ -30,7 +43,12 @@ export function createSqliteStore(opts: {
   file?: string
   /** how often the worker thread checkpoints the WAL; 0 leaves it to SQLite, inside COMMIT */
   checkpointIntervalMs?: number
+  /** the worker's checkpoints started failing (SQLite checkpoints inside COMMIT meanwhile) */
   onCheckpointFailure?: (err: Error) => void
+  /** ... and succeed again: the worker has the bulk of the copying back */
+  onCheckpointRecovery?: () => void
+  /** writes started failing (an Error: disk full, I/O error) or succeed again (undefined) */
+  onWriteHealth?: (failure: Error | undefined) => void
 }): SqliteStore {
   const file = join(opts.dataDir, opts.file ?? 'tandem.sqlite')
   const db = new Database(file)
@@ -66,6 +84,34 @@ export function createSqliteStore(opts: {
   )
   const deleteRow = db.prepare<[string, number]>('DELETE FROM updates WHERE room = ? AND seq = ?')
   const deleteSnapshotAt = db.prepare<[string, number]>('DELETE FROM snapshots WHERE room = ? AND seq = ?')
+  const probeWrite = db.prepare<[number, number]>(
+    'INSERT INTO health_probe (id, at, pad) VALUES (1, ?, zeroblob(?)) ON CONFLICT (id) DO UPDATE SET at = excluded.at, pad = excluded.pad',
+  )
+  let probeBytes = PROBE_MIN_BYTES
+  const writes = createWriteHealth({
+    probe: async () => {
+      probeWrite.run(Date.now(), probeBytes)
+      // It worked: give the space back to the next writes (the pages go to the free list).
+      probeWrite.run(Date.now(), 0)
+    },
+    probeTimeoutMs: 5_000,
+    onChange: opts.onWriteHealth,
+  })
+  /**
+   * Every write goes through here: its outcome is what /healthz reports (a read proves nothing
+   * about a full disk). `bytes`: about what it writes, the size of the probe if it fails.
+   */
+  const written = <T>(bytes: number, write: () => T): T => {
+    try {
+      const result = write()
+      writes.succeeded()
+      return result
+    } catch (err) {
+      probeBytes = Math.min(bytes + PROBE_MIN_BYTES, PROBE_MAX_BYTES)
+      writes.failed(err)
+      throw err
+    }
+  }
 
   const appendTx = db.transaction((entries: readonly AppendEntry[]) => {
     // Under the write lock nobody else can commit until we do, and our own commit does not
@@ -129,10 +175,14 @@ export function createSqliteStore(opts: {
       file,
       intervalMs,
       onFailure: (err) => {
-        // Back to SQLite's own checkpoints (inside COMMIT): slower tails, but the WAL stays bounded.
-        checkpointer = undefined
+        // Back to SQLite's own checkpoints (inside COMMIT) until the worker's succeed again:
+        // slower tails, but the WAL stays bounded.
         if (!closed) db.pragma('wal_autocheckpoint = 1000')
         opts.onCheckpointFailure?.(err)
+      },
+      onRecovery: () => {
+        if (!closed) db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`)
+        opts.onCheckpointRecovery?.()
       },
     })
   }
@@ -143,23 +193,27 @@ export function createSqliteStore(opts: {
       return checkpointer
     },
     load: async (room) => loadTx(room),
-    append: async (entries) => append(entries),
+    append: async (entries) => written(bytesOf(entries), () => append(entries)),
     lastSeq: async (room) => rooms.lastSeq(room),
     listRooms: async (query) => rooms.list(query),
     deleteRoom: async (room) => rooms.delete(room),
     compact: async (room, snapshot, throughSeq) => {
-      compactTx(room, snapshot, throughSeq)
+      written(snapshot.byteLength, () => compactTx(room, snapshot, throughSeq))
     },
     quarantine: async (room, seqs, reason) => {
-      quarantineTx(room, seqs, reason)
+      written(0, () => quarantineTx(room, seqs, reason))
     },
     health: async () => {
       try {
         db.prepare('SELECT 1').get()
-        return { ok: true }
       } catch (err) {
-        return { ok: false, detail: (err as Error).message }
+        return { ok: false, reason: StoreReason.Unreachable, detail: describeError(err) }
       }
+      const w = await writes.check()
+      if (!w.ok) return w
+      // Not an outage (commits still succeed), but worth seeing next to the store's state.
+      const failure = checkpointer?.failure
+      return failure ? { ok: true, detail: `WAL checkpoint worker failing (${describeError(failure)}); SQLite checkpoints inside commits until it recovers` } : { ok: true }
     },
     close: async () => {
       if (closed) return
@@ -170,6 +224,8 @@ export function createSqliteStore(opts: {
     },
   }
 }
+
+const bytesOf = (entries: readonly AppendEntry[]) => entries.reduce((n, e) => n + e.update.byteLength, 0)
 
 /** better-sqlite3 binds Buffers as BLOBs; wrap a Uint8Array view without copying. */
 const asBuffer = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength))

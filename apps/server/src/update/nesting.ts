@@ -1,5 +1,5 @@
 import * as Y from 'yjs'
-import { ProtocolError } from '@tandem/sync'
+import { CloseCode, ProtocolError } from '@tandem/sync'
 
 type Struct = Y.Item | Y.GC | Y.Skip
 
@@ -28,13 +28,13 @@ export function checkNesting(doc: Y.Doc, structs: readonly Struct[], max: number
     if (!(s instanceof Y.Item) || !(s.content instanceof Y.ContentType)) continue
     const parentLevel = resolveParentLevel(s, doc, index, memo, max)
     if (parentLevel !== UNKNOWN && parentLevel + 1 > max) {
-      throw new ProtocolError(`shared types nested deeper than ${max} levels`, 1007, 'too-deep')
+      throw new ProtocolError(`shared types nested deeper than ${max} levels`, CloseCode.InvalidPayload, 'too-deep')
     }
   }
 }
 
 /** The level of a type already in the document: 0 for a root type, +1 per enclosing type. */
-export function typeLevel(type: Y.AbstractType<unknown>, max: number): number {
+function typeLevel(type: Y.AbstractType<unknown>, max: number): number {
   let level = 0
   let t: Y.AbstractType<unknown> = type
   while (t._item !== null && level <= max) {
@@ -94,7 +94,7 @@ function findInUpdate(index: Index, id: Y.ID): Struct | undefined {
 
 function findInDoc(doc: Y.Doc, id: Y.ID): Y.Item | Y.GC | undefined {
   if (id.clock >= Y.getState(doc.store, id.client)) return undefined
-  return Y.getItem(doc.store, id) as Y.Item | Y.GC
+  return Y.getItem(doc.store, id) // typed Item, but a collected range gives a GC struct
 }
 
 /** One step of resolution: a final level, or another item of the update to follow. */

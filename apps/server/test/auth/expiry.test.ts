@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import WebSocket from 'ws'
-import { CloseCode, SyncProvider, type StatusEvent } from '@tandem/sync'
+import { CloseCode } from '@tandem/sync'
+import { SyncProvider, type StatusEvent } from '@tandem/sync/provider'
 import { startServer, type RunningServer } from '../helpers/server.js'
 import { closeOf, upgradeStatus } from '../helpers/clients.js'
 import { until } from '../helpers/wait.js'
@@ -34,7 +35,7 @@ const expIn = (ms: number) => (Date.now() + ms) / 1000
 describe('token expiry mid-session', () => {
   it('closes with 4001 when exp passes; SyncProvider fetches a fresh token and carries on', async () => {
     const s = await server()
-    const watcher = new SyncProvider({ url: s.wsUrl, room: 'doc', doc: new Y.Doc(), WebSocket: WebSocket as never, token: () => token() })
+    const watcher = new SyncProvider({ url: s.wsUrl, room: 'doc', doc: new Y.Doc(), WebSocket, token: () => token() })
     cleanup.push(() => watcher.destroy())
 
     const issued: number[] = []
@@ -45,7 +46,7 @@ describe('token expiry mid-session', () => {
       return token({ exp })
     }
     const doc = new Y.Doc()
-    const p = new SyncProvider({ url: s.wsUrl, room: 'doc', doc, WebSocket: WebSocket as never, token: tokenFn })
+    const p = new SyncProvider({ url: s.wsUrl, room: 'doc', doc, WebSocket, token: tokenFn })
     cleanup.push(() => p.destroy())
     const events: StatusEvent[] = []
     p.on('status', (e) => events.push(e))

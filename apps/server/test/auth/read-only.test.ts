@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import WebSocket from 'ws'
 import * as awarenessProtocol from 'y-protocols/awareness'
-import { MessageType, SyncProvider, readFrame, writeAwareness, writeSyncStep1, writeSyncStep2, writeSyncUpdate } from '@tandem/sync'
+import { MessageType, readFrame, writeAwareness, writeSyncStep1, writeSyncStep2, writeSyncUpdate } from '@tandem/sync'
+import { SyncProvider } from '@tandem/sync/provider'
 import { startServer, tempDir, type RunningServer } from '../helpers/server.js'
 import { closeOf } from '../helpers/clients.js'
 import { until } from '../helpers/wait.js'
@@ -32,7 +33,7 @@ function textUpdate(text: string): Uint8Array {
 
 async function provider(s: RunningServer, access: 'write' | 'read', name: string) {
   const doc = new Y.Doc()
-  const p = new SyncProvider({ url: s.wsUrl, room: ROOM, doc, WebSocket: WebSocket as never, token: () => token({ access, sub: name }) })
+  const p = new SyncProvider({ url: s.wsUrl, room: ROOM, doc, WebSocket, token: () => token({ access, sub: name }) })
   cleanup.push(() => p.destroy())
   p.awareness.setLocalStateField('user', { name })
   await until(() => p.synced, `${name} synced`)
@@ -143,7 +144,7 @@ describe('read access', () => {
     const aw = new awarenessProtocol.Awareness(new Y.Doc())
     aw.setLocalState({ user: { name: 'Raw viewer' } })
     reader.ws.send(writeAwareness(awarenessProtocol.encodeAwarenessUpdate(aw, [aw.clientID])))
-    await until(() => writer.awareness.getStates().get(aw.clientID)?.user?.name === 'Raw viewer', 'raw viewer presence')
+    await until(() => (writer.awareness.getStates().get(aw.clientID)?.user as { name?: string } | undefined)?.name === 'Raw viewer', 'raw viewer presence')
     aw.destroy()
   })
 })

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import WebSocket from 'ws'
-import { SyncProvider } from '@tandem/sync'
+import { SyncProvider } from '@tandem/sync/provider'
 import { startServer, type RunningServer } from '../helpers/server.js'
 import { metric } from '../helpers/metrics.js'
 import { upgradeStatus } from '../helpers/clients.js'
@@ -79,8 +79,8 @@ describe('WebSocket upgrade with AUTH_SECRET set', () => {
 
   it('a refused client learns the status; an accepted one syncs with SyncProvider and the token option', async () => {
     const s = await server({ AUTH_SECRET: SECRET })
-    const a = new SyncProvider({ url: s.wsUrl, room: 'doc', doc: new Y.Doc(), WebSocket: WebSocket as never, token: await token() })
-    const b = new SyncProvider({ url: s.wsUrl, room: 'doc', doc: new Y.Doc(), WebSocket: WebSocket as never, token: () => token() })
+    const a = new SyncProvider({ url: s.wsUrl, room: 'doc', doc: new Y.Doc(), WebSocket, token: await token() })
+    const b = new SyncProvider({ url: s.wsUrl, room: 'doc', doc: new Y.Doc(), WebSocket, token: () => token() })
     cleanup.push(() => a.destroy(), () => b.destroy())
     await until(() => a.synced && b.synced, 'both synced')
     a.doc.getText('t').insert(0, 'authorised edit')
@@ -124,9 +124,9 @@ describe('open server (AUTH_SECRET unset)', () => {
   it('everyone connects without a token and writes; a token, if sent, is ignored', async () => {
     const s = await server()
     expect(await upgradeStatus(`${s.wsUrl}/doc`)).toBe(101)
-    const a = new SyncProvider({ url: s.wsUrl, room: 'doc', doc: new Y.Doc(), WebSocket: WebSocket as never })
+    const a = new SyncProvider({ url: s.wsUrl, room: 'doc', doc: new Y.Doc(), WebSocket })
     // A read token means nothing without a secret to check it against: still a writer.
-    const b = new SyncProvider({ url: s.wsUrl, room: 'doc', doc: new Y.Doc(), WebSocket: WebSocket as never, token: noneToken({ access: 'read' }) })
+    const b = new SyncProvider({ url: s.wsUrl, room: 'doc', doc: new Y.Doc(), WebSocket, token: noneToken({ access: 'read' }) })
     cleanup.push(() => a.destroy(), () => b.destroy())
     await until(() => a.synced && b.synced, 'both synced')
     b.doc.getText('t').insert(0, 'anyone writes')
@@ -137,7 +137,7 @@ describe('open server (AUTH_SECRET unset)', () => {
 describe('GET /api/rooms/<room>/state: the same rules', () => {
   it('401 without or with a bad token, 403 for another room or Origin, 200 with ?token= or Bearer (read or write)', async () => {
     const s = await server({ AUTH_SECRET: SECRET, ALLOWED_ORIGINS: 'https://docs.example.com' })
-    const writer = new SyncProvider({ url: s.wsUrl, room: 'doc', doc: new Y.Doc(), WebSocket: WebSocket as never, token: await token() })
+    const writer = new SyncProvider({ url: s.wsUrl, room: 'doc', doc: new Y.Doc(), WebSocket, token: await token() })
     cleanup.push(() => writer.destroy())
     await until(() => writer.synced, 'writer synced')
     writer.doc.getText('t').insert(0, 'state via api')
@@ -190,7 +190,7 @@ describe('the room name "*" (the token claim\'s wildcard)', () => {
     expect(await upgradeStatus(withToken(s.wsUrl, 'doc', await token({ room: '**' })))).toBe(403)
     expect((await get(`${s.url}/api/rooms/doc/state`, { Authorization: `Bearer ${all}` })).status).toBe(200)
     // The client checks names with the same function: it never even tries.
-    expect(() => new SyncProvider({ url: s.wsUrl, room: '*', doc: new Y.Doc(), WebSocket: WebSocket as never })).toThrow(/every room/)
+    expect(() => new SyncProvider({ url: s.wsUrl, room: '*', doc: new Y.Doc(), WebSocket })).toThrow(/every room/)
   })
 
   it('is refused on an open server too (no room "*" exists to be exposed when AUTH_SECRET is turned on later)', async () => {

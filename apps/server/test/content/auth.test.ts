@@ -18,7 +18,8 @@ describe('content API access control', () => {
   it('no token: 401; a token for another room: 403; the error is JSON', async () => {
     const none = await request(s.url, roomPath('doc', '/content'))
     expect(none.status).toBe(401)
-    expect(none.json()).toEqual({ error: 'token-missing', message: expect.any(String) })
+    expect(none.json()).toMatchObject({ error: 'token-missing' })
+    expect(typeof none.json().message).toBe('string')
     const other = await request(s.url, roomPath('doc', '/content'), { headers: bearer(await token({ room: 'elsewhere' })) })
     expect(other.status).toBe(403)
     expect(other.json()).toMatchObject({ error: 'wrong-room' })

@@ -84,9 +84,9 @@ export const everything: JSONContent = {
 }
 
 /** `everything` with the attributes only HTML carries. */
-export const everythingHtml: JSONContent = JSON.parse(
+export const everythingHtml = JSON.parse(
   JSON.stringify(everything).replace('"title":"Example"', '"title":"Example","target":"_self","rel":"noopener","class":"external"'),
-)
+) as JSONContent
 
 /** The node and mark types a document uses. */
 export function typesUsed(doc: JSONContent, nodes = new Set<string>(), marks = new Set<string>()): { nodes: Set<string>; marks: Set<string> } {

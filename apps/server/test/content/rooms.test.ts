@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
+import WebSocket from 'ws'
 import { CloseCode } from '@tandem/sync'
+import { SyncProvider, type StatusEvent } from '@tandem/sync/provider'
 import { startServer, type RunningServer } from '../helpers/server.js'
 import { closeOf, synced, yws } from '../helpers/clients.js'
 import { until } from '../helpers/wait.js'
@@ -57,7 +59,8 @@ describe('GET /api/rooms', () => {
     for (const bad of ['limit=0', 'limit=1001', 'limit=x', 'cursor=%%%', 'cursor=']) {
       const res = await request(s.url, `/api/rooms?${bad}`)
       expect(res.status, bad).toBe(400)
-      expect(res.json()).toMatchObject({ error: expect.any(String), message: expect.any(String) })
+      const error = res.json()
+      expect(typeof error.error === 'string' && typeof error.message === 'string').toBe(true)
     }
     expect((await request(s.url, '/api/rooms', { method: 'POST' })).status).toBe(405)
   })
@@ -94,13 +97,11 @@ describe('DELETE /api/rooms/<room>', () => {
   })
 
   it('a SyncProvider stops on 4404 instead of reconnecting into the deleted room', async () => {
-    const { SyncProvider } = await import('@tandem/sync')
-    const WebSocket = (await import('ws')).default
     await putJson(s.url, 'del/provider', text('x'))
     const doc = new Y.Doc()
     const provider = new SyncProvider({ url: s.wsUrl, room: 'del/provider', doc, WebSocket, initialBackoffMs: 20, maxBackoffMs: 200 })
     cleanup.push(() => provider.destroy())
-    const events: Array<{ status: string; closeCode?: number; permanent?: boolean; retryInMs?: number }> = []
+    const events: StatusEvent[] = []
     provider.on('status', (e) => events.push(e))
     await until(() => provider.synced, 'synced')
     expect((await request(s.url, roomPath('del/provider'), { method: 'DELETE' })).status).toBe(204)

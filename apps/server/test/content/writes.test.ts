@@ -3,7 +3,7 @@ import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { Node as PMNode } from '@tiptap/pm/model'
 import { yXmlFragmentToProseMirrorRootNode } from '@tiptap/y-tiptap'
-import { SyncProvider } from '@tandem/sync'
+import { SyncProvider } from '@tandem/sync/provider'
 import { startServer, type RunningServer } from '../helpers/server.js'
 import { until } from '../helpers/wait.js'
 import { createSqliteStore, type SqliteStore } from '../../src/store/sqlite.js'
@@ -143,7 +143,7 @@ describe('content writes', () => {
         else controller.enqueue(new TextEncoder().encode(next))
       },
     })
-    const res = await fetch(`${s.url}${roomPath('w-big', '/content')}`, { method: 'PUT', body: stream, headers: { 'content-type': 'application/json' }, duplex: 'half' } as RequestInit)
+    const res = await fetch(`${s.url}${roomPath('w-big', '/content')}`, { method: 'PUT', body: stream, headers: { 'content-type': 'application/json' }, duplex: 'half' })
     expect(res.status).toBe(413)
     expect(await rows('w-big')).toBe(0)
   })

@@ -72,13 +72,13 @@ export async function spawnServer(env: Record<string, string>, opts: { timeoutMs
   })
   let stdout = ''
   let stderr = ''
-  child.stderr!.on('data', (d) => (stderr += d))
+  child.stderr.on('data', (d) => (stderr += d))
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   )
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server not ready after ${opts.timeoutMs ?? 10000} ms; stderr:\n${stderr}`)), opts.timeoutMs ?? 10_000)
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       stdout += d
       const m = /listening on http:\/\/[^:]+:(\d+)/.exec(stdout)
       if (m) {

@@ -9,8 +9,8 @@ import pg from 'pg'
  * A test that needs a service and finds it down FAILS with the command that starts it: skipping
  * would let a broken setup look green. Each test isolates itself with its own schema / key prefix.
  */
-export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
-export const TEST_REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379'
+const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
+const TEST_REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379'
 
 const START_POSTGRES = 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start'
 const START_REDIS =
@@ -28,6 +28,7 @@ export async function requirePostgres(): Promise<string> {
       `PostgreSQL is not reachable at ${TEST_DATABASE_URL} (${(err as Error).message}).\n` +
         `These tests need the real database. Start it with:\n  ${START_POSTGRES}\n` +
         `or point TEST_DATABASE_URL at another server (trust auth, a database the user may create schemas in).`,
+      { cause: err },
     )
   } finally {
     await client.end().catch(() => {})
@@ -66,6 +67,7 @@ export async function requireRedis(): Promise<string> {
       `Redis is not reachable at ${TEST_REDIS_URL} (${(err as Error).message}).\n` +
         `These tests need the real Redis. Start it with:\n  ${START_REDIS}\n` +
         `or point TEST_REDIS_URL at another server.`,
+      { cause: err },
     )
   }
 }
@@ -184,7 +186,7 @@ export interface ServerCluster {
 
 export async function createCluster(
   urls: { pg: string; redis: string },
-  cleanups: (() => Promise<unknown> | unknown)[],
+  cleanups: (() => unknown)[],
 ): Promise<ServerCluster> {
   const { spawnServer, tempDir, removeDir } = await import('./server.js')
   const schema = uniqueName('t_so')

@@ -8,26 +8,11 @@ export async function until<T>(check: () => T | Promise<T>, what: string, timeou
   for (;;) {
     try {
       const v = await check()
-      if (v) return v as NonNullable<Awaited<T>>
+      if (v) return v
     } catch (err) {
       last = err
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`)
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last instanceof Error ? String(last) : JSON.stringify(last)}` : ''}`)
     await new Promise((r) => setTimeout(r, 5))
   }
-}
-
-/** Resolves with the first emission of `event`, or rejects after `timeoutMs`. */
-export function once<T = unknown>(
-  target: { once(event: string, cb: (...args: any[]) => void): unknown },
-  event: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for '${event}'`)), timeoutMs)
-    target.once(event, (...args: unknown[]) => {
-      clearTimeout(timer)
-      resolve((args.length > 1 ? args : args[0]) as T)
-    })
-  })
 }

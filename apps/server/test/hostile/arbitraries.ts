@@ -37,7 +37,7 @@ import {
 // Shared pools: a few client ids and clocks, so actions of one run refer to each other (an item
 // referring to client 2 clock 5 in one frame, client 2's structs in a later one).
 
-export const MAX_SAFE = Number.MAX_SAFE_INTEGER // 2^53 − 1
+const MAX_SAFE = Number.MAX_SAFE_INTEGER // 2^53 − 1
 
 const clientArb = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(1, 2, 3, 1000) },
@@ -53,7 +53,7 @@ const containerArb: fc.Arbitrary<Container> = fc.constantFrom('array', 'map', 'x
 // ---------------------------------------------------------------------------------------------
 // Update shapes
 
-export type UpdateShape =
+type UpdateShape =
   /** shared types nested `depth` deep; `del` also deletes one level (in the same update, or as a second frame) */
   | { kind: 'deep'; client: number; depth: number; containers: Container[]; root: string; del: 'none' | 'outer-same-update' | 'outer-next-frame' | 'middle-next-frame' }
   /** a chain of items whose origin / right origin / parent are (possibly) missing ids */
@@ -78,7 +78,7 @@ export type UpdateShape =
   /** real Y.Doc activity, then surgery */
   | { kind: 'yjs'; client: number; ops: YOp[]; surgery: 'none' | 'drop-prefix' | 'reverse-frames' | 'delete-only' | 'merged' }
 
-export type ContentShape =
+type ContentShape =
   | { c: 'string'; s: string }
   | { c: 'deleted'; len: number }
   | { c: 'json'; values: string[] }
@@ -89,7 +89,7 @@ export type ContentShape =
   | { c: 'type'; typeRef: TypeRef }
   | { c: 'doc'; guid: string }
 
-export type YOp =
+type YOp =
   | { op: 'insert'; pos: number; s: string }
   | { op: 'delete'; pos: number; len: number }
   | { op: 'mapSet'; key: string; v: 'number' | 'string' | 'map' | 'array' | 'xml' | 'subdoc' }
@@ -145,7 +145,7 @@ const yOpArb: fc.Arbitrary<YOp> = fc.oneof(
   fc.record({ op: fc.constant('xml' as const), depth: fc.integer({ min: 1, max: 200 }) }),
 )
 
-export const updateShapeArb: fc.Arbitrary<UpdateShape> = fc.oneof(
+const updateShapeArb: fc.Arbitrary<UpdateShape> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc.record({
@@ -242,7 +242,7 @@ export const updateShapeArb: fc.Arbitrary<UpdateShape> = fc.oneof(
 )
 
 /** The updates a shape stands for, in the order to send them (most shapes: one). */
-export function encodeUpdateShape(shape: UpdateShape): Uint8Array[] {
+function encodeUpdateShape(shape: UpdateShape): Uint8Array[] {
   switch (shape.kind) {
     case 'deep': {
       const { client, depth, containers, root } = shape
@@ -420,10 +420,10 @@ function yjsActivity(client: number, ops: YOp[], surgery: 'none' | 'drop-prefix'
 // ---------------------------------------------------------------------------------------------
 // Awareness shapes
 
-export type AwarenessId = number | 'resident' | 'fresh'
-export type AwarenessState = 'null' | 'small' | { deep: number } | { wide: number }
+type AwarenessId = number | 'resident' | 'fresh'
+type AwarenessState = 'null' | 'small' | { deep: number } | { wide: number }
 
-export type AwarenessShape =
+type AwarenessShape =
   | { kind: 'entries'; entries: Array<{ id: AwarenessId; clock: number; state: AwarenessState }> }
   /** many client ids in one frame, small states */
   | { kind: 'manyIds'; n: number; clock: number }
@@ -441,7 +441,7 @@ const awarenessState: fc.Arbitrary<AwarenessState> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ wide: fc.constantFrom(1000, 60_000, 70_000, 300_000) }) },
 )
 
-export const awarenessShapeArb: fc.Arbitrary<AwarenessShape> = fc.oneof(
+const awarenessShapeArb: fc.Arbitrary<AwarenessShape> = fc.oneof(
   {
     weight: 4,
     arbitrary: fc.record({
@@ -464,7 +464,7 @@ function stateJson(s: AwarenessState): string {
 }
 
 /** The awareness update of a shape; `resident` is the id a well-behaved client of that room holds. */
-export function encodeAwarenessShape(shape: AwarenessShape, resident: number): Uint8Array {
+function encodeAwarenessShape(shape: AwarenessShape, resident: number): Uint8Array {
   const e = encoding.createEncoder()
   if (shape.kind === 'manyIds') {
     encoding.writeVarUint(e, shape.n)
@@ -511,7 +511,7 @@ const messageArbs: Record<MessageKind, fc.WeightedArbitrary<Action['msg']>> = {
 }
 
 /** One action; `kinds` limits the message kinds (e.g. only updates while the presence defences live elsewhere). */
-export function actionArb(kinds: readonly MessageKind[] = MESSAGE_KINDS): fc.Arbitrary<Action> {
+function actionArb(kinds: readonly MessageKind[] = MESSAGE_KINDS): fc.Arbitrary<Action> {
   return fc.record({
     room: fc.integer({ min: 0, max: ROOMS_PER_RUN - 1 }),
     conn: fc.integer({ min: 0, max: 1 }),

@@ -218,7 +218,7 @@ async function checkPresence(room: string, residentId: number, residentName: str
     try {
       awarenessProtocol.applyAwarenessUpdate(aw, update, 'joiner')
     } catch (err) {
-      throw new Error(`room ${room}: y-protocols cannot apply the presence a joiner is handed: ${(err as Error).message}`)
+      throw new Error(`room ${room}: y-protocols cannot apply the presence a joiner is handed: ${(err as Error).message}`, { cause: err })
     } finally {
       aw.destroy()
     }

@@ -283,7 +283,7 @@ export async function fetchState(url: string, room: string): Promise<StateCheck>
   try {
     Y.applyUpdate(doc, bytes)
   } catch (err) {
-    throw new Error(`room ${room}: the state endpoint's ${bytes.length} bytes do not apply in a fresh Y.Doc: ${(err as Error).message}`)
+    throw new Error(`room ${room}: the state endpoint's ${bytes.length} bytes do not apply in a fresh Y.Doc: ${(err as Error).message}`, { cause: err })
   }
   return { bytes: bytes.length, doc, pendingStructs: doc.store.pendingStructs !== null, pendingDs: doc.store.pendingDs !== null }
 }
@@ -334,7 +334,7 @@ export class Bystander {
 
 let gcFn: (() => void) | undefined
 /** A full, synchronous GC (the flag is set at run time: vitest's workers are not started with --expose-gc). */
-export function fullGc(): void {
+function fullGc(): void {
   if (!gcFn) {
     setFlagsFromString('--expose-gc')
     gcFn = runInNewContext('gc') as () => void
@@ -403,13 +403,6 @@ export function storedRows(dataDir: string, room: string): StoredRows {
   } finally {
     db.close()
   }
-}
-
-/** Client ids named by an update's delete set, with the number of ranges each. */
-export function deleteSetClients(update: Uint8Array): Map<number, number> {
-  const out = new Map<number, number>()
-  for (const [client, items] of Y.decodeUpdate(update).ds.clients) out.set(client, items.length)
-  return out
 }
 
 /** A counter without labels, read from GET /metrics (0 when absent). */

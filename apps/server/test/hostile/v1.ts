@@ -25,7 +25,7 @@ export interface ID {
   clock: number
 }
 
-export type Parent = { root: string } | { item: ID }
+type Parent = { root: string } | { item: ID }
 
 /** Type refs of ContentType (yjs/src/structs/ContentType.js). */
 export const TypeRef = { Array: 0, Map: 1, Text: 2, XmlElement: 3, XmlFragment: 4, XmlHook: 5, XmlText: 6 } as const
@@ -72,24 +72,6 @@ const CONTENT_REF: Record<Content['kind'], number> = {
   doc: 9,
 }
 
-/** The clock length of a struct (how far it advances its client's clock). */
-export function structLength(s: Struct): number {
-  if (s.kind !== 'item') return s.len
-  const c = s.content
-  switch (c.kind) {
-    case 'deleted':
-      return c.len
-    case 'json':
-      return c.values.length
-    case 'any':
-      return c.values.length
-    case 'string':
-      return c.str.length
-    default:
-      return 1
-  }
-}
-
 function writeId(e: encoding.Encoder, id: ID): void {
   encoding.writeVarUint(e, id.client)
   encoding.writeVarUint(e, id.clock)
@@ -132,7 +114,7 @@ function writeContent(e: encoding.Encoder, c: Content): void {
   }
 }
 
-export function writeStruct(e: encoding.Encoder, s: Struct): void {
+function writeStruct(e: encoding.Encoder, s: Struct): void {
   if (s.kind === 'gc') {
     encoding.writeUint8(e, 0)
     encoding.writeVarUint(e, s.len)
@@ -163,7 +145,7 @@ export function writeStruct(e: encoding.Encoder, s: Struct): void {
   writeContent(e, s.content)
 }
 
-export function writeDeleteSet(e: encoding.Encoder, ds: DeleteSet): void {
+function writeDeleteSet(e: encoding.Encoder, ds: DeleteSet): void {
   encoding.writeVarUint(e, ds.length)
   for (const { client, ranges } of ds) {
     encoding.writeVarUint(e, client)
@@ -287,7 +269,7 @@ export function manyMapEntries(client: number, n: number, clock = 0, root = 'm')
   return encoding.toUint8Array(e)
 }
 
-export function varUintSize(n: number): number {
+function varUintSize(n: number): number {
   let size = 1
   while (n >= 128) {
     n = Math.floor(n / 128)

@@ -4,7 +4,7 @@ import { get as httpGet } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import * as Y from 'yjs'
 import WebSocket from 'ws'
-import { SyncProvider } from '@tandem/sync'
+import { SyncProvider } from '@tandem/sync/provider'
 import { loadConfig } from '../../src/config.js'
 import { startServer, tempDir, removeDir, type RunningServer } from '../helpers/server.js'
 import { SECRET, runMainExpectingExit, spawnMain } from '../helpers/auth.js'
@@ -73,7 +73,7 @@ function providerFrom(wsUrl: string, room: string, from: string): SyncProvider {
       super(url, protocols, { localAddress: from })
     }
   }
-  const p = new SyncProvider({ url: wsUrl, room, doc: new Y.Doc(), WebSocket: From as never })
+  const p = new SyncProvider({ url: wsUrl, room, doc: new Y.Doc(), WebSocket: From })
   cleanup.push(() => p.destroy())
   return p
 }
@@ -160,7 +160,7 @@ describe('half-open sockets (MAX_HALF_OPEN_PER_IP, HEADERS_TIMEOUT_MS)', () => {
     // Another address is not affected.
     expect((await wsFrom(`${s.wsUrl}/doc`, '127.0.0.2')).result).toBe('open')
     // A closed socket frees its place; an upgraded one stops counting (admission counts it now).
-    held[0]!.socket.destroy()
+    held[0].socket.destroy()
     await until(() => s.server.halfOpenCount === 2, 'a closed socket leaves the count')
     const upgraded = await wsFrom(`${s.wsUrl}/doc`, '127.0.0.1')
     expect(upgraded.result).toBe('open')

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import WebSocket from 'ws'
 import * as awarenessProtocol from 'y-protocols/awareness'
-import { SyncProvider, writeAwareness, writeQueryAwareness } from '@tandem/sync'
+import { writeAwareness, writeQueryAwareness } from '@tandem/sync'
+import { SyncProvider } from '@tandem/sync/provider'
 import { startServer, type RunningServer } from '../helpers/server.js'
 import { metric } from '../helpers/metrics.js'
 import { closeOf, upgradeStatus } from '../helpers/clients.js'
@@ -27,7 +28,7 @@ async function server(env: Record<string, string>): Promise<RunningServer> {
 }
 
 function peer(s: RunningServer, room: string) {
-  const p = new SyncProvider({ url: s.wsUrl, room, doc: new Y.Doc(), WebSocket: WebSocket as never })
+  const p = new SyncProvider({ url: s.wsUrl, room, doc: new Y.Doc(), WebSocket })
   cleanup.push(() => p.destroy())
   return p
 }
@@ -93,7 +94,7 @@ describe('per-connection rate limits', () => {
     const peers = await twoPeers(s, 'room')
     const big = new Y.Doc()
     big.getText('t').insert(0, 'y'.repeat(60_000))
-    const p = new SyncProvider({ url: s.wsUrl, room: 'room', doc: big, WebSocket: WebSocket as never })
+    const p = new SyncProvider({ url: s.wsUrl, room: 'room', doc: big, WebSocket })
     cleanup.push(() => p.destroy())
     await until(() => peers.a.doc.getText('t').length >= 60_000, 'the 60 KB document relayed')
     expect(p.status).toBe('connected')

@@ -38,7 +38,7 @@ describe('TokenBucket', () => {
 
 describe('ConnectionRateLimiter', () => {
   it('names the limit a frame broke; 0 per second disables a limit', () => {
-    let t = 0
+    const t = 0
     const both = new ConnectionRateLimiter({ messagesPerSec: 1, messageBurst: 2, bytesPerSec: 1, byteBurst: 100 }, () => t)
     expect(both.check(60)).toBeUndefined()
     expect(both.check(60)).toBe('rate-limit-bytes')

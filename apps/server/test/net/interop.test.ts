@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import WebSocket from 'ws'
-import { SyncProvider } from '@tandem/sync'
+import { SyncProvider } from '@tandem/sync/provider'
 import { startServer, type RunningServer } from '../helpers/server.js'
 import { synced, text, yws } from '../helpers/clients.js'
 import { until } from '../helpers/wait.js'
@@ -24,7 +24,7 @@ function stock(s: RunningServer, room: string) {
 }
 
 function ours(wsUrl: string, room: string, doc = new Y.Doc()) {
-  const provider = new SyncProvider({ url: wsUrl, room, doc, WebSocket: WebSocket as never })
+  const provider = new SyncProvider({ url: wsUrl, room, doc, WebSocket })
   cleanup.push(() => provider.destroy())
   return { doc, provider }
 }
@@ -66,7 +66,7 @@ describe.each(kinds)('$kind', ({ make, percentName }) => {
     const [a, b] = [make(s, 'aw'), make(s, 'aw')]
     await Promise.all([a, b].map((x) => synced(x.provider)))
     a.provider.awareness.setLocalStateField('user', { name: 'Ada' })
-    await until(() => [...b.provider.awareness.getStates().values()].some((st) => st.user?.name === 'Ada'), 'Ada at b')
+    await until(() => [...b.provider.awareness.getStates().values()].some((st) => (st.user as { name?: string } | undefined)?.name === 'Ada'), 'Ada at b')
     const adaId = a.doc.clientID
     a.provider.disconnect()
     await until(() => !b.provider.awareness.getStates().has(adaId), 'Ada gone at b')
@@ -112,7 +112,7 @@ describe('SyncProvider against the server', () => {
     b.doc.getText('t').insert(0, 'from b ')
     await until(() => text(a.doc) === text(b.doc) && text(a.doc).length === 13, 'converged')
     a.provider.awareness.setLocalStateField('user', { name: 'A' })
-    await until(() => [...b.provider.awareness.getStates().values()].some((st) => st.user?.name === 'A'), 'awareness')
+    await until(() => [...b.provider.awareness.getStates().values()].some((st) => (st.user as { name?: string } | undefined)?.name === 'A'), 'awareness')
   })
 
   it('interoperates with a stock client in the same room', async () => {

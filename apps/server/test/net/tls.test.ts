@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { get as httpsGet } from 'node:https'
 import * as Y from 'yjs'
 import WebSocket from 'ws'
-import { SyncProvider } from '@tandem/sync'
+import { SyncProvider } from '@tandem/sync/provider'
 import { ConfigError, loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/log.js'
 import { createBackends } from '../../src/backends.js'
@@ -87,8 +87,8 @@ describe('TLS (TLS_CERT + TLS_KEY)', () => {
   it('serves https and wss: two SyncProviders converge over a verified TLS link', async () => {
     const s = await tlsServer()
     expect(await httpsStatus(`${s.https}/healthz`)).toBe(200)
-    const a = new SyncProvider({ url: s.wss, room: 'secure', doc: new Y.Doc(), WebSocket: TrustingWebSocket as never })
-    const b = new SyncProvider({ url: s.wss, room: 'secure', doc: new Y.Doc(), WebSocket: TrustingWebSocket as never })
+    const a = new SyncProvider({ url: s.wss, room: 'secure', doc: new Y.Doc(), WebSocket: TrustingWebSocket })
+    const b = new SyncProvider({ url: s.wss, room: 'secure', doc: new Y.Doc(), WebSocket: TrustingWebSocket })
     cleanup.push(() => a.destroy(), () => b.destroy())
     await until(() => a.synced && b.synced, 'synced over wss')
     a.doc.getText('t').insert(0, 'over TLS')

@@ -4,7 +4,8 @@ import WebSocket from 'ws'
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import * as awarenessProtocol from 'y-protocols/awareness'
-import { MessageType, SyncProvider, writeAwareness, writeQueryAwareness, writeSyncStep1 } from '@tandem/sync'
+import { MessageType, writeAwareness, writeQueryAwareness, writeSyncStep1 } from '@tandem/sync'
+import { SyncProvider } from '@tandem/sync/provider'
 import { ConfigError, loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/log.js'
 import { createMemoryStore } from '../../src/store/memory.js'
@@ -54,7 +55,7 @@ async function provider(s: RunningServer, name: string, claims?: { sub: string; 
     url: s.wsUrl,
     room: ROOM,
     doc: new Y.Doc(),
-    WebSocket: WebSocket as never,
+    WebSocket,
     ...(claims ? { token: () => token(claims) } : {}),
   })
   cleanup.push(() => p.destroy())

@@ -23,7 +23,7 @@ beforeAll(async () => {
 })
 afterAll(() => redis?.disconnect())
 
-const cleanups: (() => Promise<unknown> | unknown)[] = []
+const cleanups: (() => unknown)[] = []
 afterEach(async () => {
   while (cleanups.length) await Promise.resolve(cleanups.pop()!()).catch(() => {})
 })

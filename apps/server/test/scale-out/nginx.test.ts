@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import WebSocket from 'ws'
-import { SyncProvider } from '@tandem/sync'
+import { SyncProvider } from '@tandem/sync/provider'
 import type { ChildServer } from '../helpers/server.js'
 import { text } from '../helpers/clients.js'
 import { until } from '../helpers/wait.js'
@@ -32,7 +32,7 @@ beforeAll(async () => {
   redisUrl = await requireRedis()
 })
 
-const cleanups: (() => Promise<unknown> | unknown)[] = []
+const cleanups: (() => unknown)[] = []
 afterEach(async () => {
   while (cleanups.length) await Promise.resolve(cleanups.pop()!()).catch(() => {})
 })
@@ -130,7 +130,7 @@ function client(url: string, room: string, user: string) {
     url,
     room,
     doc,
-    WebSocket: WebSocket as never,
+    WebSocket,
     // A different query string per user, as ?token= would be: affinity must ignore it.
     params: { user },
     initialBackoffMs: 50,
@@ -163,7 +163,7 @@ describe('nginx in front of two servers (docs/deployment.md)', () => {
       const after = await Promise.all([health(s1), health(s2)])
       const gained = after.map((h, k) => h.connections - before[k]!.connections)
       expect(gained.sort(), `${room}: both connections on one server`).toEqual([0, 2])
-      owner.set(room, after[0]!.connections - before[0]!.connections === 2 ? s1 : s2)
+      owner.set(room, after[0].connections - before[0].connections === 2 ? s1 : s2)
       before = after
     }
     // Each room is loaded on exactly one server, and the rooms spread over both

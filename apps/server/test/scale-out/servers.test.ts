@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import WebSocket from 'ws'
 import { Redis } from 'ioredis'
-import { SyncProvider } from '@tandem/sync'
+import { SyncProvider } from '@tandem/sync/provider'
 import { text, yws } from '../helpers/clients.js'
 import { until } from '../helpers/wait.js'
 import { loadConfig } from '../../src/config.js'
@@ -25,7 +25,7 @@ beforeAll(async () => {
   redisUrl = await requireRedis()
 })
 
-const cleanups: (() => Promise<unknown> | unknown)[] = []
+const cleanups: (() => unknown)[] = []
 const cleanupsAfterAll: (() => unknown)[] = []
 afterAll(() => cleanupsAfterAll.forEach((f) => f()))
 afterEach(async () => {
@@ -41,7 +41,7 @@ function client(urls: Urls, room: string, name: string) {
     url: urls,
     room,
     doc,
-    WebSocket: WebSocket as never,
+    WebSocket,
     initialBackoffMs: 50,
     maxBackoffMs: 500,
   })
@@ -67,9 +67,15 @@ function typist(c: Client, tag: string) {
   return { typed, stop: () => clearInterval(timer) }
 }
 
-async function fetchJson(url: string): Promise<any> {
+/** What these tests read of /healthz. */
+interface Health {
+  status: number
+  body: { store: { kind: string; ok: boolean }; fanout: { kind: string; ok: boolean } }
+}
+
+async function fetchJson(url: string): Promise<Health> {
   const res = await fetch(url)
-  return { status: res.status, body: await res.json() }
+  return { status: res.status, body: (await res.json()) as Health['body'] }
 }
 
 describe('several servers act as one (PostgreSQL store + Redis fan-out)', () => {

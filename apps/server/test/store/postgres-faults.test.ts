@@ -2,7 +2,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import WebSocket from 'ws'
 import pg from 'pg'
-import { SAVED_ACK_PROTOCOL, SyncProvider, readFrame, writeSyncUpdate } from '@tandem/sync'
+import { SAVED_ACK_PROTOCOL, readFrame, writeSyncUpdate } from '@tandem/sync'
+import { SyncProvider } from '@tandem/sync/provider'
 import { createPostgresStore, roomLockKey } from '../../src/store/postgres.js'
 import { removeDir, spawnServer, tempDir, type ChildServer } from '../helpers/server.js'
 import { dropSchema, requirePostgres, uniqueName } from '../helpers/services.js'
@@ -21,7 +22,7 @@ beforeAll(async () => {
   pgUrl = await requirePostgres()
 })
 
-const cleanups: (() => Promise<unknown> | unknown)[] = []
+const cleanups: (() => unknown)[] = []
 afterEach(async () => {
   while (cleanups.length) await Promise.resolve(cleanups.pop()!()).catch(() => {})
 })
@@ -250,13 +251,13 @@ describe('PostgreSQL terminating the server\'s connections', () => {
 
     // A fresh client writes; another fresh client reads it back through the server.
     const doc = new Y.Doc()
-    const p = new SyncProvider({ url: f.s.wsUrl, room: 'r0', doc, WebSocket: WebSocket as never })
+    const p = new SyncProvider({ url: f.s.wsUrl, room: 'r0', doc, WebSocket })
     cleanups.push(() => p.destroy())
     await f.alive(until(() => p.synced && p.savedState === 'supported', 'fresh client synced'))
     doc.getMap('m').set('fresh', true)
     await f.alive(until(() => p.unsavedChanges === 0, 'fresh write acknowledged'))
     const doc2 = new Y.Doc()
-    const p2 = new SyncProvider({ url: f.s.wsUrl, room: 'r0', doc: doc2, WebSocket: WebSocket as never })
+    const p2 = new SyncProvider({ url: f.s.wsUrl, room: 'r0', doc: doc2, WebSocket })
     cleanups.push(() => p2.destroy())
     await f.alive(until(() => p2.synced && doc2.getMap('m').has('fresh'), 'fresh write read back'))
 

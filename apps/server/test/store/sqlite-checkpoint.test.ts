@@ -1,9 +1,10 @@
-import { mkdtempSync, openSync, readSync, closeSync, existsSync, rmSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, openSync, readSync, closeSync, existsSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WAL_AUTOCHECKPOINT_PAGES, createSqliteStore, type SqliteStore } from '../../src/store/sqlite.js'
+import { startCheckpointer } from '../../src/store/sqlite-checkpointer.js'
 import { until } from '../helpers/wait.js'
 
 /**
@@ -53,7 +54,8 @@ describe('SQLite WAL checkpoints', () => {
     let restarts = 0
     let seq = before
     for (let i = 0; i < 3 * WAL_AUTOCHECKPOINT_PAGES; i++) {
-      store.append([{ room: 'r', update: update(i) }])
+      // Not awaited: the SQLite store commits inside the call; awaiting would put a pause between commits.
+      void store.append([{ room: 'r', update: update(i) }])
       const now = walCheckpointSeq(wal)
       if (now !== seq) restarts++
       seq = now
@@ -100,6 +102,36 @@ describe('SQLite WAL checkpoints', () => {
       expect(db.prepare('SELECT count(*) AS n FROM updates').get()).toEqual({ n: 50 })
     } finally {
       db.close()
+    }
+  })
+
+  it('a worker that dies is started again (with backoff) and reports its recovery; no restart of the process', async () => {
+    // Its first start cannot even open the file (the directory is missing): the thread dies.
+    dir = mkdtempSync(join(tmpdir(), 'tandem-wal-'))
+    const file = join(dir, 'later', 'tandem.sqlite')
+    const events: string[] = []
+    const checkpointer = startCheckpointer({
+      file,
+      intervalMs: 20,
+      onFailure: (err) => events.push(`failure: ${err.message}`),
+      onRecovery: () => events.push('recovery'),
+    })
+    try {
+      await until(() => events.length === 1, 'the failure reported')
+      expect(events[0]).toMatch(/^failure: /)
+      expect(checkpointer.failure).toBeDefined()
+      // The cause goes away; the next start (1 s later) opens the file and checkpoints.
+      mkdirSync(join(dir, 'later'))
+      const db = new Database(file)
+      db.pragma('journal_mode = WAL')
+      db.exec('CREATE TABLE t (x)')
+      db.close()
+      await until(() => events.includes('recovery'), 'the restarted worker recovered', 5_000)
+      expect(events).toHaveLength(2) // reported once each way, not once per attempt
+      expect(checkpointer.failure).toBeUndefined()
+      expect((await checkpointer.checkpointNow()).log).toBeGreaterThanOrEqual(0)
+    } finally {
+      await checkpointer.stop()
     }
   })
 

@@ -121,7 +121,7 @@ describe('bad input closes only the offending connection', () => {
       await Promise.all([synced(victim.provider), synced(watcher.provider)])
       victim.provider.awareness.setLocalStateField('user', { name: 'victim' })
       const id = victim.doc.clientID
-      await until(() => watcher.provider.awareness.getStates().get(id)?.user?.name === 'victim', 'victim presence')
+      await until(() => (watcher.provider.awareness.getStates().get(id)?.user as { name?: string } | undefined)?.name === 'victim', 'victim presence')
       const evil = await rawSocket(s.wsUrl, room)
       const spoof = frame((e) => {
         encoding.writeVarUint(e, 1)
@@ -135,8 +135,8 @@ describe('bad input closes only the offending connection', () => {
       evil.send(spoof)
       // A marker sent after the spoof proves the spoof was processed (frames are handled in order).
       victim.provider.awareness.setLocalStateField('user', { name: 'victim2' })
-      await until(() => watcher.provider.awareness.getStates().get(id)?.user?.name === 'victim2', 'marker')
-      expect(watcher.provider.awareness.getStates().get(id)?.user?.name).toBe('victim2')
+      await until(() => (watcher.provider.awareness.getStates().get(id)?.user as { name?: string } | undefined)?.name === 'victim2', 'marker')
+      expect((watcher.provider.awareness.getStates().get(id)?.user as { name?: string } | undefined)?.name).toBe('victim2')
       evil.close()
     } finally {
       victim.destroy()

@@ -7,7 +7,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import WebSocket from 'ws'
-import { MessageType, type SavedState, SyncProvider } from '@tandem/sync'
+import { MessageType } from '@tandem/sync'
+import { type SavedState, SyncProvider } from '@tandem/sync/provider'
 import { removeDir, startServer, tempDir, type RunningServer } from '../helpers/server.js'
 import { synced, text, yws } from '../helpers/clients.js'
 import { until } from '../helpers/wait.js'
@@ -133,7 +134,7 @@ describe('SyncProvider "saved" against the real server', () => {
     // A frame the server sends after it received the edit: once it arrived, so would have any
     // acknowledgement sent on receipt (one TCP stream, in order). None may exist yet.
     witness.provider.awareness.setLocalStateField('user', { name: 'probe' })
-    await until(() => [...a.provider.awareness.getStates().values()].some((st) => st.user?.name === 'probe'), 'the probe')
+    await until(() => [...a.provider.awareness.getStates().values()].some((st) => (st.user as { name?: string } | undefined)?.name === 'probe'), 'the probe')
     expect(a.provider.unsavedChanges).toBe(1)
     expect(a.savedEvents()).toBe(0)
     expect(text(witness.doc)).toBe('') // not relayed either: stored first
@@ -218,7 +219,7 @@ describe('SyncProvider "saved" against the real server', () => {
     stock.provider.messageHandlers = new Proxy(stock.provider.messageHandlers, {
       get(target, key, receiver) {
         if (typeof key === 'string' && /^\d+$/.test(key)) types.add(Number(key))
-        return Reflect.get(target, key, receiver)
+        return Reflect.get(target, key, receiver) as unknown
       },
     })
     const a = ours(s.wsUrl, 'mixed')
@@ -232,7 +233,7 @@ describe('SyncProvider "saved" against the real server', () => {
     await until(() => text(a.doc) === text(stock.doc) && text(a.doc).length === 11, 'convergence')
     stock.provider.awareness.setLocalStateField('user', { name: 'stock' })
     a.provider.awareness.setLocalStateField('user', { name: 'ours' })
-    await until(() => [...stock.provider.awareness.getStates().values()].some((st) => st.user?.name === 'ours'), 'awareness at stock')
+    await until(() => [...stock.provider.awareness.getStates().values()].some((st) => (st.user as { name?: string } | undefined)?.name === 'ours'), 'awareness at stock')
 
     expect(types.has(MessageType.Sync)).toBe(true) // the spy sees what the stock client handles
     expect(types.has(MessageType.Saved)).toBe(false)

@@ -1,0 +1,177 @@
+// ESLint for the whole workspace (`pnpm lint` runs it with dpdm and knip: scripts/lint.mjs).
+import js from '@eslint/js'
+import { defineConfig } from 'eslint/config'
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript'
+import importX from 'eslint-plugin-import-x'
+import globals from 'globals'
+import tseslint from 'typescript-eslint'
+import closeCodes from './tools/eslint/close-codes.js'
+
+const root = import.meta.dirname
+
+/** The close-code module: the one place the numbers are written (before and after packages/sync moves it). */
+const CLOSE_CODE_MODULES = ['packages/sync/src/errors.ts', 'packages/sync/src/protocol/errors.ts']
+
+/** Client code of @tandem/sync: the SyncProvider and what only it uses. */
+const SYNC_CLIENT_SPECIFIERS = ['@tandem/sync/provider']
+
+export default defineConfig(
+  {
+    ignores: ['**/node_modules/**', '**/dist/**', '**/dist-lib/**', 'bench/results/**', 'test-results/**', 'playwright-report/**', 'coverage/**'],
+  },
+  { linterOptions: { reportUnusedDisableDirectives: 'error' } },
+
+  // Every file: the language basics.
+  js.configs.recommended,
+
+  // TypeScript, type-aware: each file is checked with the tsconfig.json of its package.
+  {
+    files: ['**/*.ts'],
+    extends: [tseslint.configs.recommendedTypeChecked],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: root },
+    },
+    rules: {
+      // `_`-prefixed names are deliberately unused (a parameter a signature requires).
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      // Yjs' generated typings omit the toString() of its shared types (Y.Text gives its text,
+      // Y.XmlFragment its XML), so the rule would take them for Object's "[object Object]".
+      '@typescript-eslint/no-base-to-string': ['error', { ignoredTypeNames: ['Error', 'RegExp', 'URL', 'URLSearchParams', 'YText', 'YXmlText', 'YXmlFragment', 'YXmlElement'] }],
+      // Off: `async` without `await` is how a synchronous implementation of a Promise-returning
+      // interface (the memory and SQLite stores, health checks, test fakes) turns a throw
+      // into a rejection. Dropping `async` to satisfy the rule would change that.
+      '@typescript-eslint/require-await': 'off',
+    },
+  },
+  // Playwright reads a fixture's dependencies from its first parameter, which must be an object
+  // pattern: a fixture that depends on nothing is written `async ({}, use) => ...`.
+  {
+    files: ['e2e/**/*.ts'],
+    rules: { 'no-empty-pattern': 'off' },
+  },
+  // TypeScript files no tsconfig.json includes (they are run by vitest or vite as they are): syntax rules only.
+  {
+    files: ['vitest.config.ts', 'bench/test/**/*.ts', 'tools/**/*.ts'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { parserOptions: { projectService: false, project: null } },
+  },
+
+  // Plain JavaScript: the bench, the scripts, this config and its rules run on Node (the editor's
+  // service worker excepted: see the globals at the end).
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    ignores: ['apps/editor/public/**'],
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      'no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+    },
+  },
+
+  // Import boundaries. The wire protocol (@tandem/sync) is shared; the SyncProvider
+  // (@tandem/sync/provider, packages/sync/src/provider/) is client code: the editor uses both,
+  // the server only the protocol, and the protocol never reaches into the client.
+  {
+    files: ['**/*.ts', '**/*.js', '**/*.mjs'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [
+        createTypeScriptImportResolver({
+          // `source` first: workspace packages resolve to their TypeScript sources, as in tsconfig.base.json.
+          conditionNames: ['source', 'types', 'import', 'node', 'browser', 'default'],
+          project: ['packages/*/tsconfig.json', 'apps/*/tsconfig.json', 'e2e/tsconfig.json'],
+          noWarnOnMultipleProjects: true,
+        }),
+      ],
+    },
+    rules: {
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          basePath: root,
+          zones: [
+            {
+              target: 'apps/server/src',
+              from: ['packages/sync/src/provider', 'packages/sync/dist/provider'],
+              message: 'The server uses only the protocol (@tandem/sync), never the client (@tandem/sync/provider).',
+            },
+            {
+              // The current flat layout of packages/sync (provider-*.ts beside the protocol files).
+              target: 'apps/server/src/**',
+              from: ['packages/sync/src/{provider*,saved-tracker,backoff}.ts'],
+              message: 'The server uses only the protocol (@tandem/sync), never the client (@tandem/sync/provider).',
+            },
+            { target: 'apps/server', from: 'apps/editor', message: 'The server does not import the editor.' },
+            { target: 'apps/editor', from: 'apps/server', message: 'The editor talks to the server over the wire, never by import.' },
+            { target: 'packages/sync', from: 'apps', message: '@tandem/sync is a library: it imports no app.' },
+            {
+              target: 'packages/sync/src/protocol',
+              from: 'packages/sync/src/provider',
+              message: 'The protocol is shared by the server and the client: it never imports the client.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  // The same boundary by specifier, so it holds even where an import does not resolve.
+  {
+    files: ['apps/server/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...SYNC_CLIENT_SPECIFIERS.map((name) => ({ name, message: 'The server uses only the protocol (@tandem/sync), never the client.' })),
+            { name: '@tandem/editor', message: 'The server does not import the editor.' },
+          ],
+          patterns: [
+            { group: ['@tandem/sync/provider/*', '@tandem/editor/*'], message: 'The server uses only the protocol (@tandem/sync).' },
+            { group: ['**/packages/sync/**', '**/apps/editor/**'], message: 'Import workspace packages by name (@tandem/sync), not by path.' },
+          ],
+        },
+      ],
+    },
+  },
+
+  // Close codes only through their named constants.
+  {
+    files: ['apps/*/src/**/*.ts', 'packages/*/src/**/*.ts', 'e2e/**/*.ts', 'bench/**/*.mjs'],
+    // Tests are exempt: they pin the numbers on the wire (a changed constant must fail them).
+    ignores: [...CLOSE_CODE_MODULES, '**/*.test.ts', '**/*.spec.ts'],
+    plugins: { tandem: { rules: { 'close-codes': closeCodes } } },
+    rules: { 'tandem/close-codes': 'error' },
+  },
+
+  // TEMPORARY, until packages/sync/src is split into protocol/ and provider/ (its files are being
+  // moved, so its findings are left for after the move rather than fixed under the mover's feet):
+  // each line is a finding there today. Remove this block with the fixes.
+  {
+    files: ['packages/sync/src/**/*.ts'],
+    rules: {
+      // ProtocolError(..., 1007 / 1008, ...) in frame.ts, room-name.ts, update-scan.ts
+      'tandem/close-codes': 'off',
+      // `!` on index accesses: needed once noUncheckedIndexedAccess is on there (see its tsconfig.json)
+      '@typescript-eslint/no-unnecessary-type-assertion': 'off',
+      // tests: expect.any(...) inside expected objects, Array(n).fill(...) spread (any[])
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      // tests: unused imports/bindings in provider-hostile.test.ts; `let` never reassigned in frame.test.ts
+      '@typescript-eslint/no-unused-vars': 'off',
+      'prefer-const': 'off',
+      // room-name.ts: the control-character class is the point (needs a commented line disable)
+      'no-control-regex': 'off',
+    },
+  },
+  // The editor type-checks @tandem/sync's sources, so noUncheckedIndexedAccess waits for it there
+  // too (apps/editor/tsconfig.json); its `!` on index accesses are then needed.
+  {
+    files: ['apps/editor/src/**/*.ts'],
+    rules: { '@typescript-eslint/no-unnecessary-type-assertion': 'off' },
+  },
+
+  // Runtime globals per app (TypeScript already knows them; this is for the rules that ask).
+  { files: ['apps/server/**', 'e2e/**', 'bench/**', 'scripts/**', 'tools/**'], languageOptions: { globals: { ...globals.node } } },
+  { files: ['apps/editor/src/**'], languageOptions: { globals: { ...globals.browser } } },
+  { files: ['apps/editor/public/sw.js'], languageOptions: { globals: { ...globals.serviceworker } } },
+)

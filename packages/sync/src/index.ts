@@ -1,6 +1,0 @@
-export * from './message-type.js'
-export * from './errors.js'
-export * from './frame.js'
-export * from './update-scan.js'
-export * from './room-name.js'
-export * from './provider.js'

@@ -1,0 +1,3 @@
+// The client: SyncProvider and its option, event and socket types. The wire protocol it speaks
+// is '@tandem/sync'.
+export * from './provider.js'

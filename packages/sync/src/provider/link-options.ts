@@ -1,0 +1,65 @@
+/**
+ * The Link's options, checked once at construction: a mistake in them is the application's,
+ * and throws from `new SyncProvider(...)` before anything is created.
+ */
+import { validateRoomName } from '../protocol/room-name.js'
+import type { BackoffOptions } from './backoff.js'
+import { defaultWebSocket } from './runtime.js'
+import type { SyncProviderOptions, TokenSource, UrlSource, WebSocketConstructor } from './types.js'
+
+/** The options of SyncProvider the Link reads; documented there (types.ts). */
+export type LinkOptions = Pick<
+  SyncProviderOptions,
+  'url' | 'room' | 'token' | 'params' | 'WebSocket' | 'initialBackoffMs' | 'maxBackoffMs' | 'deadLinkTimeoutMs' | 'savedAcks' | 'connect'
+>
+
+/** LinkOptions checked, defaults filled in, and copied (a caller's later change to them does nothing). */
+export interface LinkConfig {
+  readonly room: string
+  readonly urls: UrlSource
+  readonly token: TokenSource | undefined
+  readonly params: Readonly<Record<string, string>>
+  readonly WebSocket: WebSocketConstructor
+  readonly backoff: BackoffOptions
+  /** Infinity: never. */
+  readonly deadLinkTimeoutMs: number
+  /** Offer SAVED_ACK_PROTOCOL to servers that have not rejected it. */
+  readonly offerAcks: boolean
+  /** Connect at once; the owner calls connect(). */
+  readonly connect: boolean
+}
+
+function checkMs(name: string, value: number, allowInfinity: boolean): number {
+  const ok = value >= 0 && (Number.isFinite(value) || (allowInfinity && value === Infinity))
+  if (!ok) throw new RangeError(`SyncProvider: ${name} must be a non-negative number of ms, got ${value}`)
+  return value
+}
+
+/** Throws TypeError, RangeError or ProtocolError (room name) for the first option that is unusable. */
+export function linkConfig(options: LinkOptions): LinkConfig {
+  const WebSocket = options.WebSocket ?? defaultWebSocket()
+  if (WebSocket === undefined) {
+    throw new TypeError('SyncProvider: no global WebSocket; pass options.WebSocket (e.g. the `ws` package)')
+  }
+  if (Array.isArray(options.url) && options.url.length === 0) {
+    throw new RangeError('SyncProvider: url list is empty')
+  }
+  const room = validateRoomName(options.room)
+  const backoff: BackoffOptions = {
+    initialMs: checkMs('initialBackoffMs', options.initialBackoffMs ?? 250, false),
+    maxMs: checkMs('maxBackoffMs', options.maxBackoffMs ?? 30_000, false),
+  }
+  const deadLinkTimeoutMs = checkMs('deadLinkTimeoutMs', options.deadLinkTimeoutMs ?? 30_000, true)
+  if (deadLinkTimeoutMs === 0) throw new RangeError('SyncProvider: deadLinkTimeoutMs must be > 0')
+  return {
+    room,
+    urls: typeof options.url === 'string' || typeof options.url === 'function' ? options.url : [...options.url],
+    token: options.token,
+    params: { ...options.params },
+    WebSocket,
+    backoff,
+    deadLinkTimeoutMs,
+    offerAcks: options.savedAcks ?? true,
+    connect: options.connect ?? true,
+  }
+}
