@@ -94,6 +94,15 @@ export function createTandemServer(deps: ServerDeps) {
     if (denied) metrics.rejectedRequests.labels(denied.reason).inc()
     return denied
   }
+  const api = createApiRoutes({
+    registry,
+    store,
+    fanout,
+    log,
+    authorizeHttp: countedAuthorizeHttp,
+    maxPayloadBytes: config.maxPayloadBytes,
+    maxNestingDepth: config.maxNestingDepth,
+  })
   const httpHandler = createHttpHandler({
     metrics,
     registry,
@@ -106,15 +115,7 @@ export function createTandemServer(deps: ServerDeps) {
     connections: () => connections.size,
     revocations: access.revocationApi,
     authorizeHttp: countedAuthorizeHttp,
-    api: createApiRoutes({
-      registry,
-      store,
-      fanout,
-      log,
-      authorizeHttp: countedAuthorizeHttp,
-      maxPayloadBytes: config.maxPayloadBytes,
-      maxNestingDepth: config.maxNestingDepth,
-    }),
+    api,
   })
   // node's own request timeouts, checked every connectionsCheckingInterval (node's default,
   // 30 s, would let a socket outlive the timeout fourfold). They bound a keep-alive socket's
@@ -305,6 +306,7 @@ export function createTandemServer(deps: ServerDeps) {
       await httpClosed
       wss.close()
       await access.close()
+      await api.close()
     },
   }
 }

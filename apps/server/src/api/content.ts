@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Room } from '../room/room.js'
-import { CONTENT_TYPE, FORMATS, parse, readDocument, serialize, type Format, type InputFormat } from '../content/formats.js'
-import { appendTo, planWrite, replaceWith } from '../content/write.js'
-import { docFrom, etagOf } from '../content/ydoc.js'
-import { ApiError, etagList, matchesWeakly, mediaType, readBody, sendJson, utf8 } from './http.js'
+import { CONTENT_TYPE, FORMATS, type Format, type InputFormat } from '../content/format-names.js'
+import { InvalidContent } from '../content/errors.js'
+import { ApiError, etagList, mediaType, readBody, sendJson, utf8 } from './http.js'
 import { submitUpdate } from './writes.js'
 import type { ApiDeps } from './deps.js'
 
@@ -23,27 +22,21 @@ const INPUT: Record<string, InputFormat> = {
 export async function getContent(deps: ApiDeps, req: IncomingMessage, res: ServerResponse, url: URL, room: Room): Promise<void> {
   const format = (url.searchParams.get('format') ?? 'json') as Format
   if (!FORMATS.includes(format)) throw new ApiError(400, 'bad-format', `format must be one of ${FORMATS.join(', ')}`)
-  // Only what is stored (the room's document waits while a commit is in flight).
-  const doc = docFrom(await room.encodeState())
-  try {
-    const etag = etagOf(doc)
-    const ifNoneMatch = etagList(req.headers['if-none-match'])
-    res.setHeader('ETag', etag)
-    // Revalidate every time: the document changes under any cached copy.
-    res.setHeader('Cache-Control', 'no-cache')
-    if (ifNoneMatch === '*' || (ifNoneMatch && matchesWeakly(ifNoneMatch, etag))) {
-      res.statusCode = 304
-      res.end()
-      return
-    }
-    const body = serialize(readDocument(doc), format)
-    res.statusCode = 200
-    res.setHeader('Content-Type', CONTENT_TYPE[format])
-    res.setHeader('Content-Length', Buffer.byteLength(body))
-    res.end(body)
-  } finally {
-    doc.destroy()
+  // Only what is stored (the room's document waits while a commit is in flight); converted off
+  // the event loop (content/converter.ts).
+  const read = await deps.converter.read(await room.encodeState(), format, etagList(req.headers['if-none-match']))
+  res.setHeader('ETag', read.etag)
+  // Revalidate every time: the document changes under any cached copy.
+  res.setHeader('Cache-Control', 'no-cache')
+  if (read.body === undefined) {
+    res.statusCode = 304
+    res.end()
+    return
   }
+  res.statusCode = 200
+  res.setHeader('Content-Type', CONTENT_TYPE[format])
+  res.setHeader('Content-Length', Buffer.byteLength(read.body))
+  res.end(read.body)
 }
 
 /**
@@ -65,8 +58,6 @@ export async function writeContent(deps: ApiDeps, req: IncomingMessage, res: Ser
     throw new ApiError(400, 'bad-precondition', 'a write takes If-None-Match: * only (write into an empty document)')
   }
   const body = utf8(await readBody(req, res, deps.maxPayloadBytes))
-  // Validated against the schema before anything else: a 400 changes nothing.
-  const content = parse(body, format)
   const conditional = ifNoneMatch !== undefined || ifMatch !== undefined
 
   const result = await deps.locks.run(roomName, async () => {
@@ -79,7 +70,9 @@ export async function writeContent(deps: ApiDeps, req: IncomingMessage, res: Ser
         expect = await deps.store.lastSeq(roomName)
         if (deps.fanout.kind !== 'local') await room.catchUpFromStore() // rows another server stored, not yet relayed here
       }
-      const plan = planWrite(await room.encodeState(), mode === 'replace' ? replaceWith(content) : appendTo(content))
+      // Parsed, checked against the schema (a 400 changes nothing) and diffed off the event loop.
+      const plan = await deps.converter.plan(await room.encodeState(), body, format, mode)
+      if (plan.invalid !== undefined) throw new InvalidContent(plan.invalid)
       if (ifNoneMatch === '*' && !plan.wasEmpty) throw precondition('the document is not empty')
       if (ifMatch !== undefined && !(ifMatch === '*' ? !plan.wasEmpty : ifMatch.includes(plan.etagBefore))) {
         throw precondition('the document changed: its entity tag is not the one given')

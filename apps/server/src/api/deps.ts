@@ -4,6 +4,7 @@ import type { Fanout } from '../fanout/types.js'
 import type { Logger } from '../log.js'
 import type { RoomRegistry } from '../room/registry.js'
 import type { RoomLocks } from './writes.js'
+import type { Converter } from '../content/converter.js'
 
 /** What the API's handlers need from the server (routes.ts builds it once). */
 export interface ApiDeps {
@@ -16,4 +17,6 @@ export interface ApiDeps {
   maxPayloadBytes: number
   maxNestingDepth: number
   locks: RoomLocks
+  /** the content conversions, off the event loop */
+  converter: Converter
 }

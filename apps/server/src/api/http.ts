@@ -81,4 +81,3 @@ export function etagList(header: string | string[] | undefined): '*' | string[] 
 }
 
 /** If-None-Match on a read: weak comparison (W/ ignored). */
-export const matchesWeakly = (tags: readonly string[], etag: string): boolean => tags.some((t) => t.replace(/^W\//, '') === etag)

@@ -3,6 +3,7 @@ import { ProtocolError, WILDCARD_ROOM, validateRoomName } from '@tandem/sync'
 import type { Access } from '../net/upgrade.js'
 import type { RoomRegistry } from '../room/registry.js'
 import { InvalidContent } from '../content/errors.js'
+import { ConversionUnavailable, createConverter } from '../content/converter.js'
 import { ApiError, sendError } from './http.js'
 import { deleteRoom, listRooms, postUpdate } from './rooms.js'
 import { createRoomLocks, refusal } from './writes.js'
@@ -22,13 +23,21 @@ import type { ApiDeps } from './deps.js'
  * are JSON `{ error, message }`.
  */
 
-export type ApiHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>
+export type ApiHandler = ((req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>) & {
+  /** stops the conversion thread */
+  close(): Promise<void>
+}
+
+/** A content conversion may take this long (then its thread is stopped: 503), and this many may wait. */
+const CONVERSION_TIMEOUT_MS = 10_000
+const MAX_QUEUED_CONVERSIONS = 32
 
 const ROOMS = '/api/rooms'
 const ROOM_PATH = /^\/api\/rooms\/([^/]+)(?:\/(content|updates))?$/
 
-export function createApiRoutes(deps: Omit<ApiDeps, 'locks'>): ApiHandler {
-  const api: ApiDeps = { ...deps, locks: createRoomLocks() }
+export function createApiRoutes(deps: Omit<ApiDeps, 'locks' | 'converter'>): ApiHandler {
+  const converter = createConverter({ timeoutMs: CONVERSION_TIMEOUT_MS, maxQueued: MAX_QUEUED_CONVERSIONS })
+  const api: ApiDeps = { ...deps, locks: createRoomLocks(), converter }
   let content: Promise<typeof import('./content.js')> | undefined
   const contentRoutes = () => (content ??= import('./content.js'))
 
@@ -80,7 +89,7 @@ export function createApiRoutes(deps: Omit<ApiDeps, 'locks'>): ApiHandler {
     if (denied) throw new ApiError(denied.status, denied.reason, denied.status === 401 ? 'a valid token is required' : 'the token does not allow this')
   }
 
-  return async (req, res, url) => {
+  const handler = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     try {
       return await route(req, res, url)
     } catch (err) {
@@ -91,6 +100,7 @@ export function createApiRoutes(deps: Omit<ApiDeps, 'locks'>): ApiHandler {
       return true
     }
   }
+  return Object.assign(handler, { close: () => converter.close() })
 }
 
 function allow(method: string, allowed: string[]): void {
@@ -108,6 +118,7 @@ function roomName(segment: string): string {
 function asApiError(err: unknown): ApiError | undefined {
   if (err instanceof ApiError) return err
   if (err instanceof InvalidContent) return new ApiError(400, 'invalid-content', err.message)
+  if (err instanceof ConversionUnavailable) return new ApiError(503, 'conversion-unavailable', err.message, { 'Retry-After': '5' })
   if (err instanceof ProtocolError) return refusal(err.closeCode, err.reason, err.message)
   return undefined
 }

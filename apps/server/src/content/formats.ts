@@ -19,18 +19,8 @@ import { InvalidContent } from './errors.js'
  *   markdown  @tiptap/markdown: CommonMark (marked) plus the editor's marks (~~strike~~, ++underline++)
  *   text      Tiptap's getText: blocks separated by a blank line, hard breaks as newlines (read only)
  */
-export const FORMATS = ['json', 'markdown', 'html', 'text'] as const
-export type Format = (typeof FORMATS)[number]
-/** What a write may send. */
-export type InputFormat = Exclude<Format, 'text'>
-
-export const CONTENT_TYPE: Record<Format, string> = {
-  json: 'application/json; charset=utf-8',
-  markdown: 'text/markdown; charset=utf-8',
-  html: 'text/html; charset=utf-8',
-  text: 'text/plain; charset=utf-8',
-}
-
+export type { Format, InputFormat } from './format-names.js'
+import type { Format, InputFormat } from './format-names.js'
 
 /**
  * The document held by `doc`'s XmlFragment `default`, as a ProseMirror node. What the schema
