@@ -251,9 +251,10 @@ export function applyUpdateGuarded(doc: Y.Doc, update: Uint8Array, origin: unkno
     )
   }
   if (integrating !== null) {
+    // (the cast: TypeScript does not see the callback's assignment, and takes `integrating` for null)
     return new ProtocolError(`Yjs could not apply an update: ${message((integrating as { error: unknown }).error)}`, CloseCode.InvalidPayload, 'invalid-update')
   }
-  if (cleanup !== null) throw (cleanup as { error: unknown }).error
+  if (cleanup !== null) throw cleanup.error
   return null
 }
 
