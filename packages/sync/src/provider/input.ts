@@ -26,7 +26,7 @@ import { type AwarenessEntry, type Frame, isEmptyUpdate, validateUpdate } from '
 /** Deepest nesting of arrays and objects accepted in a presence state (the server's bound too). */
 export const MAX_AWARENESS_DEPTH = 64
 /** Largest presence clock accepted: what a JavaScript number holds exactly (2^53 − 1). */
-export const MAX_AWARENESS_CLOCK = Number.MAX_SAFE_INTEGER
+const MAX_AWARENESS_CLOCK = Number.MAX_SAFE_INTEGER
 
 /** An awareness update after the guard: the entries that passed, and why others did not. */
 export interface GuardedAwareness {
