@@ -25,7 +25,8 @@ export default defineConfig(
   // Every file: the language basics.
   js.configs.recommended,
 
-  // TypeScript, type-aware: each file is checked with the tsconfig.json of its package.
+  // TypeScript, type-aware: each file is checked with the tsconfig.json of its package (the root's
+  // tsconfig.json for the vitest config, tools/ and the bench's test).
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.recommendedTypeChecked],
@@ -49,12 +50,6 @@ export default defineConfig(
   {
     files: ['e2e/**/*.ts'],
     rules: { 'no-empty-pattern': 'off' },
-  },
-  // TypeScript files no tsconfig.json includes (they are run by vitest or vite as they are): syntax rules only.
-  {
-    files: ['vitest.config.ts', 'bench/test/**/*.ts', 'tools/**/*.ts'],
-    extends: [tseslint.configs.disableTypeChecked],
-    languageOptions: { parserOptions: { projectService: false, project: null } },
   },
 
   // Plain JavaScript: the bench, the scripts, this config and its rules run on Node (the editor's
