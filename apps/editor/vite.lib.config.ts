@@ -9,7 +9,7 @@ import { defineConfig, defaultClientConditions } from 'vite'
  * TANDEM_LIB=standalone selects the second flavour.
  */
 const standalone = process.env.TANDEM_LIB === 'standalone'
-const external = [/^yjs($|\/)/, /^y-protocols($|\/)/, /^lib0($|\/)/, /^y-indexeddb($|\/)/, /^@tiptap\//, /^@tandem\/sync($|\/)/]
+const external = [/^yjs($|\/)/, /^y-protocols($|\/)/, /^lib0($|\/)/, /^y-indexeddb($|\/)/, /^@tiptap\//, /^@tandem\/(sync|schema)($|\/)/]
 
 export default defineConfig({
   resolve: { conditions: ['source', ...defaultClientConditions] },

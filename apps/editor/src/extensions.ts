@@ -1,16 +1,14 @@
 import type { AnyExtension } from '@tiptap/core'
-import StarterKit from '@tiptap/starter-kit'
+import { DOCUMENT_FIELD, documentExtensions } from '@tandem/schema'
 import Collaboration from '@tiptap/extension-collaboration'
 import CollaborationCaret from '@tiptap/extension-collaboration-caret'
 import type * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
 import type { EditorUser } from './identity.js'
 
-/**
- * The Y.XmlFragment holding the document: Tiptap's default. README ("The editor") documents it,
- * so any Yjs client can read and write the document: keep it.
- */
-export const DOCUMENT_FIELD = 'default'
+// The schema (nodes, marks, their configuration) lives in @tandem/schema, shared with the
+// server's content API; this file adds what only a live editor needs.
+export { DOCUMENT_FIELD }
 
 export interface CollabExtensionOptions {
   doc: Y.Doc
@@ -34,14 +32,7 @@ function renderCaret(user: { name?: string; color?: string }): HTMLElement {
 
 export function collabExtensions({ doc, awareness, user }: CollabExtensionOptions): AnyExtension[] {
   return [
-    StarterKit.configure({
-      // Yjs owns history: ProseMirror's undo would also revert other people's edits.
-      undoRedo: false,
-      // Every client would append its own trailing paragraph to the shared document, so
-      // concurrent sessions pile up empty paragraphs at the end.
-      trailingNode: false,
-      link: { openOnClick: false },
-    }),
+    ...documentExtensions(),
     Collaboration.configure({ document: doc, field: DOCUMENT_FIELD }),
     // CollaborationCaret only reads `provider.awareness`; passing the Awareness keeps the
     // extension independent of the transport.

@@ -70,6 +70,12 @@ export function createMetrics() {
   const expiredSessions = new Counter({ name: 'tandem_expired_sessions_total', help: 'Connections closed with 4001 because their token expired', registers: [registry] })
   const quarantinedRows = new Counter({ name: 'tandem_quarantined_rows_total', help: 'Stored rows that failed to load and were moved aside', registers: [registry] })
   const compactions = new Counter({ name: 'tandem_compactions_total', help: 'Update logs folded into a snapshot', registers: [registry] })
+  const httpRequests = new Counter({
+    name: 'tandem_http_requests_total',
+    help: 'HTTP requests answered, by route (healthz, metrics, state, content, updates, rooms, room, revocations, api-other, editor), method and status',
+    labelNames: ['route', 'method', 'status'],
+    registers: [registry],
+  })
   const roomRebuilds = new Counter({ name: 'tandem_room_rebuilds_total', help: 'Room documents reloaded from the store after Yjs failed part-way through an update or a commit failed', registers: [registry] })
 
   return {
@@ -92,6 +98,7 @@ export function createMetrics() {
     quarantinedRows,
     compactions,
     roomRebuilds,
+    httpRequests,
   }
 }
 

@@ -19,6 +19,7 @@ import { clientAddress, createAdmission } from './limits/admission.js'
 import { ExpiryQueue } from './limits/expiry-queue.js'
 import { createHalfOpenGuard } from './limits/half-open.js'
 import { createHttpHandler } from './net/http-routes.js'
+import { createApiRoutes } from './api/routes.js'
 
 export interface ServerDeps {
   config: Config
@@ -88,6 +89,11 @@ export function createTandemServer(deps: ServerDeps) {
     handleProtocols: (offered) => (offered.has(SAVED_ACK_PROTOCOL) ? SAVED_ACK_PROTOCOL : false),
   })
 
+  const countedAuthorizeHttp: HttpAuthorizer = async (req, url, room, need) => {
+    const denied = await authorizeHttp(req, url, room, need)
+    if (denied) metrics.rejectedRequests.labels(denied.reason).inc()
+    return denied
+  }
   const httpHandler = createHttpHandler({
     metrics,
     registry,
@@ -99,11 +105,16 @@ export function createTandemServer(deps: ServerDeps) {
     startedAt: Date.now(),
     connections: () => connections.size,
     revocations: access.revocationApi,
-    authorizeHttp: async (req, url, room) => {
-      const denied = await authorizeHttp(req, url, room)
-      if (denied) metrics.rejectedRequests.labels(denied.reason).inc()
-      return denied
-    },
+    authorizeHttp: countedAuthorizeHttp,
+    api: createApiRoutes({
+      registry,
+      store,
+      fanout,
+      log,
+      authorizeHttp: countedAuthorizeHttp,
+      maxPayloadBytes: config.maxPayloadBytes,
+      maxNestingDepth: config.maxNestingDepth,
+    }),
   })
   // node's own request timeouts, checked every connectionsCheckingInterval (node's default,
   // 30 s, would let a socket outlive the timeout fourfold). They bound a keep-alive socket's
@@ -112,7 +123,7 @@ export function createTandemServer(deps: ServerDeps) {
   const checkEveryMs = Math.min(30_000, Math.max(50, Math.floor(config.headersTimeoutMs / 4)))
   const httpOptions: ServerOptions & { handshakeTimeout: number } = {
     headersTimeout: config.headersTimeoutMs + checkEveryMs,
-    // The whole request (headers and any body: at most a 4 KiB revocation) must arrive by then.
+    // The whole request (headers and any body: the API's are at most MAX_PAYLOAD_BYTES, a revocation 4 KiB) must arrive by then.
     requestTimeout: 2 * config.headersTimeoutMs,
     connectionsCheckingInterval: checkEveryMs,
     // https only: a TLS handshake is part of getting to the headers.

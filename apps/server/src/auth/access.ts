@@ -104,9 +104,10 @@ export function createAuth(options: AuthOptions): { authorize: Authorizer; autho
 
   return {
     authorize: (req, room) => decide(req, new URL(req.url ?? '/', 'http://localhost'), room),
-    authorizeHttp: async (req, url, room) => {
+    authorizeHttp: async (req, url, room, need = 'read') => {
       const d = await decide(req, url, room)
-      return d.ok ? undefined : { status: d.status, reason: d.reason }
+      if (!d.ok) return { status: d.status, reason: d.reason }
+      return need === 'write' && d.access !== 'write' ? { status: 403, reason: 'read-only' } : undefined
     },
     authorizeAdmin: async (req) => {
       const badOrigin = checkOrigin(req)

@@ -26,7 +26,7 @@ export interface RoundTrip {
 /** Probes remembered at most: the oldest one is what counts, and a long stall must not grow a list. */
 const MAX_OUTSTANDING = 64
 
-export function createRoundTrip(stallAfterMs: number): RoundTrip {
+function createRoundTrip(stallAfterMs: number): RoundTrip {
   let outstanding: number[] = []
   return {
     sent(at) {

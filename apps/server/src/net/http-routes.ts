@@ -9,6 +9,7 @@ import type { HttpAuthorizer } from '../auth/http-auth.js'
 import { createStaticHandler } from './static-files.js'
 import { API_SECURITY_HEADERS, pageSecurityHeaders } from './security-headers.js'
 import { createHealthMonitor } from '../health/monitor.js'
+import { routeLabel, type ApiHandler } from '../api/routes.js'
 
 export interface HttpDeps {
   metrics: Metrics
@@ -24,6 +25,8 @@ export interface HttpDeps {
   authorizeHttp: HttpAuthorizer
   /** POST /api/revocations (auth/revocation-api.ts) */
   revocations: (req: IncomingMessage, res: ServerResponse) => Promise<void>
+  /** /api/rooms and /api/rooms/<room>[/content|/updates] (api/routes.ts) */
+  api?: ApiHandler
 }
 
 const STATE_PATH = /^\/api\/rooms\/([^/]+)\/state$/
@@ -35,6 +38,7 @@ export function createHttpHandler(deps: HttpDeps) {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost')
     const path = url.pathname
+    countRequest(deps.metrics, req, res, path)
     // Not pages: nothing may run in or frame them (the editor's files replace these below).
     for (const [name, value] of Object.entries(API_SECURITY_HEADERS)) res.setHeader(name, value)
 
@@ -60,6 +64,7 @@ export function createHttpHandler(deps: HttpDeps) {
     }
 
     if (path === '/api/revocations') return deps.revocations(req, res)
+    if (deps.api && (await deps.api(req, res, url))) return
 
     const state = STATE_PATH.exec(path)
     if (state) {
@@ -97,6 +102,16 @@ export function createHttpHandler(deps: HttpDeps) {
       else res.destroy()
     })
   }
+}
+
+const METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'PATCH'])
+
+/** tandem_http_requests_total, once the answer is sent; labels from fixed sets only. */
+function countRequest(metrics: Metrics, req: IncomingMessage, res: ServerResponse, path: string): void {
+  res.once('finish', () => {
+    const method = METHODS.has(req.method ?? '') ? req.method! : 'other'
+    metrics.httpRequests.labels(routeLabel(path), method, String(res.statusCode)).inc()
+  })
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

@@ -107,9 +107,44 @@ export function createRoomRegistry(ctx: RoomContext) {
     ctx.metrics.rooms.dec()
   }
 
+  /**
+   * Deletes a room (DELETE /api/rooms/<room>): `shut` closes its connections (and any upgrade
+   * joining it meanwhile), what is queued for it is committed, the room is dropped WITHOUT a
+   * snapshot, and then the store removes everything it holds. Acquirers wait meanwhile and then
+   * load the room afresh: empty.
+   */
+  async function remove(name: string, shut: (room: Room) => void): Promise<void> {
+    for (let slot = slots.get(name); slot?.unloading; slot = slots.get(name)) await slot.unloading.catch(() => {})
+    const slot = slots.get(name)
+    if (!slot) return ctx.store.deleteRoom(name)
+    const removing = (async () => {
+      const room = await slot.loading.catch(() => undefined)
+      try {
+        if (room) shut(room)
+        await ctx.committer.flushed()
+        room?.destroy()
+        // A snapshot already being written finishes first (a destroyed room starts none), so it
+        // cannot land after the deletion.
+        await room?.compact().catch(() => {})
+        await ctx.store.deleteRoom(name)
+      } finally {
+        await ctx.fanout.unsubscribe(name).catch((err) => ctx.log.warn({ err, room: name }, 'fan-out unsubscribe failed'))
+        if (slots.get(name) === slot) slots.delete(name)
+        if (room) ctx.metrics.rooms.dec()
+      }
+    })()
+    slot.unloading = removing
+    return removing
+  }
+
   return {
     acquire,
     release,
+    remove,
+    /** The room if it is loaded on this server (not loading it). */
+    peek(name: string): Room | undefined {
+      return slots.get(name)?.room
+    },
     get size() {
       return slots.size
     },

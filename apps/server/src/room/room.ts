@@ -7,7 +7,7 @@ import {
   writeAwareness,
   writeSyncUpdate,
 } from '@tandem/sync'
-import { CloseCode } from '@tandem/sync'
+import { CloseCode, ProtocolError } from '@tandem/sync'
 import type { FanoutDelivery } from '../fanout/types.js'
 import type { RoomContext } from './context.js'
 import type { StoredState } from './stored-state.js'
@@ -50,6 +50,8 @@ export class Room implements CommitRoom {
   private readonly document: RoomDocument
   private readonly compactor: Compactor
   private readonly catchUp: CatchUp
+  /** set by `shut` (the room was deleted): every peer, present or joining, is closed with it */
+  private shutWith: { code: number; reason: string } | undefined
 
   /** A room from its stored (healed) state: room/loader.ts. */
   constructor(
@@ -96,6 +98,8 @@ export class Room implements CommitRoom {
   // Peers
 
   join(peer: RoomPeer): void {
+    // An upgrade that acquired the room before it was deleted (room/registry.ts `remove`).
+    if (this.shutWith) return peer.close(this.shutWith.code, this.shutWith.reason)
     this.peers.add(peer)
     this.document.whenSettled(peer, (state) => peer.send(state.step1()))
     if (this.presence.size > 0) peer.send(writeAwareness(this.presence.encodeAll()))
@@ -161,6 +165,22 @@ export class Room implements CommitRoom {
     this.ctx.committer.enqueue({ room: this, update, info, from: peer, message, frame })
   }
 
+  /**
+   * An update the server writes itself (the HTTP API), through the same stage 1 as a peer's:
+   * inspected in full (ProtocolError 1007), the room's budget reserved (4413), then the commit
+   * queue. `from` hears a refusal of the update through `close`, as a connection would; `stored`
+   * is told once its row is stored and relayed (0: `expect` no longer held). Returns false for an
+   * update with nothing in it (nothing to store; `stored` is not called).
+   */
+  submit(update: Uint8Array, from: UpdateSender, hooks: { expect?: number; stored: (seq: number) => void }): boolean {
+    if (this.shutWith) throw new ProtocolError('the room was deleted', this.shutWith.code, this.shutWith.reason)
+    const info = inspectUpdate(update)
+    if (!info.hasContent) return false
+    this.document.reserve(info, update.length, () => this.compactor.soon())
+    this.ctx.committer.enqueue({ room: this, update, info, from, message: 0, frame: undefined, expect: hooks.expect, stored: hooks.stored })
+    return true
+  }
+
   private receiveAwareness(peer: RoomPeer, update: Uint8Array, raw: Uint8Array): void {
     const headers = readAwarenessHeaders(update)
     if (headers.length === 0) return
@@ -199,6 +219,12 @@ export class Room implements CommitRoom {
     this.compactor.seen(stored.lastSeq)
     this.catchUp.reset(stored.lastSeq)
     if (gained) this.broadcast(writeSyncUpdate(gained), undefined, MessageType.Sync)
+  }
+
+  /** The room is being deleted: its peers are closed with `code`, and so is any that joins later. */
+  shut(code: number, reason: string): void {
+    this.shutWith = { code, reason }
+    for (const p of this.peers) p.close(code, reason)
   }
 
   /** The store could not be read to rebuild the document: nobody may be served from it. */

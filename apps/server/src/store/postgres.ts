@@ -4,6 +4,7 @@ import type { AppendEntry, DocStore, LoadedDoc, StoredRow } from './types.js'
 import { createWriteHealth } from '../health/write-health.js'
 import { StoreReason, describeError, withTimeout, type ComponentHealth } from '../health/model.js'
 import { DEFAULT_PG_POOL_MAX, DEFAULT_PG_SCHEMA, DEFAULT_PG_STATEMENT_TIMEOUT_MS, PG_SCHEMA_NAME } from '../defaults.js'
+import { conditionsHeld, roomQueries, ROOM_TIMES_MIGRATION, type ListRow } from './postgres-rooms.js'
 
 /**
  * Shared store (DATABASE_URL): PostgreSQL via node-postgres, same semantics as the SQLite store,
@@ -90,6 +91,8 @@ const MIGRATIONS: readonly ((s: string) => string)[] = [
       reason text NOT NULL,
       at     timestamptz NOT NULL DEFAULT now()
     );`,
+  // 2: times for the room listing (postgres-rooms.ts)
+  ROOM_TIMES_MIGRATION,
 ]
 
 export async function createPostgresStore(opts: PostgresStoreOptions): Promise<PostgresStore> {
@@ -228,6 +231,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
 
   let reaching: Promise<unknown> | undefined
   const reachable = () => (reaching ??= pool.query('SELECT 1').finally(() => (reaching = undefined)))
+  const rooms = roomQueries(s)
 
   let closed = false
   const store: PostgresStore = {
@@ -243,9 +247,12 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
       if (entries.length === 0) return []
       return tx(async (c) => {
         await lockRooms(c, entries.map((e) => e.room))
+        // Conditional entries (AppendEntry.ifLastSeq), checked under the room locks just taken.
+        const held = await conditionsHeld(c, rooms, entries)
+        const writing = held ? entries.filter((_, i) => held[i]) : entries
         const seqs: number[] = []
-        for (let i = 0; i < entries.length; i += INSERT_CHUNK) {
-          const chunk = entries.slice(i, i + INSERT_CHUNK)
+        for (let i = 0; i < writing.length; i += INSERT_CHUNK) {
+          const chunk = writing.slice(i, i + INSERT_CHUNK)
           // VALUES rows are inserted in list order, and nextval() runs per inserted row, so the
           // seqs ascend in input order; sorting RETURNING (whose order SQL does not promise)
           // recovers exactly the input order.
@@ -254,7 +261,20 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
           const res = await c.query<{ seq: string }>(`INSERT INTO ${s}.updates (room, data) VALUES ${values} RETURNING seq`, params)
           seqs.push(...res.rows.map((r) => Number(r.seq)).sort((a, b) => a - b))
         }
-        return seqs
+        if (!held) return seqs
+        let next = 0
+        return held.map((ok) => (ok ? seqs[next++]! : 0))
+      })
+    },
+
+    lastSeq: async (room) => Number((await pool.query<{ seq: string }>(rooms.lastSeq, [room])).rows[0]!.seq),
+
+    listRooms: async ({ prefix, after, limit }) => rooms.toInfos((await pool.query<ListRow>(rooms.list, [after ?? null, prefix, limit])).rows),
+
+    deleteRoom: async (room) => {
+      await tx(async (c) => {
+        await lockRooms(c, [room])
+        for (const q of rooms.deletes) await c.query(q, [room])
       })
     },
 
@@ -275,6 +295,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
         // snapshot seq never moves backwards (the merged data covers both).
         const seq = Math.max(throughSeq, prev ? Number(prev.seq) : 0)
         await c.query(sql.upsertSnapshot, [room, seq, asBuffer(merged.data)])
+        await c.query(rooms.foldTimes, [room, throughSeq])
         await c.query(sql.deleteThrough, [room, throughSeq])
         for (const bad of merged.unreadable) {
           await c.query(`INSERT INTO ${s}.quarantine (room, seq, data, reason) VALUES ($1, $2, $3, $4)`, [

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3'
 import { join } from 'node:path'
 import type { AppendEntry, DocStore, LoadedDoc, StoredRow } from './types.js'
+import { prepareRoomQueries } from './sqlite-rooms.js'
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js'
 import { highestSeq, openSchema } from './sqlite-schema.js'
 import { createWriteHealth } from '../health/write-health.js'
@@ -66,7 +67,8 @@ export function createSqliteStore(opts: {
   const dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck()
   let seenVersion = dataVersion.get()
 
-  const insert = db.prepare<[string, number, Uint8Array]>('INSERT INTO updates (room, seq, data) VALUES (?, ?, ?)')
+  const insert = db.prepare<[string, number, Uint8Array, number]>('INSERT INTO updates (room, seq, data, at) VALUES (?, ?, ?, ?)')
+  const rooms = prepareRoomQueries(db)
   const selectSnapshot = db.prepare<[string], { seq: number; data: Buffer }>('SELECT seq, data FROM snapshots WHERE room = ?')
   const selectUpdates = db.prepare<[string, number], { seq: number; data: Buffer }>(
     'SELECT seq, data FROM updates WHERE room = ? AND seq > ? ORDER BY seq',
@@ -117,20 +119,25 @@ export function createSqliteStore(opts: {
     const version = dataVersion.get()
     if (version !== seenVersion) lastSeq = Math.max(lastSeq, highestSeq(db))
     seenVersion = version
-    const first = lastSeq + 1
-    return entries.map((e, i) => {
-      insert.run(e.room, first + i, asBuffer(e.update))
-      return first + i
+    let next = lastSeq
+    const at = Date.now()
+    const seqs = entries.map((e) => {
+      // A conditional entry (AppendEntry.ifLastSeq): checked under the write lock, like the counter.
+      if (e.ifLastSeq !== undefined && rooms.lastSeq(e.room) !== e.ifLastSeq) return 0
+      insert.run(e.room, ++next, asBuffer(e.update), at)
+      return next
     })
+    return { seqs, next }
   })
   /** BEGIN IMMEDIATE: the write lock before the counter is read; the seqs count as taken only once committed. */
   const append = (entries: readonly AppendEntry[]): number[] => {
-    const seqs = appendTx.immediate(entries)
-    if (seqs.length) lastSeq = seqs[seqs.length - 1]!
+    const { seqs, next } = appendTx.immediate(entries)
+    lastSeq = next
     return seqs
   }
   const compactTx = db.transaction((room: string, snapshot: Uint8Array, throughSeq: number) => {
     upsertSnapshot.run(room, throughSeq, asBuffer(snapshot))
+    rooms.foldTimes(room, throughSeq)
     deleteThrough.run(room, throughSeq)
   })
   const quarantineTx = db.transaction((room: string, seqs: readonly number[], reason: string) => {
@@ -187,6 +194,9 @@ export function createSqliteStore(opts: {
     },
     load: async (room) => loadTx(room),
     append: async (entries) => written(bytesOf(entries), () => append(entries)),
+    lastSeq: async (room) => rooms.lastSeq(room),
+    listRooms: async (query) => rooms.list(query),
+    deleteRoom: async (room) => rooms.delete(room),
     compact: async (room, snapshot, throughSeq) => {
       written(snapshot.byteLength, () => compactTx(room, snapshot, throughSeq))
     },

@@ -11,6 +11,32 @@
 export interface AppendEntry {
   room: string
   update: Uint8Array
+  /**
+   * OPTIONAL condition (the HTTP API's conditional writes): append only if the room's last seq
+   * (`lastSeq`) is exactly this when the transaction runs; otherwise the entry is not written and
+   * its seq comes back as 0. Checked inside the append's transaction under the room's write lock,
+   * so of several writers expecting the same seq (on one server or on several sharing the store)
+   * exactly one succeeds.
+   */
+  ifLastSeq?: number
+}
+
+/** One stored room, as `listRooms` describes it. */
+export interface RoomInfo {
+  room: string
+  /** bytes stored for it: snapshot plus log rows (what MAX_DOC_BYTES budgets), quarantined rows not counted */
+  bytes: number
+  /** ms since the epoch of its first and latest stored row; undefined for rows stored before times were recorded */
+  createdAt: number | undefined
+  updatedAt: number | undefined
+}
+
+export interface ListRoomsQuery {
+  /** only names starting with this ('' = all) */
+  prefix: string
+  /** only names after this one in the store's order (the previous page's last name) */
+  after: string | undefined
+  limit: number
 }
 
 export interface StoredRow {
@@ -36,8 +62,23 @@ export interface DocStore {
    * order (no later seq visible before an earlier one commits), or a reader could skip a row.
    */
   loadSince?(room: string, afterSeq: number): Promise<LoadedDoc>
-  /** Commits all entries in ONE transaction (group commit); resolves with their seqs, in order. */
+  /**
+   * Commits all entries in ONE transaction (group commit); resolves with their seqs, in order (0
+   * for an entry whose `ifLastSeq` no longer held: not written).
+   */
   append(entries: readonly AppendEntry[]): Promise<number[]>
+  /** The room's last seq: the highest of its log rows' and its snapshot's, 0 when nothing is stored. */
+  lastSeq(room: string): Promise<number>
+  /**
+   * Rooms with anything stored (log rows or a snapshot), ascending by name in the store's order,
+   * which is stable: paging with `after` = the previous page's last name visits each room once.
+   */
+  listRooms(query: ListRoomsQuery): Promise<RoomInfo[]>
+  /**
+   * Removes everything stored for the room (log, snapshot, quarantined rows) in one transaction,
+   * under the room's write lock; a later load finds it empty.
+   */
+  deleteRoom(room: string): Promise<void>
   /** Replaces the room's snapshot with `snapshot` and deletes log rows with seq <= throughSeq, atomically. */
   compact(room: string, snapshot: Uint8Array, throughSeq: number): Promise<void>
   /** Moves unreadable rows aside (kept for inspection, never loaded again). */

@@ -39,6 +39,19 @@ export interface Arrival {
   message: number
   /** the frame it arrived in, when that frame is a sync-update: relayed as-is (encode once) */
   frame: Uint8Array | undefined
+  /**
+   * OPTIONAL, for an update the server writes itself (the HTTP API): the room's last stored seq it
+   * was checked against. The store writes its row only if that still is the room's last seq
+   * (`AppendEntry.ifLastSeq`); such an arrival is committed in a row of its own.
+   */
+  expect?: number
+  /**
+   * OPTIONAL (the HTTP API): called once the row holding this update is stored and relayed, with
+   * its seq; with 0 when the store refused the row because `expect` no longer held (nothing of it
+   * is stored, the room's document is rebuilt). A refusal of the update itself reaches
+   * `from.close`, as it does for a connection.
+   */
+  stored?: (seq: number) => void
 }
 
 /** One room's share of a commit. */
@@ -53,6 +66,8 @@ export interface RoomCommit {
   resolved: boolean
   /** the row's seq, once stored */
   seq: number
+  /** the one arrival's `expect`: the row is stored only if the room is still at that seq */
+  expect?: number
 }
 
 /** What the commit needs from a room (room/room.ts). */
@@ -104,31 +119,60 @@ export function createCommitter(store: DocStore, metrics: Metrics, log: Logger) 
   async function commit(batch: Arrival[]) {
     const started = performance.now()
     const byRoom = new Map<CommitRoom, RoomCommit>()
+    let later: Arrival[] | undefined
     for (const a of batch) {
       const c = byRoom.get(a.room)
+      if (c && (later !== undefined || a.expect !== undefined || c.expect !== undefined) && deferred(a, c, (later ??= []))) continue
       if (c) c.arrivals.push(a)
-      else byRoom.set(a.room, { arrivals: [a], update: a.update, frame: undefined, resolved: false, seq: 0 })
+      else byRoom.set(a.room, { arrivals: [a], update: a.update, frame: undefined, resolved: false, seq: 0, expect: a.expect })
     }
+    // Back in line first, in order: they commit right after this one.
+    if (later?.length) queue = [...later, ...queue]
     const rooms = [...byRoom].filter(([room, c]) => {
       let rowToStore = false
       return step(room, c, 'integrating updates', () => void (rowToStore = room.integrate(c))) && rowToStore
     })
     if (rooms.length === 0) return
+    let stored = rooms
     try {
-      const seqs = await store.append(rooms.map(([room, c]) => ({ room: room.name, update: c.update })))
+      const seqs = await store.append(rooms.map(([room, c]) => (c.expect === undefined ? { room: room.name, update: c.update } : { room: room.name, update: c.update, ifLastSeq: c.expect })))
       for (let i = 0; i < rooms.length; i++) rooms[i]![1].seq = seqs[i]!
+      if (seqs.includes(0)) stored = rooms.filter(([room, c]) => c.seq !== 0 || refuseConditional(room, c))
     } catch (err) {
       log.error({ err, updates: batch.length }, 'store append failed; affected connections will resync')
       for (const [room, c] of rooms) room.failed(c.arrivals, err)
       return
     }
+    const committed = stored === rooms ? batch.length - (later?.length ?? 0) : stored.reduce((n, [, c]) => n + c.arrivals.length, 0)
     metrics.storeAppendSeconds.observe((performance.now() - started) / 1000)
-    metrics.storeAppendBatch.observe(batch.length)
-    metrics.updatesStored.inc(batch.length)
+    metrics.storeAppendBatch.observe(committed)
+    metrics.updatesStored.inc(committed)
     // Relay every room's row before any bookkeeping: the last room of a busy commit must not wait
     // for the acknowledgements, publishing and compaction checks of all the rooms before it.
-    const relayed = rooms.filter(([room, c]) => step(room, c, 'relaying committed updates', () => room.relay(c)))
-    for (const [room, c] of relayed) step(room, c, 'after-commit work', () => room.committed(c))
+    const relayed = stored.filter(([room, c]) => step(room, c, 'relaying committed updates', () => room.relay(c)))
+    for (const [room, c] of relayed) {
+      if (!step(room, c, 'after-commit work', () => room.committed(c))) continue
+      for (const a of c.arrivals) a.stored?.(c.seq)
+    }
+  }
+
+  /**
+   * A conditional arrival commits alone in its room's row: it waits for the next commit when the
+   * room already has arrivals in this one, and so does whatever of the room follows it (order).
+   */
+  function deferred(a: Arrival, c: RoomCommit, later: Arrival[]): boolean {
+    if (a.expect === undefined && c.expect === undefined && !later.some((l) => l.room === a.room)) return false
+    later.push(a)
+    return true
+  }
+
+  /** The store did not write a conditional row (the room moved on): nothing of it is stored. */
+  function refuseConditional(room: CommitRoom, c: RoomCommit): false {
+    log.info({ room: room.name, expected: c.expect }, 'conditional write refused: the room changed since it was checked')
+    for (const a of c.arrivals) a.stored?.(0)
+    // The document holds what the store refused: it is rebuilt from the store, like after a failed append.
+    room.failed(c.arrivals, new Error('conditional write refused'))
+    return false
   }
 
   return {

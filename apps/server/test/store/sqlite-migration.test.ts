@@ -88,6 +88,32 @@ describe('SQLite schema migration', () => {
     await store.close()
   })
 
+  it('a version-2 file gains version 3\'s time columns in place: rows kept, their times unknown', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tandem-migrate-'))
+    const old = new Database(join(dir, 'tandem.sqlite'))
+    old.exec(`
+      CREATE TABLE updates (room TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (room, seq)) WITHOUT ROWID;
+      CREATE TABLE snapshots (room TEXT PRIMARY KEY, seq INTEGER NOT NULL, data BLOB NOT NULL);
+      CREATE TABLE quarantine (room TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL DEFAULT (datetime('now')));
+      PRAGMA user_version = 2;`)
+    old.prepare('INSERT INTO updates (room, seq, data) VALUES (?, ?, ?)').run('r', 4, bytes(4))
+    old.prepare('INSERT INTO snapshots (room, seq, data) VALUES (?, ?, ?)').run('s', 3, bytes(3))
+    old.close()
+    const store = createSqliteStore({ dataDir: dir, synchronous: 'NORMAL', checkpointIntervalMs: 0 })
+    try {
+      expect((await store.load('r')).updates.map((u) => [u.seq, [...u.data]])).toEqual([[4, [4]]])
+      expect(await store.listRooms({ prefix: '', after: undefined, limit: 10 })).toEqual([
+        { room: 'r', bytes: 1, createdAt: undefined, updatedAt: undefined },
+        { room: 's', bytes: 1, createdAt: undefined, updatedAt: undefined },
+      ])
+      expect(await store.append([{ room: 'r', update: bytes(5) }])).toEqual([5])
+      const [r] = await store.listRooms({ prefix: 'r', after: undefined, limit: 1 })
+      expect(r!.createdAt).toEqual(expect.any(Number))
+    } finally {
+      await store.close()
+    }
+  })
+
   it('refuses a file from a newer schema instead of guessing', () => {
     dir = mkdtempSync(join(tmpdir(), 'tandem-migrate-'))
     const db = new Database(join(dir, 'tandem.sqlite'))

@@ -14,6 +14,7 @@ export const CloseCode = {
   TryAgainLater: 1013, // slow consumer: too many bytes buffered; reconnect and resync
   TokenExpired: 4001, // transient: fetch a fresh token and reconnect
   PendingUnresolved: 4002, // part of an update waited too long for what it depends on, or past the room's budget: reconnect and resync
+  RoomDeleted: 4404, // permanent: the room was deleted (DELETE /api/rooms/<room>); a later open starts an empty one
   DocTooLarge: 4413, // permanent: the update would take the room past its document budget
   PermanentMin: 4400,
   PermanentMax: 4499,

@@ -1,0 +1,19 @@
+import type { HttpAuthorizer } from '../auth/http-auth.js'
+import type { DocStore } from '../store/types.js'
+import type { Fanout } from '../fanout/types.js'
+import type { Logger } from '../log.js'
+import type { RoomRegistry } from '../room/registry.js'
+import type { RoomLocks } from './writes.js'
+
+/** What the API's handlers need from the server (routes.ts builds it once). */
+export interface ApiDeps {
+  registry: RoomRegistry
+  store: DocStore
+  fanout: Fanout
+  log: Logger
+  authorizeHttp: HttpAuthorizer
+  /** MAX_PAYLOAD_BYTES: the largest body, as the largest frame */
+  maxPayloadBytes: number
+  maxNestingDepth: number
+  locks: RoomLocks
+}
