@@ -3,7 +3,7 @@
  * `pnpm lint`: the guardrails, also a step of `pnpm test` (scripts/test.mjs), right after the build.
  *   1. ESLint (eslint.config.js): type-aware TypeScript rules, import boundaries (the server never
  *      imports the client, @tandem/sync/provider), close codes only by name (tools/eslint/);
- *   2. dpdm: no import cycle in apps/server/src, apps/editor/src, packages/sync/src;
+ *   2. dpdm: no import cycle in the sources of the apps and packages, type-only imports included;
  *   3. knip (knip.jsonc): no unused file, export or dependency.
  * Runs all three, so one run shows every finding, then exits non-zero if any failed.
  */
@@ -42,7 +42,7 @@ const steps = [
   ['ESLint', ['eslint', '--max-warnings', '0', '.']],
   // Every import counts, type-only ones too: a cycle of types is still two modules that cannot
   // be understood one without the other.
-  ['import cycles', dpdm(['apps/server/src/**/*.ts', 'apps/editor/src/**/*.ts', 'packages/sync/src/**/*.ts'])],
+  ['import cycles', dpdm(['apps/*/src/**/*.ts', 'packages/*/src/**/*.ts'])],
   ['unused files, exports, dependencies (knip)', ['knip', '--no-progress']],
 ]
 
