@@ -3,7 +3,7 @@
  * `pnpm lint`: the guardrails, also a step of `pnpm test` (scripts/test.mjs), right after the build.
  *   1. ESLint (eslint.config.js): type-aware TypeScript rules, import boundaries (the server never
  *      imports the client, @tandem/sync/provider), close codes only by name (tools/eslint/);
- *   2. dpdm: no import cycle in apps/server/src, apps/editor/src, packages/sync/src;
+ *   2. dpdm: no import cycle in the sources of the apps and packages, type-only imports included;
  *   3. knip (knip.jsonc): no unused file, export or dependency.
  * Runs all three, so one run shows every finding, then exits non-zero if any failed.
  */
@@ -18,7 +18,7 @@ const run = (args) => spawnSync(pnpm[0], [...pnpm[1], ...args], { cwd: root, std
 
 // The server type-checks against @tandem/sync's built declarations (its tsconfig resolves the
 // package's dist/, as at run time): without them every protocol type would read as `any`.
-if (!existsSync(join(root, 'packages/sync/dist/index.d.ts'))) {
+if (!existsSync(join(root, 'packages/sync/dist/protocol/index.d.ts'))) {
   console.log('lint: @tandem/sync is not built; building it first')
   const build = run(['--filter', '@tandem/sync', 'build'])
   if (build.status !== 0) process.exit(build.status ?? 1)
@@ -26,7 +26,7 @@ if (!existsSync(join(root, 'packages/sync/dist/index.d.ts'))) {
 
 /** dpdm's file filter: workspace sources only (an import of @tandem/sync may resolve to its dist/). */
 const DPDM_EXCLUDE = '(^|/)(node_modules|dist|dist-lib)/'
-const dpdm = (files, { exclude = DPDM_EXCLUDE, flags = [] } = {}) => [
+const dpdm = (files) => [
   'dpdm',
   '--no-tree',
   '--no-warning',
@@ -34,20 +34,15 @@ const dpdm = (files, { exclude = DPDM_EXCLUDE, flags = [] } = {}) => [
   '--exit-code',
   'circular:1',
   '--exclude',
-  exclude,
-  ...flags,
+  DPDM_EXCLUDE,
   ...files,
 ]
 
 const steps = [
   ['ESLint', ['eslint', '--max-warnings', '0', '.']],
   // Every import counts, type-only ones too: a cycle of types is still two modules that cannot
-  // be understood one without the other. packages/sync is checked on its own (next step).
-  ['import cycles (apps)', dpdm(['apps/server/src/**/*.ts', 'apps/editor/src/**/*.ts'], { exclude: `${DPDM_EXCLUDE}|/packages/sync/` })],
-  // TEMPORARY, while packages/sync/src is split into protocol/ and provider/: runtime imports only
-  // (--transform drops type-only ones), because provider.ts, provider-connection.ts and
-  // provider-types.ts import each other's types today. After the move, drop --transform.
-  ['import cycles (@tandem/sync)', dpdm(['packages/sync/src/**/*.ts'], { flags: ['--transform'] })],
+  // be understood one without the other.
+  ['import cycles', dpdm(['apps/*/src/**/*.ts', 'packages/*/src/**/*.ts'])],
   ['unused files, exports, dependencies (knip)', ['knip', '--no-progress']],
 ]
 

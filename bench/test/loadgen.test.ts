@@ -44,8 +44,9 @@ function randomUpdates (seed: number): Uint8Array[] {
   }
   for (const d of docs) updates.push(Y.encodeStateAsUpdate(d))
   // A merge of non-adjacent updates of one client holds a Skip struct over the gap.
-  const own = updates.filter((u) => yjsIds(u).every(([c]) => c === docs[0].clientID))
-  updates.push(Y.mergeUpdates([own[0], own[own.length - 1]]))
+  const ownClient = docs[0]!.clientID
+  const own = updates.filter((u) => yjsIds(u).every(([c]) => c === ownClient))
+  updates.push(Y.mergeUpdates([own[0]!, own[own.length - 1]!]))
   return updates
 }
 

@@ -11,7 +11,6 @@ export const CloseCode = {
   PolicyViolation: 1008, // read-only write, rate limit, awareness spoofing
   MessageTooBig: 1009, // frame above MAX_PAYLOAD_BYTES
   InternalError: 1011, // the server could not store an update: resync on reconnect
-  ServiceRestart: 1012,
   TryAgainLater: 1013, // slow consumer: too many bytes buffered; reconnect and resync
   TokenExpired: 4001, // transient: fetch a fresh token and reconnect
   PendingUnresolved: 4002, // part of an update waited too long for what it depends on, or past the room's budget: reconnect and resync

@@ -127,7 +127,7 @@ describe('hostile bytes only ever produce a frame or a ProtocolError', () => {
     const mutation = fc.record({ pos: fc.nat(), byte: fc.integer({ min: 0, max: 255 }), kind: fc.constantFrom('flip', 'insert', 'delete') })
     fc.assert(
       fc.property(validFrames, fc.array(mutation, { minLength: 1, maxLength: 4 }), (frame, mutations) => {
-        let bytes = Array.from(frame)
+        const bytes = Array.from(frame)
         for (const m of mutations) {
           const p = m.pos % (bytes.length + 1)
           if (m.kind === 'flip' && bytes.length) bytes[p % bytes.length] = m.byte

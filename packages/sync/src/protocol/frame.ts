@@ -3,7 +3,7 @@ import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import * as syncProtocol from 'y-protocols/sync'
 import { AuthType, MessageType, SyncType } from './message-type.js'
-import { ProtocolError } from './errors.js'
+import { CloseCode, ProtocolError } from './errors.js'
 
 /** A decoded frame. Payload arrays are views into the received bytes (no copy). */
 export type Frame =
@@ -87,22 +87,22 @@ function readVarUint(d: decoding.Decoder, what: string): number {
   let n = 0
   let mult = 1
   for (;;) {
-    if (d.pos >= d.arr.length) throw new ProtocolError(`truncated ${what}`, 1007, 'truncated')
+    if (d.pos >= d.arr.length) throw new ProtocolError(`truncated ${what}`, CloseCode.InvalidPayload, 'truncated')
     const b = d.arr[d.pos++]!
     n += (b & 0x7f) * mult
     if (b < 0x80) break
     mult *= 128
     if (d.pos - start >= MAX_VARUINT_BYTES || n > Number.MAX_SAFE_INTEGER) {
-      throw new ProtocolError(`${what} out of range`, 1007, 'varint-range')
+      throw new ProtocolError(`${what} out of range`, CloseCode.InvalidPayload, 'varint-range')
     }
   }
-  if (n > Number.MAX_SAFE_INTEGER) throw new ProtocolError(`${what} out of range`, 1007, 'varint-range')
+  if (n > Number.MAX_SAFE_INTEGER) throw new ProtocolError(`${what} out of range`, CloseCode.InvalidPayload, 'varint-range')
   return n
 }
 
 function readBytes(d: decoding.Decoder, what: string): Uint8Array {
   const len = readVarUint(d, `${what} length`)
-  if (len > d.arr.length - d.pos) throw new ProtocolError(`truncated ${what}`, 1007, 'truncated')
+  if (len > d.arr.length - d.pos) throw new ProtocolError(`truncated ${what}`, CloseCode.InvalidPayload, 'truncated')
   const view = d.arr.subarray(d.pos, d.pos + len)
   d.pos += len
   return view
@@ -113,12 +113,12 @@ function readString(d: decoding.Decoder, what: string): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
   } catch {
-    throw new ProtocolError(`${what} is not valid UTF-8`, 1007, 'utf8')
+    throw new ProtocolError(`${what} is not valid UTF-8`, CloseCode.InvalidPayload, 'utf8')
   }
 }
 
 function end(d: decoding.Decoder, frame: Frame): Frame {
-  if (d.pos !== d.arr.length) throw new ProtocolError('trailing bytes after message', 1007, 'trailing')
+  if (d.pos !== d.arr.length) throw new ProtocolError('trailing bytes after message', CloseCode.InvalidPayload, 'trailing')
   return frame
 }
 
@@ -138,7 +138,7 @@ export function readFrame(bytes: Uint8Array): Frame {
         case SyncType.Update:
           return end(d, { type: 'sync-update', update: payload })
         default:
-          throw new ProtocolError(`unknown sync type ${syncType}`, 1007, 'unknown-sync-type')
+          throw new ProtocolError(`unknown sync type ${syncType}`, CloseCode.InvalidPayload, 'unknown-sync-type')
       }
     }
     case MessageType.Awareness:
@@ -146,7 +146,7 @@ export function readFrame(bytes: Uint8Array): Frame {
     case MessageType.Auth: {
       const authType = readVarUint(d, 'auth type')
       if (authType !== AuthType.PermissionDenied) {
-        throw new ProtocolError(`unknown auth type ${authType}`, 1007, 'unknown-auth-type')
+        throw new ProtocolError(`unknown auth type ${authType}`, CloseCode.InvalidPayload, 'unknown-auth-type')
       }
       return end(d, { type: 'auth-denied', reason: readString(d, 'auth reason') })
     }
@@ -155,7 +155,7 @@ export function readFrame(bytes: Uint8Array): Frame {
     case MessageType.Saved:
       return end(d, { type: 'saved', count: readVarUint(d, 'saved count') })
     default:
-      throw new ProtocolError(`unknown message type ${type}`, 1007, 'unknown-type')
+      throw new ProtocolError(`unknown message type ${type}`, CloseCode.InvalidPayload, 'unknown-type')
   }
 }
 
@@ -173,7 +173,7 @@ export function validateUpdate(update: Uint8Array): boolean {
   try {
     decoded = Y.decodeUpdate(update)
   } catch (err) {
-    throw new ProtocolError(`invalid Yjs update: ${(err as Error).message}`, 1007, 'invalid-update')
+    throw new ProtocolError(`invalid Yjs update: ${(err as Error).message}`, CloseCode.InvalidPayload, 'invalid-update')
   }
   return decoded.structs.length > 0 || decoded.ds.clients.size > 0
 }
@@ -194,7 +194,7 @@ export function readAwarenessUpdate(update: Uint8Array): AwarenessEntry[] {
   const d = decoding.createDecoder(update)
   const n = readVarUint(d, 'awareness count')
   // Each entry is at least 3 bytes; a count larger than that is a lie that would make us loop.
-  if (n > update.length) throw new ProtocolError('awareness count exceeds payload', 1007, 'awareness')
+  if (n > update.length) throw new ProtocolError('awareness count exceeds payload', CloseCode.InvalidPayload, 'awareness')
   const entries: AwarenessEntry[] = []
   for (let i = 0; i < n; i++) {
     const clientID = readVarUint(d, 'awareness clientID')
@@ -204,11 +204,11 @@ export function readAwarenessUpdate(update: Uint8Array): AwarenessEntry[] {
     try {
       state = JSON.parse(json)
     } catch {
-      throw new ProtocolError('awareness state is not JSON', 1007, 'awareness-json')
+      throw new ProtocolError('awareness state is not JSON', CloseCode.InvalidPayload, 'awareness-json')
     }
     entries.push({ clientID, clock, state })
   }
-  if (d.pos !== update.length) throw new ProtocolError('trailing bytes in awareness update', 1007, 'trailing')
+  if (d.pos !== update.length) throw new ProtocolError('trailing bytes in awareness update', CloseCode.InvalidPayload, 'trailing')
   return entries
 }
 
@@ -246,7 +246,7 @@ const NULL_JSON = [0x6e, 0x75, 0x6c, 0x6c] // "null"
 export function readAwarenessHeaders(update: Uint8Array): AwarenessHeader[] {
   const d = decoding.createDecoder(update)
   const n = readVarUint(d, 'awareness count')
-  if (n > update.length) throw new ProtocolError('awareness count exceeds payload', 1007, 'awareness')
+  if (n > update.length) throw new ProtocolError('awareness count exceeds payload', CloseCode.InvalidPayload, 'awareness')
   const headers: AwarenessHeader[] = []
   for (let i = 0; i < n; i++) {
     const start = d.pos
@@ -257,7 +257,7 @@ export function readAwarenessHeaders(update: Uint8Array): AwarenessHeader[] {
       state.length === 4 && state[0] === NULL_JSON[0] && state[1] === NULL_JSON[1] && state[2] === NULL_JSON[2] && state[3] === NULL_JSON[3]
     headers.push({ clientID, clock, isNull, start, end: d.pos, stateStart: d.pos - state.length })
   }
-  if (d.pos !== update.length) throw new ProtocolError('trailing bytes in awareness update', 1007, 'trailing')
+  if (d.pos !== update.length) throw new ProtocolError('trailing bytes in awareness update', CloseCode.InvalidPayload, 'trailing')
   return headers
 }
 

@@ -1,9 +1,10 @@
-import { ProtocolError } from './errors.js'
+import { CloseCode, ProtocolError } from './errors.js'
 
 /** Room names are capped so a hostile URL cannot grow maps, logs and metrics without bound. */
 export const MAX_ROOM_NAME_BYTES = 256
 
 // Control characters (C0, DEL, C1) have no business in a name that ends up in logs and URLs.
+// eslint-disable-next-line no-control-regex -- matching control characters is this pattern's job
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 
 /**
@@ -15,13 +16,13 @@ export const WILDCARD_ROOM = '*'
 
 /** Validates a decoded room name; throws ProtocolError (closeCode 400 semantics) when unusable. */
 export function validateRoomName(name: string): string {
-  if (name.length === 0) throw new ProtocolError('empty room name', 1008, 'room-empty')
+  if (name.length === 0) throw new ProtocolError('empty room name', CloseCode.PolicyViolation, 'room-empty')
   if (name === WILDCARD_ROOM) {
-    throw new ProtocolError('"*" is not a room name: in a token it means every room', 1008, 'room-reserved')
+    throw new ProtocolError('"*" is not a room name: in a token it means every room', CloseCode.PolicyViolation, 'room-reserved')
   }
-  if (CONTROL.test(name)) throw new ProtocolError('room name contains control characters', 1008, 'room-control')
+  if (CONTROL.test(name)) throw new ProtocolError('room name contains control characters', CloseCode.PolicyViolation, 'room-control')
   if (new TextEncoder().encode(name).length > MAX_ROOM_NAME_BYTES) {
-    throw new ProtocolError(`room name longer than ${MAX_ROOM_NAME_BYTES} bytes`, 1008, 'room-too-long')
+    throw new ProtocolError(`room name longer than ${MAX_ROOM_NAME_BYTES} bytes`, CloseCode.PolicyViolation, 'room-too-long')
   }
   return name
 }
@@ -33,12 +34,12 @@ export function validateRoomName(name: string): string {
 export function roomFromPath(pathWithQuery: string): string {
   const q = pathWithQuery.search(/[?#]/)
   const path = q === -1 ? pathWithQuery : pathWithQuery.slice(0, q)
-  if (!path.startsWith('/')) throw new ProtocolError('path must start with /', 1008, 'room-path')
+  if (!path.startsWith('/')) throw new ProtocolError('path must start with /', CloseCode.PolicyViolation, 'room-path')
   let decoded: string
   try {
     decoded = decodeURIComponent(path.slice(1))
   } catch {
-    throw new ProtocolError('room name is not valid percent-encoding', 1008, 'room-encoding')
+    throw new ProtocolError('room name is not valid percent-encoding', CloseCode.PolicyViolation, 'room-encoding')
   }
   return validateRoomName(decoded)
 }

@@ -54,7 +54,7 @@ function reference(u: Uint8Array): Summary | null {
     if (s instanceof Y.Item) {
       safeId(s.origin)
       safeId(s.rightOrigin)
-      if (s.parent !== null && typeof s.parent === 'object' && 'client' in s.parent) safeId(s.parent as Y.ID)
+      if (s.parent !== null && typeof s.parent === 'object' && 'client' in s.parent) safeId(s.parent)
       items++
       if (s.parent !== null) explicitParents++ // a root type's name (string) or the parent item's ID
       const c = s.content
@@ -457,7 +457,7 @@ function mutate(src: Uint8Array, next: () => number, donors: Uint8Array[]): Uint
       const i = Math.min(at, out.length - 1)
       if (i >= 0 && out[i]! < 0x80) {
         const pad = next() < 0.1 ? 140 + Math.floor(next() * 40) : Math.floor(next() * 3)
-        out.splice(i, 1, out[i]! | 0x80, ...Array(pad).fill(0x80), 0)
+        out.splice(i, 1, out[i]! | 0x80, ...new Array<number>(pad).fill(0x80), 0)
       }
     } else if (r < 0.93) {
       // a slice of another update
@@ -567,29 +567,29 @@ describe('scanUpdate on lib0 / Yjs decoding quirks', () => {
     // a varint with a continuation byte past 2^53 throws
     expect(both(new Uint8Array([1, 1, 5, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0, 1, 0]))).toBe(false)
     // 0x80 x 200 then 0x00: 0 * 128^200 = 0 * Infinity = NaN: a NaN clock, accepted
-    const nanClock = new Uint8Array([1, 1, 5, ...Array(200).fill(0x80), 0x00, 0, 1, 0])
+    const nanClock = new Uint8Array([1, 1, 5, ...new Array<number>(200).fill(0x80), 0x00, 0, 1, 0])
     expect(both(nanClock)).toBe(true)
     blocks.length = 0
     scanUpdate(nanClock, (...x) => blocks.push(x))
     expect(blocks).toEqual([[5, NaN, NaN, 1]])
     // 0x80 x 147 then 0x01: 1 * 128^147 = Infinity (one more 0x80 would add 0 * Infinity = NaN)
-    const infClock = new Uint8Array([1, 1, 5, ...Array(147).fill(0x80), 0x01, 0, 1, 0])
+    const infClock = new Uint8Array([1, 1, 5, ...new Array<number>(147).fill(0x80), 0x01, 0, 1, 0])
     expect(both(infClock)).toBe(true)
     blocks.length = 0
     scanUpdate(infClock, (...x) => blocks.push(x))
     expect(blocks).toEqual([[5, Infinity, Infinity, 1]])
     // a NaN count reads nothing (i < NaN is false): a NaN client count is an empty struct section
-    expect(both(new Uint8Array([...Array(200).fill(0x80), 0x00, 0]))).toBe(true)
-    expect(scanUpdate(new Uint8Array([...Array(200).fill(0x80), 0x00, 0]))).toMatchObject({ clients: 0, structs: 0, hasContent: false })
+    expect(both(new Uint8Array([...new Array<number>(200).fill(0x80), 0x00, 0]))).toBe(true)
+    expect(scanUpdate(new Uint8Array([...new Array<number>(200).fill(0x80), 0x00, 0]))).toMatchObject({ clients: 0, structs: 0, hasContent: false })
     // ... and a NaN delete count adds no range: no content
-    expect(scanUpdate(new Uint8Array([0, 1, 5, ...Array(200).fill(0x80), 0x00]))).toMatchObject({ deleteRanges: 0, hasContent: false })
+    expect(scanUpdate(new Uint8Array([0, 1, 5, ...new Array<number>(200).fill(0x80), 0x00]))).toMatchObject({ deleteRanges: 0, hasContent: false })
     // a NaN byte length: lib0 lets it through, its position becomes NaN, and the next varint throws
-    expect(both(rootItem(5, 3, 'b', (e) => encoding.writeUint8Array(e, new Uint8Array([...Array(200).fill(0x80), 0]))))).toBe(false)
+    expect(both(rootItem(5, 3, 'b', (e) => encoding.writeUint8Array(e, new Uint8Array([...new Array<number>(200).fill(0x80), 0]))))).toBe(false)
   })
 
   it('varUint and varInt agree at every length around the 2^53 check, Infinity and NaN', () => {
     // A varint: `len - 1` bytes of `fill` (with the continuation bit), then `last`, then 0x00 if `last` continues.
-    const varint = (len: number, fill: number, last: number) => [...Array(len - 1).fill(fill | 0x80), last, ...(last >= 0x80 ? [0] : [])]
+    const varint = (len: number, fill: number, last: number) => [...new Array<number>(len - 1).fill(fill | 0x80), last, ...(last >= 0x80 ? [0] : [])]
     for (const len of [1, 2, 6, 7, 8, 9, 10, 145, 146, 147, 148, 149]) {
       for (const fill of [0x80, 0xff, 0xc0, 0x81]) {
         for (let last = 0; last < 256; last++) {
@@ -602,7 +602,7 @@ describe('scanUpdate on lib0 / Yjs decoding quirks', () => {
   })
 
   it('unsafeNumbers: set by every varint that is not a safe integer, wherever it is, and by clocks past 2^53 - 1', () => {
-    const nan = [...Array(200).fill(0x80), 0x00]
+    const nan = [...new Array<number>(200).fill(0x80), 0x00]
     const big = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01] // 2^56
     const high = [...handUpdate((e) => encoding.writeVarUint(e, Number.MAX_SAFE_INTEGER - 127))] // 2^53 - 128
     const unsafe = (u: number[] | Uint8Array) => {
@@ -630,7 +630,7 @@ describe('scanUpdate on lib0 / Yjs decoding quirks', () => {
   })
 
   it('a NaN-length ContentJSON / ContentAny is an item of length 0', () => {
-    const nan = [...Array(200).fill(0x80), 0]
+    const nan = [...new Array<number>(200).fill(0x80), 0]
     const u = rootItem(5, 8, 'a', (e) => encoding.writeUint8Array(e, new Uint8Array(nan)))
     expect(both(u)).toBe(true)
     const blocks: number[][] = []

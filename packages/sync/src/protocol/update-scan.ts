@@ -1,4 +1,4 @@
-import { ProtocolError } from './errors.js'
+import { CloseCode, ProtocolError } from './errors.js'
 
 /**
  * A Yjs v1 update walked without decoding it: what applying it would cost, known before anything
@@ -66,8 +66,9 @@ export type OnDeleteRange = (client: number, clock: number, len: number) => void
 export const MAX_VALUE_DEPTH = 1000
 
 /**
- * Walks a v1 update and returns its summary. Throws ProtocolError(…, 1007, 'invalid-update')
- * exactly when `Y.decodeUpdate(update)` throws, or when a nested value passes MAX_VALUE_DEPTH.
+ * Walks a v1 update and returns its summary. Throws
+ * ProtocolError(…, CloseCode.InvalidPayload, 'invalid-update') exactly when
+ * `Y.decodeUpdate(update)` throws, or when a nested value passes MAX_VALUE_DEPTH.
  * Trailing bytes after the delete set are accepted as Yjs accepts them (see `end`), and so are
  * numbers that are not safe integers (see `unsafeNumbers`): both are the caller's policy.
  *
@@ -239,7 +240,7 @@ export function scanUpdate(update: Uint8Array, onClient?: OnClientBlock, onDelet
 }
 
 function fail(what: string, at: number): never {
-  throw new ProtocolError(`invalid Yjs update: ${what} (byte ${at})`, 1007, 'invalid-update')
+  throw new ProtocolError(`invalid Yjs update: ${what} (byte ${at})`, CloseCode.InvalidPayload, 'invalid-update')
 }
 
 // ---------------------------------------------------------------------------------------------

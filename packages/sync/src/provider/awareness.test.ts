@@ -85,7 +85,7 @@ describe('awareness', () => {
     const sent = socket.framesOfType('awareness')
     expect(sent).toHaveLength(2)
     expect(readAwarenessUpdate(sent[1]!.update)).toEqual([
-      { clientID: provider.awareness.clientID, clock: expect.any(Number), state: { cursor: 3 } },
+      { clientID: provider.awareness.clientID, clock: expect.any(Number) as number, state: { cursor: 3 } },
     ])
 
     socket.receive(writeQueryAwareness())
@@ -103,7 +103,7 @@ describe('awareness', () => {
     provider.disconnect()
     const last = socket.framesOfType('awareness').at(-1)!
     expect(readAwarenessUpdate(last.update)).toEqual([
-      { clientID: provider.awareness.clientID, clock: expect.any(Number), state: null },
+      { clientID: provider.awareness.clientID, clock: expect.any(Number) as number, state: null },
     ])
     expect(socket.closedWith?.code).toBe(1000)
     // The local state is kept for the next connect().

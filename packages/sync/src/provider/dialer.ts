@@ -46,7 +46,7 @@ export class Dialer {
     if (typeof urls === 'string') return urls
     if (typeof urls === 'function') return urls()
     // Rotating per attempt moves clients off a dead server without any health checking.
-    const url = urls[this.urlCursor % urls.length]
+    const url = urls[this.urlCursor % urls.length] ?? urls[0] // (the index is in range: `??` is for the type)
     this.urlCursor = (this.urlCursor + 1) % urls.length
     return url
   }

@@ -125,7 +125,7 @@ describe('hostile frames from the server', () => {
   })
 
   it('an update that leaves the Y.Doc unusable (gc on): stops for good and says why, never throws', () => {
-    const { provider, socket, events } = syncedProvider()
+    const { socket, events } = syncedProvider()
     socket.receive(writeSyncUpdate(HOSTILE_UPDATE))
     expect(escaped).toEqual([])
     expect(socket.closed).toBe(true)

@@ -26,7 +26,7 @@ import { type AwarenessEntry, type Frame, isEmptyUpdate, validateUpdate } from '
 /** Deepest nesting of arrays and objects accepted in a presence state (the server's bound too). */
 export const MAX_AWARENESS_DEPTH = 64
 /** Largest presence clock accepted: what a JavaScript number holds exactly (2^53 − 1). */
-export const MAX_AWARENESS_CLOCK = Number.MAX_SAFE_INTEGER
+const MAX_AWARENESS_CLOCK = Number.MAX_SAFE_INTEGER
 
 /** An awareness update after the guard: the entries that passed, and why others did not. */
 export interface GuardedAwareness {
@@ -251,9 +251,10 @@ export function applyUpdateGuarded(doc: Y.Doc, update: Uint8Array, origin: unkno
     )
   }
   if (integrating !== null) {
+    // (the cast: TypeScript does not see the callback's assignment, and takes `integrating` for null)
     return new ProtocolError(`Yjs could not apply an update: ${message((integrating as { error: unknown }).error)}`, CloseCode.InvalidPayload, 'invalid-update')
   }
-  if (cleanup !== null) throw (cleanup as { error: unknown }).error
+  if (cleanup !== null) throw cleanup.error
   return null
 }
 

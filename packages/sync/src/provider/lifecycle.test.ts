@@ -30,7 +30,7 @@ describe('connecting', () => {
     expect(awareness?.type).toBe('awareness')
     if (awareness?.type !== 'awareness') return
     expect(readAwarenessUpdate(awareness.update)).toEqual([
-      { clientID: doc.clientID, clock: expect.any(Number), state: { user: { name: 'ada' } } },
+      { clientID: doc.clientID, clock: expect.any(Number) as number, state: { user: { name: 'ada' } } },
     ])
     expect(rest).toEqual([])
     expect(statuses.map((e) => e.status)).toEqual(['connecting', 'connected'])

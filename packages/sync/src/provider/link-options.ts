@@ -16,7 +16,8 @@ export type LinkOptions = Pick<
 /** LinkOptions checked, defaults filled in, and copied (a caller's later change to them does nothing). */
 export interface LinkConfig {
   readonly room: string
-  readonly urls: UrlSource
+  /** A list is never empty (linkConfig refuses an empty one), and says so in its type. */
+  readonly urls: string | readonly [string, ...string[]] | (() => string)
   readonly token: TokenSource | undefined
   readonly params: Readonly<Record<string, string>>
   readonly WebSocket: WebSocketConstructor
@@ -35,15 +36,21 @@ function checkMs(name: string, value: number, allowInfinity: boolean): number {
   return value
 }
 
+/** A copy of a url list, typed non-empty; a string or function as it is. */
+function checkUrls(url: UrlSource): LinkConfig['urls'] {
+  if (typeof url === 'string' || typeof url === 'function') return url
+  const [first, ...rest] = url
+  if (first === undefined) throw new RangeError('SyncProvider: url list is empty')
+  return [first, ...rest]
+}
+
 /** Throws TypeError, RangeError or ProtocolError (room name) for the first option that is unusable. */
 export function linkConfig(options: LinkOptions): LinkConfig {
   const WebSocket = options.WebSocket ?? defaultWebSocket()
   if (WebSocket === undefined) {
     throw new TypeError('SyncProvider: no global WebSocket; pass options.WebSocket (e.g. the `ws` package)')
   }
-  if (Array.isArray(options.url) && options.url.length === 0) {
-    throw new RangeError('SyncProvider: url list is empty')
-  }
+  const urls = checkUrls(options.url)
   const room = validateRoomName(options.room)
   const backoff: BackoffOptions = {
     initialMs: checkMs('initialBackoffMs', options.initialBackoffMs ?? 250, false),
@@ -53,7 +60,7 @@ export function linkConfig(options: LinkOptions): LinkConfig {
   if (deadLinkTimeoutMs === 0) throw new RangeError('SyncProvider: deadLinkTimeoutMs must be > 0')
   return {
     room,
-    urls: typeof options.url === 'string' || typeof options.url === 'function' ? options.url : [...options.url],
+    urls,
     token: options.token,
     params: { ...options.params },
     WebSocket,

@@ -9,12 +9,62 @@ import { Link } from './link.js'
 import { broadcastChannelFor } from './runtime.js'
 import { SavedTracker, type SavedState, type UpdateMessage } from './saved-tracker.js'
 import { TabChannel, tabChannelName } from './tabs.js'
-import type { ProviderStatus, SyncProviderEvents, SyncProviderOptions } from './types.js'
+import type { CloseInfo, ProviderStatus, StatusEvent, SyncProviderOptions } from './types.js'
 
 export * from './types.js'
 
 const NO_PEERS: ReadonlySet<number> = new Set()
 const docBrokenReason = 'doc-broken: an update left the Y.Doc unusable; load the document into a new Y.Doc'
+
+/**
+ * Events of SyncProvider (lib0 ObservableV2: `provider.on(name, fn)`, `provider.off(name, fn)`).
+ * Declared beside the class rather than in types.ts: several listeners are handed the provider,
+ * and types.ts importing provider.ts would make the two modules a cycle.
+ */
+export interface SyncProviderEvents {
+  /**
+   * Every status change. Also emitted without a change of status, carrying `reason`, when the
+   * server sends a permission-denied message (it closes the socket right after).
+   */
+  status: (event: StatusEvent) => void
+  /** True once the server's sync step 2 has been applied; false when that connection ends. */
+  synced: (synced: boolean) => void
+  /**
+   * A connection attempt or connection failed: the socket's error event, a ProtocolError for a
+   * frame from the server the provider could not use (malformed, or an update Yjs could not
+   * apply: reason 'invalid-update'; 'doc-broken' when it left the Y.Doc unusable, after which
+   * the provider stops as on a permanent close), or what the url/token function threw or
+   * rejected with.
+   */
+  'connection-error': (error: unknown, provider: SyncProvider) => void
+  /**
+   * Part or all of a message was dropped and the connection kept: awareness entries that failed
+   * the presence guard (from the server or another tab; the other entries of the update still
+   * apply), or a message from another tab that failed validation or exceeded
+   * MAX_TAB_MESSAGE_BYTES. `error.reason` says why ('awareness-clock', 'awareness-depth',
+   * 'awareness-json', 'utf8', 'awareness-client', 'invalid-update', 'too-big', 'malformed', …).
+   */
+  'message-dropped': (error: ProtocolError, source: 'server' | 'tab', provider: SyncProvider) => void
+  /**
+   * An application listener (a Y.Doc observer or 'update' listener, an Awareness listener, or a
+   * listener of this provider) threw while the provider handled a socket or tab event. Caught,
+   * so it never escapes into the WebSocket's or BroadcastChannel's event loop (in Node, an
+   * uncaught exception ends the process); what the message carried is applied and the connection
+   * stays. Logged with console.error when nothing listens for this event.
+   */
+  'listener-error': (error: unknown, provider: SyncProvider) => void
+  /** A socket closed: the close code and reason, or null when the provider closed it itself. */
+  'connection-close': (close: CloseInfo | null, provider: SyncProvider) => void
+  /** `unsavedChanges` changed; the new count. */
+  'unsaved-changes': (count: number) => void
+  /**
+   * The server acknowledged storing every local change: `unsavedChanges` dropped to 0 from more.
+   * Only ever emitted on an acknowledgement from a server that speaks the extension.
+   */
+  saved: () => void
+  /** `savedState` changed. */
+  'saved-state': (state: SavedState) => void
+}
 
 /**
  * A Yjs sync client speaking y-websocket's protocol, for browsers and Node (WebSocket injected).

@@ -203,7 +203,7 @@ describe('dead link', () => {
     vi.advanceTimersByTime(1)
     expect(socket.closedWith?.code).toBe(1000)
     expect(closes).toEqual([null])
-    expect(statuses.at(-1)).toMatchObject({ status: 'disconnected', reason: expect.stringMatching(/nothing received/) })
+    expect(statuses.at(-1)).toMatchObject({ status: 'disconnected', reason: expect.stringMatching(/nothing received/) as string })
     expectNextAttemptAfter(0)
   })
 

@@ -7,7 +7,7 @@ import { roomToPath } from '../protocol/room-name.js'
 import type { WebSocketLike } from './types.js'
 
 export const OPEN = 1 // WebSocket.OPEN; the same constant in every implementation
-export const NORMAL_CLOSE = CloseCode.Normal // browsers reject any other code below 3000 in close()
+const NORMAL_CLOSE = CloseCode.Normal // browsers reject any other code below 3000 in close()
 export const MAX_TIMER_MS = 2 ** 31 - 1 // setTimeout fires at once for anything larger
 const ignore = (): void => {}
 

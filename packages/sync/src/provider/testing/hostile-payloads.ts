@@ -6,7 +6,7 @@ import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
 
 /** lib0 varUint bytes of any non-negative integer, also past 2^53 (which lib0's writer cannot). */
-export function varUint(n: number | bigint): number[] {
+function varUint(n: number | bigint): number[] {
   let v = BigInt(n)
   const out: number[] = []
   while (v > 127n) {
@@ -17,7 +17,7 @@ export function varUint(n: number | bigint): number[] {
   return out
 }
 
-export function concat(parts: ArrayLike<number>[]): Uint8Array {
+function concat(parts: ArrayLike<number>[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
   let at = 0
   for (const p of parts) {
@@ -53,7 +53,7 @@ export const deepObject = (depth: number): string => '{"a":'.repeat(depth) + '1'
  * O(depth²). Applying it recurses once per level (Item.delete, then Item.gc): a RangeError at
  * 10,000 levels, after which Yjs never finishes that transaction in a doc with gc on.
  */
-export function deepTypeThenDeleted(depth: number, client = 424242): Uint8Array {
+function deepTypeThenDeleted(depth: number, client = 424242): Uint8Array {
   const e = encoding.createEncoder()
   encoding.writeVarUint(e, 1) // clients with structs
   encoding.writeVarUint(e, depth) // structs
