@@ -6,6 +6,7 @@ import { DOCUMENT_FIELD } from '@tandem/schema'
 import type * as Y from 'yjs'
 import { documentSchema } from './schema.js'
 import { InvalidContent } from './errors.js'
+import { checkLinks, withoutUnsafeLinks } from './links.js'
 
 /**
  * The document in the formats the content API speaks, both ways. The Yjs side is y-prosemirror's
@@ -47,9 +48,9 @@ export function serialize(node: PMNode, format: Format): string {
   const { extensions, markdown, textSerializers } = documentSchema()
   switch (format) {
     case 'json':
-      return JSON.stringify(node.toJSON())
+      return JSON.stringify(withoutUnsafeLinks(node.toJSON() as JSONContent))
     case 'markdown':
-      return markdown.serialize(node.toJSON() as JSONContent)
+      return markdown.serialize(withoutUnsafeLinks(node.toJSON() as JSONContent))
     case 'html':
       return generateHTML(node.toJSON() as JSONContent, extensions)
     case 'text':
@@ -89,12 +90,14 @@ function fromJSON(json: unknown): PMNode {
   if (typeof json !== 'object' || json === null || (json as { type?: unknown }).type !== schema.topNodeType.name) {
     throw new InvalidContent(`expected a ProseMirror document: {"type":"${schema.topNodeType.name}","content":[…]}`)
   }
+  let node: PMNode
   try {
-    const node = PMNode.fromJSON(schema, json)
+    node = PMNode.fromJSON(schema, json)
     node.check() // content expressions and allowed marks, which fromJSON does not check
-    return node
   } catch (err) {
     // prosemirror-model's messages name the unknown type or the content that does not fit.
     throw new InvalidContent((err as Error).message)
   }
+  checkLinks(node)
+  return node
 }
