@@ -4,15 +4,16 @@ import type { AppendEntry, DocStore, LoadedDoc, StoredRow } from './types.js'
 import { createWriteHealth } from '../health/write-health.js'
 import { StoreReason, describeError, withTimeout, type ComponentHealth } from '../health/model.js'
 import { DEFAULT_PG_POOL_MAX, DEFAULT_PG_SCHEMA, DEFAULT_PG_STATEMENT_TIMEOUT_MS, PG_SCHEMA_NAME } from '../defaults.js'
-import { conditionsHeld, roomQueries, ROOM_TIMES_MIGRATION, type ListRow } from './postgres-rooms.js'
+import { conditionsHeld, roomQueries, type ListRow } from './postgres-rooms.js'
+import { guardClients, transaction } from './postgres-pool.js'
+import { hash32, migrate } from './postgres-schema.js'
 
 /**
  * Shared store (DATABASE_URL): PostgreSQL via node-postgres, same semantics as the SQLite store,
  * plus what several servers sharing one database need.
  *
- * Tables live in their own schema (`schema`, default DEFAULT_PG_SCHEMA), created and migrated on start;
- * `schema_version` records the applied migrations. Migrations run under a transaction-scoped
- * advisory lock, so N servers starting together migrate once.
+ * Tables live in their own schema (`schema`, default DEFAULT_PG_SCHEMA), created and migrated on
+ * start (postgres-schema.ts); every transaction goes through postgres-pool.ts.
  *
  * Group commit: `append` is ONE transaction per call, whatever the number of entries. The caller
  * (the server's committer) already gathers one event-loop turn of accepted updates into one
@@ -70,30 +71,6 @@ interface LoadRow {
 /** Rows per INSERT statement: 2 bind parameters each, far below PostgreSQL's 65,535 limit. */
 const INSERT_CHUNK = 1000
 
-const MIGRATIONS: readonly ((s: string) => string)[] = [
-  // 1: the same three tables as SQLite. bigserial seq: strictly increasing per store.
-  (s) => `
-    CREATE TABLE ${s}.updates (
-      seq  bigserial PRIMARY KEY,
-      room text NOT NULL,
-      data bytea NOT NULL
-    );
-    CREATE INDEX updates_room_seq ON ${s}.updates (room, seq);
-    CREATE TABLE ${s}.snapshots (
-      room text PRIMARY KEY,
-      seq  bigint NOT NULL,
-      data bytea NOT NULL
-    );
-    CREATE TABLE ${s}.quarantine (
-      room   text NOT NULL,
-      seq    bigint NOT NULL,
-      data   bytea NOT NULL,
-      reason text NOT NULL,
-      at     timestamptz NOT NULL DEFAULT now()
-    );`,
-  // 2: times for the room listing (postgres-rooms.ts)
-  ROOM_TIMES_MIGRATION,
-]
 
 export async function createPostgresStore(opts: PostgresStoreOptions): Promise<PostgresStore> {
   const schema = opts.schema ?? DEFAULT_PG_SCHEMA
@@ -368,102 +345,7 @@ function mergeOrQuarantine(
   }
 }
 
-/** Pooled clients whose connection died, with the error it died of (set by guardClients). */
-const lostConnections = new WeakMap<pg.ClientBase, Error>()
 
-/**
- * node-postgres emits 'error' on a client whose connection dies (PostgreSQL terminating the
- * session, a restart, a network cut), and an 'error' event nobody listens to kills the process.
- * The pool listens only while a client is idle. Once it is handed out there is no listener:
- * across a transaction's queries (the error comes between two of them, or when the socket
- * closes after the failed query has already rejected), and even in the moment between the pool
- * handing out a new connection and the caller's code running, because the same network read that
- * completes the connection can carry the session's termination. So every client gets a listener
- * of ours the moment the pool creates it, for its whole life; it records the death, which
- * transaction() reads to destroy the client instead of returning it to the pool.
- */
-function guardClients(pool: pg.Pool): void {
-  pool.on('connect', (client) => {
-    client.on('error', (err) => {
-      if (!lostConnections.has(client)) lostConnections.set(client, err)
-    })
-  })
-}
-
-/**
- * BEGIN, fn, COMMIT on one client checked out of the pool: the ONLY place that checks a client out
- * (one-statement reads use pool.query, which releases its client itself). A client whose
- * connection died, or that could not roll back, is released with the error: destroyed, never
- * handed to the next caller. The failed call rejects (its caller, the committer, closes the
- * affected connections with 1011 and they resync); the next call checks out a fresh connection,
- * so the store recovers by itself.
- */
-async function transaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect()
-  let broken: Error | undefined
-  try {
-    await client.query('BEGIN')
-    const result = await fn(client)
-    await client.query('COMMIT')
-    return result
-  } catch (err) {
-    // A dead connection has nothing to roll back (the server ended the transaction with it).
-    if (!lostConnections.has(client)) {
-      await client.query('ROLLBACK').catch((e: Error) => {
-        broken = e
-      })
-    }
-    throw err
-  } finally {
-    client.release(lostConnections.get(client) ?? broken)
-  }
-}
-
-/** Creates the schema or brings it to the current version, in one transaction. */
-function migrate(pool: pg.Pool, schema: string, s: string, schemaKey: number): Promise<void> {
-  return transaction(pool, async (c) => {
-    // Serialises concurrent starts (CREATE SCHEMA IF NOT EXISTS itself races on the catalog).
-    await c.query('SELECT pg_advisory_xact_lock($1::int4, 0)', [schemaKey])
-    // CREATE SCHEMA checks the CREATE privilege before IF NOT EXISTS: skip it when the schema
-    // exists, so a role that owns a pre-created schema needs no database-level privilege.
-    const exists = await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])
-    if (exists.rowCount === 0) await c.query(`CREATE SCHEMA ${s}`)
-    await c.query(`CREATE TABLE IF NOT EXISTS ${s}.schema_version (
-      version    int PRIMARY KEY,
-      applied_at timestamptz NOT NULL DEFAULT now()
-    )`)
-    const { rows } = await c.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${s}.schema_version`)
-    const current = rows[0]?.v ?? 0
-    if (current > MIGRATIONS.length) {
-      throw new Error(
-        `PostgreSQL schema ${schema} is at version ${current}, newer than this server knows (${MIGRATIONS.length}): refusing to run an old server against it`,
-      )
-    }
-    for (let v = current + 1; v <= MIGRATIONS.length; v++) {
-      await c.query(MIGRATIONS[v - 1]!(s))
-      await c.query(`INSERT INTO ${s}.schema_version (version) VALUES ($1)`, [v])
-    }
-  })
-}
-
-/**
- * The advisory lock (two int4 keys) a write transaction holds on a room: operators can find it in
- * pg_locks (classid, objid), and tests can hold it to play a concurrent writer.
- */
-export function roomLockKey(schema: string, room: string): [number, number] {
-  return [hash32(schema), hash32(room)]
-}
-
-/** FNV-1a, 32-bit signed: advisory-lock keys. A collision only serialises two rooms' commits. */
-function hash32(str: string): number {
-  let h = 0x811c9dc5
-  const bytes = Buffer.from(str, 'utf8')
-  for (const b of bytes) {
-    h ^= b
-    h = Math.imul(h, 0x01000193)
-  }
-  return h | 0
-}
 
 /** node-postgres sends Buffers as binary parameters; wrap a Uint8Array view without copying. */
 const asBuffer = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength))
