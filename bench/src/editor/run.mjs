@@ -70,7 +70,7 @@ const targets = [
   {
     name: 'vanilla',
     url: (room) => `${statics[0].server.url}?server=${encodeURIComponent(server.base)}&room=${room}&name=observer`,
-    ready: (page) => page.waitForFunction(() => /** @type {any} */ (window).benchProvider?.synced === true, undefined, { timeout: 20_000 }).then(() => {}),
+    ready: (page) => page.waitForFunction(() => /** @type {any} */ (globalThis).benchProvider?.synced === true, undefined, { timeout: 20_000 }).then(() => {}),
   },
   ...(o['no-server-page'] ? [] : [{ name: 'tandem', url: (room) => `${httpBase}/?room=${room}&name=observer`, ready: tandemReady }]),
   ...statics.slice(1).map((s) => ({

@@ -1,3 +1,4 @@
+/* global window, document, location */
 // The reference page: Tiptap's documented collaboration setup and nothing else (StarterKit +
 // Collaboration + CollaborationCaret over a stock y-websocket WebsocketProvider), pointed at the
 // Tandem server, which speaks stock y-websocket. ?server=ws://host:port&room=<room>&name=<name>
