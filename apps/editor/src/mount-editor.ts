@@ -1,7 +1,7 @@
 import { Editor } from '@tiptap/core'
+import type { Transaction } from '@tiptap/pm/state'
 import * as Y from 'yjs'
 import { Awareness, removeAwarenessStates } from 'y-protocols/awareness'
-import { IndexeddbPersistence } from 'y-indexeddb'
 import { SyncProvider, type WebSocketConstructor } from '@tandem/sync/provider'
 import { collabExtensions } from './extensions.js'
 import { cleanName, colorForName, isValidColor, type EditorUser } from './identity.js'
@@ -9,6 +9,7 @@ import { createToolbar } from './toolbar.js'
 import { mountPresence } from './presence.js'
 import { mountConnectionBadge } from './connection-badge.js'
 import { saveStateOf, type SaveState } from './save-state.js'
+import { openLocalCopy } from './local-copy.js'
 import { injectStyles } from './styles.js'
 
 export interface MountEditorOptions {
@@ -97,7 +98,9 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
   // server, never sees this document. What it replays on open counts as local changes until the
   // server acknowledges them (docs/protocol.md, "Client bookkeeping", rule 1): edits made offline
   // in an earlier visit are sent and confirmed like any other.
-  const persistence = options.offline ? new IndexeddbPersistence(`tandem:${String(options.url)}:${options.room}`, doc) : undefined
+  // Updates from the server are written in batches (local-copy.ts): `origin === provider`.
+  let serverOrigin: unknown = Symbol('no provider yet')
+  const localCopy = options.offline ? openLocalCopy(`tandem:${String(options.url)}:${options.room}`, doc, (origin) => origin === serverOrigin) : undefined
   const provider = new SyncProvider({
     url: options.url,
     room: options.room,
@@ -107,7 +110,8 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
     ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
     ...(options.crossTab !== undefined ? { crossTab: options.crossTab } : {}),
   })
-  const saveState = saveStateOf(provider, persistence !== undefined)
+  serverOrigin = provider
+  const saveState = saveStateOf(provider, localCopy !== undefined)
 
   const root = ownerDocument.createElement('div')
   root.className = 'tandem'
@@ -149,9 +153,13 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
     cleanups.push(mountConnectionBadge(bar, provider, saveState), mountPresence(bar, awareness), () => bar.remove())
   }
 
-  const syncEmpty = () => root.toggleAttribute('data-empty', editor.isEmpty)
+  const showEmpty = () => root.toggleAttribute('data-empty', editor.isEmpty)
+  // Only a change of the document can make it (non-)empty: caret and awareness transactions skip it.
+  const syncEmpty = ({ transaction }: { transaction: Transaction }) => {
+    if (transaction.docChanged) showEmpty()
+  }
   editor.on('transaction', syncEmpty)
-  syncEmpty()
+  showEmpty()
   cleanups.push(() => editor.off('transaction', syncEmpty))
 
   // Leave the room visibly when the tab goes away instead of lingering until the awareness
@@ -242,7 +250,7 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
       awareness.destroy()
       // Closes the database once its pending writes have committed; the data stays for the
       // next visit (clearData() would delete it).
-      void persistence?.destroy()
+      void localCopy?.destroy()
       doc.destroy()
       root.remove()
     },

@@ -66,10 +66,29 @@ export function mountPresence(container: HTMLElement, awareness: Awareness): () 
     })
     list.replaceChildren(...items)
   }
-  awareness.on('change', render)
-  render()
+  // Awareness 'change' fires on every caret move of every peer, and the list shows only who is
+  // here and their name and colour: look further only when someone came or left, or when an
+  // updated peer's `user` differs from what the list was built from.
+  let shownUsers = new Map<number, unknown>()
+  const userOf = (clientId: number): unknown => (awareness.getStates().get(clientId) as { user?: unknown } | null | undefined)?.user
+  const sameUser = (a: unknown, b: unknown): boolean => {
+    if (a === b) return true
+    if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+    const x = a as { name?: unknown; color?: unknown }
+    const y = b as { name?: unknown; color?: unknown }
+    return x.name === y.name && x.color === y.color
+  }
+  const renderAll = () => {
+    shownUsers = new Map([...awareness.getStates().keys()].map((id) => [id, userOf(id)]))
+    render()
+  }
+  const onChange = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
+    if (added.length > 0 || removed.length > 0 || updated.some((id) => !shownUsers.has(id) || !sameUser(shownUsers.get(id), userOf(id)))) renderAll()
+  }
+  awareness.on('change', onChange)
+  renderAll()
   return () => {
-    awareness.off('change', render)
+    awareness.off('change', onChange)
     list.remove()
   }
 }

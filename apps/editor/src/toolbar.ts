@@ -1,4 +1,6 @@
 import type { Editor } from '@tiptap/core'
+import type { Transaction } from '@tiptap/pm/state'
+import { yUndoPluginKey } from '@tiptap/y-tiptap'
 
 interface ToolbarItem {
   id: string
@@ -22,6 +24,15 @@ const shortcutText = (keys: string): string =>
 
 const chain = (e: Editor) => e.chain().focus()
 
+/**
+ * What `e.can().undo()` / `e.can().redo()` answer with Collaboration's commands (a non-empty Yjs
+ * undo / redo stack), read directly: can() builds every command of the editor on each call.
+ */
+const hasSteps = (e: Editor, stack: 'undoStack' | 'redoStack'): boolean => {
+  const undoManager = (yUndoPluginKey.getState(e.state) as { undoManager?: { undoStack: unknown[]; redoStack: unknown[] } } | undefined)?.undoManager
+  return undoManager ? undoManager[stack].length > 0 : stack === 'undoStack' ? e.can().undo() : e.can().redo()
+}
+
 const GROUPS: ToolbarItem[][] = [
   [
     { id: 'bold', label: 'Bold', icon: 'B', keys: 'Mod-B', run: (e) => chain(e).toggleBold().run(), active: (e) => e.isActive('bold') },
@@ -41,8 +52,8 @@ const GROUPS: ToolbarItem[][] = [
     { id: 'codeBlock', label: 'Code block', icon: 'M8 8l-4 4 4 4M16 8l4 4-4 4M13.5 6l-3 12', keys: 'Mod-Alt-C', run: (e) => chain(e).toggleCodeBlock().run(), active: (e) => e.isActive('codeBlock') },
   ],
   [
-    { id: 'undo', label: 'Undo', icon: 'M9 14L4 9l5-5M4 9h10.5a5.5 5.5 0 0 1 0 11H11', keys: 'Mod-Z', run: (e) => chain(e).undo().run(), enabled: (e) => e.can().undo() },
-    { id: 'redo', label: 'Redo', icon: 'M15 14l5-5-5-5M20 9H9.5a5.5 5.5 0 0 0 0 11H13', keys: isMac ? 'Mod-Shift-Z' : 'Mod-Y', run: (e) => chain(e).redo().run(), enabled: (e) => e.can().redo() },
+    { id: 'undo', label: 'Undo', icon: 'M9 14L4 9l5-5M4 9h10.5a5.5 5.5 0 0 1 0 11H11', keys: 'Mod-Z', run: (e) => chain(e).undo().run(), enabled: (e) => hasSteps(e, 'undoStack') },
+    { id: 'redo', label: 'Redo', icon: 'M15 14l5-5-5-5M20 9H9.5a5.5 5.5 0 0 0 0 11H13', keys: isMac ? 'Mod-Shift-Z' : 'Mod-Y', run: (e) => chain(e).redo().run(), enabled: (e) => hasSteps(e, 'redoStack') },
   ],
 ]
 
@@ -108,23 +119,37 @@ export function createToolbar(editor: Editor): Toolbar {
   }
 
   let frame = 0
+  let shownEditable: boolean | undefined
   const refresh = () => {
     frame = 0
     if (editor.isDestroyed) return
     const editable = editor.isEditable
+    shownEditable = editable
     for (const [item, button] of buttons) {
-      if (item.active) button.setAttribute('aria-pressed', String(item.active(editor)))
-      button.disabled = !editable || (item.enabled ? !item.enabled(editor) : false)
+      // Only real changes touch the DOM: an attribute write, even of the same value, makes the
+      // browser recompute the button's style.
+      if (item.active) {
+        const pressed = String(item.active(editor))
+        if (button.getAttribute('aria-pressed') !== pressed) button.setAttribute('aria-pressed', pressed)
+      }
+      const disabled = !editable || (item.enabled ? !item.enabled(editor) : false)
+      if (button.disabled !== disabled) button.disabled = disabled
     }
   }
   // Coalesce: remote typing can fire many transactions per frame.
   const schedule = () => {
     if (!frame) frame = requestAnimationFrame(refresh)
   }
+  // What the buttons show depends on the document, the selection, stored marks, the undo stacks
+  // (which change only with the document) and editability. Transactions that change none of
+  // these (remote carets moving: y-tiptap dispatches one per awareness change) are skipped.
+  const onTransaction = ({ transaction }: { transaction: Transaction }) => {
+    if (transaction.docChanged || transaction.selectionSet || transaction.storedMarksSet || editor.isEditable !== shownEditable) schedule()
+  }
 
   element.addEventListener('mousedown', onMouseDown)
   element.addEventListener('click', onClick)
-  editor.on('transaction', schedule)
+  editor.on('transaction', onTransaction)
   editor.on('focus', schedule)
   refresh()
 
@@ -132,7 +157,7 @@ export function createToolbar(editor: Editor): Toolbar {
     element,
     destroy() {
       if (frame) cancelAnimationFrame(frame)
-      editor.off('transaction', schedule)
+      editor.off('transaction', onTransaction)
       editor.off('focus', schedule)
       element.removeEventListener('mousedown', onMouseDown)
       element.removeEventListener('click', onClick)
