@@ -7,7 +7,10 @@ export type TxOrigin =
   | { readonly kind: 'fanout' }
   | { readonly kind: 'load' }
   | { readonly kind: 'api' }
+  /** a commit's updates, integrated in one transaction (update/document.ts) */
+  | { readonly kind: 'batch' }
 
 export const FANOUT_ORIGIN: TxOrigin = Object.freeze({ kind: 'fanout' })
 export const LOAD_ORIGIN: TxOrigin = Object.freeze({ kind: 'load' })
 export const API_ORIGIN: TxOrigin = Object.freeze({ kind: 'api' })
+export const BATCH_ORIGIN: TxOrigin = Object.freeze({ kind: 'batch' })

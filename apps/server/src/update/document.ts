@@ -2,7 +2,7 @@ import * as Y from 'yjs'
 import { CloseCode, ProtocolError } from '@tandem/sync'
 import type { RoomContext } from '../room/context.js'
 import { DocState } from '../room/doc-state.js'
-import { API_ORIGIN, FANOUT_ORIGIN } from '../room/tx-origins.js'
+import { API_ORIGIN, BATCH_ORIGIN, FANOUT_ORIGIN } from '../room/tx-origins.js'
 import { loadStoredState, type StoredState } from '../room/stored-state.js'
 import type { Arrival, CommitRoom, RoomCommit, UpdateSender } from './commit.js'
 import { acknowledgeAll } from './acks.js'
@@ -127,34 +127,46 @@ export class RoomDocument {
     const rows: Uint8Array[] = []
     const accepted: Arrival[] = []
     let whole = true
-    for (const a of c.arrivals) {
-      if (!a.info.hasContent) continue // a nudge to retry parked parts (see applyStored)
-      if (this.poisoned) {
-        // An earlier arrival of this commit made Yjs throw part-way: the document is rebuilt from
-        // the store before anything else integrates into it. The rest wait and go first after it.
-        ;(this.waiting ??= []).push(a)
-        continue
-      }
-      try {
-        const r = integrate(doc, a.update, a.from?.txOrigin ?? API_ORIGIN, { maxNestingDepth: this.ctx.config.maxNestingDepth, hasTypes: a.info.types > 0 })
-        accepted.push(a)
-        if (r.pending === undefined) {
-          rows.push(a.update)
-          continue
+    // One Yjs transaction for the whole commit: each update is still applied, checked and
+    // refused on its own, but the transaction's cleanup and events run once per commit instead of
+    // once per update (a busy room's commit holds several).
+    try {
+      doc.transact(() => {
+        for (const a of c.arrivals) {
+          if (!a.info.hasContent) continue // a nudge to retry parked parts (see applyStored)
+          if (this.poisoned) {
+            // An earlier arrival of this commit made Yjs throw part-way: the document is rebuilt from
+            // the store before anything else integrates into it. The rest wait and go first after it.
+            ;(this.waiting ??= []).push(a)
+            continue
+          }
+          try {
+            const r = integrate(doc, a.update, a.from?.txOrigin ?? API_ORIGIN, { maxNestingDepth: this.ctx.config.maxNestingDepth, hasTypes: a.info.types > 0 })
+            accepted.push(a)
+            if (r.pending === undefined) {
+              rows.push(a.update)
+              continue
+            }
+            whole = false
+            if (r.integrated) rows.push(r.integrated)
+            if (this.parts().park(r.pending, a.from, a.message) && a.from) this.askForMissing(a.from)
+          } catch (err) {
+            this.refuse(a, err)
+          }
         }
-        whole = false
-        if (r.integrated) rows.push(r.integrated)
-        if (this.parts().park(r.pending, a.from, a.message) && a.from) this.askForMissing(a.from)
-      } catch (err) {
-        this.refuse(a, err)
-      }
-    }
-    if (!this.poisoned && this.parked?.size) {
-      const retried = this.parked.retry(doc)
-      rows.push(...retried.rows)
-      if (retried.rows.length) c.resolved = true
-      if (retried.resolved.length) this.releasing = retried.resolved
-      if (retried.failed) this.poisoned = true
+        if (!this.poisoned && this.parked?.size) {
+          const retried = this.parked.retry(doc)
+          rows.push(...retried.rows)
+          if (retried.rows.length) c.resolved = true
+          if (retried.resolved.length) this.releasing = retried.resolved
+          if (retried.failed) this.poisoned = true
+        }
+      }, BATCH_ORIGIN)
+    } catch (err) {
+      // The transaction's cleanup threw (after an update Yjs could not integrate): what
+      // integrated before is in `rows`, stored as usual; the document is rebuilt after.
+      this.poisoned = true
+      this.ctx.log.warn({ room: this.name, err: (err as Error).message }, 'integrating a commit failed in Yjs cleanup; the document is rebuilt from the store')
     }
     c.arrivals = accepted
     if (rows.length || accepted.length) this.state.changed()

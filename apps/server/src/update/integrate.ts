@@ -72,7 +72,10 @@ export function integrate(doc: Y.Doc, update: Uint8Array, origin: TxOrigin, opts
   }
   const pending = takePending(doc)
   if (!pending) return { pending: undefined }
-  return { pending, integrated: integratedBy(doc, lastTransaction.get(doc)) }
+  // Inside a caller's transaction (a commit's batch) that transaction is the one to read: its
+  // state before covers this update and the batch's earlier ones, whose structs are then also in
+  // `integrated` (already in the row: merging them again is harmless).
+  return { pending, integrated: integratedBy(doc, doc._transaction ?? lastTransaction.get(doc)) }
 }
 
 /** Removes what Yjs parked in the document's own pending slots and returns it. */
