@@ -89,6 +89,10 @@ const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).
  */
 export async function deleteRoom(deps: ApiDeps, res: ServerResponse, roomName: string): Promise<void> {
   await deps.locks.run(roomName, () => deps.registry.remove(roomName, (room: Room) => room.shut(CloseCode.RoomDeleted, 'room deleted')))
+  // Other servers close the room's connections and drop it (without a snapshot).
+  deps.fanout.publish(roomName, { kind: 'deleted', payload: NOTHING })
   res.statusCode = 204
   res.end()
 }
+
+const NOTHING = new Uint8Array(0)

@@ -47,8 +47,8 @@ export function createFanoutPromMetrics(registry: Registry): FanoutMetrics {
     help: 'Peer servers declared gone (heartbeat silence or goodbye)',
     registers: [registry],
   })
-  const pub = { update: published.labels('update'), awareness: published.labels('awareness') }
-  const recv = { update: received.labels('update'), awareness: received.labels('awareness') }
+  const pub = { update: published.labels('update'), awareness: published.labels('awareness'), deleted: published.labels('deleted') }
+  const recv = { update: received.labels('update'), awareness: received.labels('awareness'), deleted: received.labels('deleted') }
   return {
     published: (kind) => pub[kind].inc(),
     received: (kind, lagSeconds) => {

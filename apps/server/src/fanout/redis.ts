@@ -45,7 +45,8 @@ interface RoomEntry {
 
 
 
-const KIND_OF: Record<number, FanoutKind | undefined> = { [WireType.Update]: 'update', [WireType.Awareness]: 'awareness' }
+const KIND_OF: Record<number, FanoutKind | undefined> = { [WireType.Update]: 'update', [WireType.Awareness]: 'awareness', [WireType.Deleted]: 'deleted' }
+const TYPE_OF: Record<FanoutKind, WireType> = { update: WireType.Update, awareness: WireType.Awareness, deleted: WireType.Deleted }
 
 export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
   const prefix = opts.prefix ?? DEFAULT_REDIS_PREFIX
@@ -324,7 +325,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
 
     publish(room, msg) {
       if (closed) return
-      post({ room, buf: encodeWire(msg.kind === 'update' ? WireType.Update : WireType.Awareness, serverId, msg.payload), kind: msg.kind })
+      post({ room, buf: encodeWire(TYPE_OF[msg.kind], serverId, msg.payload), kind: msg.kind })
     },
 
     onResync(cb) {

@@ -3,7 +3,8 @@
  * same store. The in-process implementation is a no-op (one server). Messages a server
  * published itself are never delivered back to it.
  */
-export type FanoutKind = 'update' | 'awareness'
+/** `deleted`: the room was deleted from the store (empty payload): see room/registry.ts `remove` */
+export type FanoutKind = 'update' | 'awareness' | 'deleted'
 
 export interface FanoutMessage {
   kind: FanoutKind

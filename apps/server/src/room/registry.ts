@@ -1,3 +1,4 @@
+import { CloseCode } from '@tandem/sync'
 import type { FanoutDelivery } from '../fanout/types.js'
 import type { RoomContext } from './context.js'
 import { loadRoom } from './loader.js'
@@ -38,7 +39,9 @@ export function createRoomRegistry(ctx: RoomContext) {
     let room: Room | undefined
     let early: FanoutDelivery[] | undefined = []
     await ctx.fanout.subscribe(name, (msg) => {
-      if (room) room.receiveFanout(msg)
+      // Another server deleted the room: drop ours too, and what we stored for it since.
+      if (msg.kind === 'deleted') void removeDeleted(name)
+      else if (room) room.receiveFanout(msg)
       else early?.push(msg)
     })
     try {
@@ -113,10 +116,10 @@ export function createRoomRegistry(ctx: RoomContext) {
    * snapshot, and then the store removes everything it holds. Acquirers wait meanwhile and then
    * load the room afresh: empty.
    */
-  async function remove(name: string, shut: (room: Room) => void): Promise<void> {
+  async function remove(name: string, shut: (room: Room) => void, opts: { fromStore: boolean } = { fromStore: true }): Promise<void> {
     for (let slot = slots.get(name); slot?.unloading; slot = slots.get(name)) await slot.unloading.catch(() => {})
     const slot = slots.get(name)
-    if (!slot) return ctx.store.deleteRoom(name)
+    if (!slot) return opts.fromStore ? ctx.store.deleteRoom(name) : undefined
     const removing = (async () => {
       const room = await slot.loading.catch(() => undefined)
       try {
@@ -126,7 +129,7 @@ export function createRoomRegistry(ctx: RoomContext) {
         // A snapshot already being written finishes first (a destroyed room starts none), so it
         // cannot land after the deletion.
         await room?.compact().catch(() => {})
-        await ctx.store.deleteRoom(name)
+        if (opts.fromStore) await ctx.store.deleteRoom(name)
       } finally {
         await ctx.fanout.unsubscribe(name).catch((err) => ctx.log.warn({ err, room: name }, 'fan-out unsubscribe failed'))
         if (slots.get(name) === slot) slots.delete(name)
@@ -135,6 +138,19 @@ export function createRoomRegistry(ctx: RoomContext) {
     })()
     slot.unloading = removing
     return removing
+  }
+
+  /**
+   * A room another server deleted: its connections here close with 4404 and it is dropped
+   * without a snapshot (which would store its old content again). The store is left alone: by
+   * the time this arrives, a new room of that name may have been written. What this server
+   * committed between the deletion and this message stays stored (docs/protocol.md).
+   */
+  function removeDeleted(name: string): Promise<void> {
+    ctx.log.info({ room: name }, 'room deleted on another server; closing its connections here')
+    return remove(name, (room) => room.shut(CloseCode.RoomDeleted, 'room deleted'), { fromStore: false }).catch((err: unknown) =>
+      ctx.log.error({ err, room: name }, 'removing a room deleted on another server failed'),
+    )
   }
 
   return {

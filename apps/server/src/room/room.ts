@@ -242,6 +242,7 @@ export class Room implements CommitRoom {
       if (own.length) this.ctx.fanout.publish(this.name, { kind: 'awareness', payload: this.presence.encode(own) })
       return
     }
+    if (msg.kind === 'deleted') return // the registry's (room/registry.ts): never delivered here
     if (msg.kind === 'update') {
       this.document.applyStored(msg.payload, (relayed) => this.broadcast(writeSyncUpdate(relayed), undefined, MessageType.Sync))
     } else if ((this.owners ??= new PresenceOwners(this.presence, this.ctx.config)).fromServer(msg.payload)) {
