@@ -73,6 +73,12 @@ export interface Config {
   rateLimitMessageBurst: number
   rateLimitBytesPerSec: number
   rateLimitByteBurst: number
+  /** per client address (IPv6 /64, TRUST_PROXY) token buckets (0 per-second = off): WebSocket handshakes → 429 at the upgrade */
+  rateLimitHandshakesPerSec: number
+  rateLimitHandshakeBurst: number
+  /** …and /api requests → 429 JSON with Retry-After */
+  rateLimitApiPerSec: number
+  rateLimitApiBurst: number
 }
 
 interface AuthConfig {
@@ -328,5 +334,9 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
     rateLimitMessageBurst: int(env, 'RATE_LIMIT_MESSAGE_BURST', 1000, 1, 10_000_000),
     rateLimitBytesPerSec,
     rateLimitByteBurst,
+    rateLimitHandshakesPerSec: int(env, 'RATE_LIMIT_HANDSHAKES_PER_SEC', 20, 0, 10_000_000),
+    rateLimitHandshakeBurst: int(env, 'RATE_LIMIT_HANDSHAKE_BURST', 50, 1, 10_000_000),
+    rateLimitApiPerSec: int(env, 'RATE_LIMIT_API_PER_SEC', 50, 0, 10_000_000),
+    rateLimitApiBurst: int(env, 'RATE_LIMIT_API_BURST', 100, 1, 10_000_000),
   })
 }

@@ -18,6 +18,7 @@ import { createAccessControl } from './auth/access-control.js'
 import { clientAddress, createAdmission } from './limits/admission.js'
 import { ExpiryQueue } from './limits/expiry-queue.js'
 import { createHalfOpenGuard } from './limits/half-open.js'
+import { createAddressRateLimiter } from './limits/address-rate.js'
 import { createHttpHandler } from './net/http-routes.js'
 import { createApiRoutes } from './api/routes.js'
 
@@ -61,6 +62,13 @@ export function createTandemServer(deps: ServerDeps) {
     connectionsPerRoom: config.maxConnectionsPerRoom,
     rooms: config.maxRooms,
   })
+  // How often one address may start a handshake / an /api request (0 per-second = off).
+  const handshakeRate =
+    config.rateLimitHandshakesPerSec > 0
+      ? createAddressRateLimiter({ perSecond: config.rateLimitHandshakesPerSec, burst: config.rateLimitHandshakeBurst })
+      : undefined
+  const apiRate =
+    config.rateLimitApiPerSec > 0 ? createAddressRateLimiter({ perSecond: config.rateLimitApiPerSec, burst: config.rateLimitApiBurst }) : undefined
   const rateLimit = {
     messagesPerSec: config.rateLimitMessagesPerSec,
     messageBurst: config.rateLimitMessageBurst,
@@ -116,6 +124,7 @@ export function createTandemServer(deps: ServerDeps) {
     revocations: access.revocationApi,
     authorizeHttp: countedAuthorizeHttp,
     api,
+    limitApi: apiRate && ((req) => apiRate.take(clientAddress(req, config.trustProxy))),
   })
   // node's own request timeouts, checked every connectionsCheckingInterval (node's default,
   // 30 s, would let a socket outlive the timeout fourfold). They bound a keep-alive socket's
@@ -201,6 +210,8 @@ export function createTandemServer(deps: ServerDeps) {
       refuse(socket, status, reason)
     }
     if (draining) return giveUp(503, 'shutting-down')
+    // Before authentication: verifying a token (or fetching a JWKS) is the work a flood is after.
+    if (handshakeRate && !handshakeRate.take(clientAddress(req, config.trustProxy)).ok) return giveUp(429, 'too-many-handshakes')
     const decision = await decideUpgrade(req, authorize)
     if (!decision.ok) return giveUp(decision.status, decision.reason)
     // Limits after authentication (a stranger learns nothing but 401/403) and before the room

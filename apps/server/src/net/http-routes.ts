@@ -10,6 +10,8 @@ import { createStaticHandler } from './static-files.js'
 import { API_SECURITY_HEADERS, pageSecurityHeaders } from './security-headers.js'
 import { createHealthMonitor } from '../health/monitor.js'
 import { routeLabel, type ApiHandler } from '../api/routes.js'
+import { sendJson } from '../api/http.js'
+import type { RateDecision } from '../limits/address-rate.js'
 
 export interface HttpDeps {
   metrics: Metrics
@@ -27,6 +29,8 @@ export interface HttpDeps {
   revocations: (req: IncomingMessage, res: ServerResponse) => Promise<void>
   /** /api/rooms and /api/rooms/<room>[/content|/updates] (api/routes.ts) */
   api?: ApiHandler
+  /** RATE_LIMIT_API_PER_SEC: spends one of this request's address's /api tokens (unset = off) */
+  limitApi?: (req: IncomingMessage) => RateDecision
 }
 
 const STATE_PATH = /^\/api\/rooms\/([^/]+)\/state$/
@@ -63,6 +67,11 @@ export function createHttpHandler(deps: HttpDeps) {
       return
     }
 
+    if (deps.limitApi && (path === '/api' || path.startsWith('/api/'))) {
+      // Before any token check or body read: a flood costs one bucket look-up per request.
+      const rate = deps.limitApi(req)
+      if (!rate.ok) return tooManyRequests(deps.metrics, req, res, rate.retryAfterSeconds)
+    }
     if (path === '/api/revocations') return deps.revocations(req, res)
     if (deps.api && (await deps.api(req, res, url))) return
 
@@ -112,6 +121,18 @@ function countRequest(metrics: Metrics, req: IncomingMessage, res: ServerRespons
     const method = METHODS.has(req.method ?? '') ? req.method! : 'other'
     metrics.httpRequests.labels(routeLabel(path), method, String(res.statusCode)).inc()
   })
+}
+
+function tooManyRequests(metrics: Metrics, req: IncomingMessage, res: ServerResponse, retryAfterSeconds: number): void {
+  metrics.rejectedRequests.labels('too-many-requests').inc()
+  // An unread body would otherwise be read (and thrown away) to keep the socket alive for more.
+  const hasBody = (req.headers['content-length'] ?? '0') !== '0' || req.headers['transfer-encoding'] !== undefined
+  sendJson(
+    res,
+    429,
+    { error: 'too-many-requests', message: `too many /api requests from this address (RATE_LIMIT_API_PER_SEC); retry in ${retryAfterSeconds} s` },
+    { 'Retry-After': String(retryAfterSeconds), ...(hasBody ? { Connection: 'close' } : {}) },
+  )
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
