@@ -66,7 +66,7 @@ export function createMetrics() {
   const rejectedFrames = new Counter({ name: 'tandem_rejected_frames_total', help: 'Frames that closed their connection, by reason', labelNames: ['reason'], registers: [registry] })
   const rejectedUpgrades = new Counter({ name: 'tandem_rejected_upgrades_total', help: 'WebSocket upgrades refused, by reason', labelNames: ['reason'], registers: [registry] })
   const rejectedConnections = new Counter({ name: 'tandem_rejected_connections_total', help: 'TCP connections closed before their first request was complete: too many half-open from one address, or headers too late', labelNames: ['reason'], registers: [registry] })
-  const rejectedRequests = new Counter({ name: 'tandem_rejected_requests_total', help: 'HTTP API requests refused by the token/Origin check, by reason', labelNames: ['reason'], registers: [registry] })
+  const rejectedRequests = new Counter({ name: 'tandem_rejected_requests_total', help: 'HTTP API requests refused by the token/Origin check or the per-address request rate, by reason', labelNames: ['reason'], registers: [registry] })
   const expiredSessions = new Counter({ name: 'tandem_expired_sessions_total', help: 'Connections closed with 4001 because their token expired', registers: [registry] })
   const quarantinedRows = new Counter({ name: 'tandem_quarantined_rows_total', help: 'Stored rows that failed to load and were moved aside', registers: [registry] })
   const compactions = new Counter({ name: 'tandem_compactions_total', help: 'Update logs folded into a snapshot', registers: [registry] })
