@@ -1,6 +1,5 @@
 import * as encoding from 'lib0/encoding'
-import { CloseCode, ProtocolError, readAwarenessHeaders, writeAwarenessUpdate, type AwarenessEntry, type AwarenessHeader } from '@tandem/sync'
-import { JSON_OK, JSON_TOO_DEEP, MAX_JSON_DEPTH, checkJsonUtf8 } from './json-bytes.js'
+import { CloseCode, JSON_OK, JSON_TOO_DEEP, MAX_JSON_DEPTH, ProtocolError, checkJsonUtf8, readAwarenessHeaders, writeAwarenessUpdate, type AwarenessEntry, type AwarenessHeader } from '@tandem/sync'
 
 /** Like y-protocols: a state not renewed for this long is no longer handed to joiners. */
 export const PRESENCE_TIMEOUT_MS = 30_000

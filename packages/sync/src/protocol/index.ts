@@ -3,5 +3,6 @@
 export * from './message-type.js'
 export * from './errors.js'
 export * from './frame.js'
+export * from './json-bytes.js'
 export * from './update-scan.js'
 export * from './room-name.js'

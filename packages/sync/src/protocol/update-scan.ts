@@ -1,4 +1,5 @@
 import { CloseCode, ProtocolError } from './errors.js'
+import { JSON_OK, checkJsonUtf8, utf8Char } from './json-bytes.js'
 
 /**
  * A Yjs v1 update walked without decoding it: what applying it would cost, known before anything
@@ -139,7 +140,7 @@ export function scanUpdate(update: Uint8Array, onClient?: OnClientBlock, onDelet
           for (let j = 0; j < len; j++) {
             p = varUint(b, p, n)
             const s = byteRange(b, p, n, num)
-            if (!isUndefinedText(b, p, s) && !isJsonText(b, p, s)) fail('ContentJSON entry is not JSON', p)
+            if (!isUndefinedText(b, p, s) && checkJsonUtf8(b, p, s, MAX_VALUE_DEPTH) !== JSON_OK) fail('ContentJSON entry is not JSON', p)
             p = s
             length++
           }
@@ -348,7 +349,7 @@ function skipString(b: Uint8Array, p: number, n: number): number {
 function skipJson(b: Uint8Array, p: number, n: number): number {
   p = varUint(b, p, n)
   const end = byteRange(b, p, n, num)
-  if (!isJsonText(b, p, end)) fail('not a JSON text', p)
+  if (checkJsonUtf8(b, p, end, MAX_VALUE_DEPTH) !== JSON_OK) fail('not a JSON text', p)
   return end
 }
 
@@ -366,26 +367,10 @@ function utf16Length(b: Uint8Array, i: number, end: number): number {
       units++
       continue
     }
-    let more: number
-    let lo = 0x80
-    let hi = 0xbf
-    if (c >= 0xc2 && c <= 0xdf) more = 1
-    else if (c >= 0xe0 && c <= 0xef) {
-      more = 2
-      if (c === 0xe0) lo = 0xa0
-      else if (c === 0xed) hi = 0x9f
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      more = 3
-      if (c === 0xf0) lo = 0x90
-      else if (c === 0xf4) hi = 0x8f
-    } else return -1
-    if (i + more >= end) return -1
-    const second = b[i + 1]!
-    if (second < lo || second > hi) return -1
-    if (more > 1 && (b[i + 2]! & 0xc0) !== 0x80) return -1
-    if (more > 2 && (b[i + 3]! & 0xc0) !== 0x80) return -1
-    i += more + 1
-    units += more === 3 ? 2 : 1 // a 4-byte sequence is a surrogate pair
+    const next = utf8Char(b, i, end)
+    if (next < 0) return -1
+    units += next - i === 4 ? 2 : 1 // a 4-byte sequence is a surrogate pair
+    i = next
   }
   return units
 }
@@ -475,172 +460,4 @@ function skipAny(b: Uint8Array, p: number, n: number): number {
       depth--
     }
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// JSON texts: whether JSON.parse accepts the string a fatal UTF-8 decoder makes of b[start..end).
-// The same grammar as apps/server's isJsonUtf8 (awareness states), with a fixed-size stack.
-
-const JSON_OBJECT = 0x7b
-const JSON_OBJECT_END = 0x7d
-const JSON_ARRAY = 0x5b
-const JSON_ARRAY_END = 0x5d
-const QUOTE = 0x22
-const BACKSLASH = 0x5c
-const COMMA = 0x2c
-const COLON = 0x3a
-const MINUS = 0x2d
-const ZERO = 0x30
-const NINE = 0x39
-
-/** 1 = object, 0 = array, for each open container */
-const jsonIsObject = new Uint8Array(MAX_VALUE_DEPTH)
-
-function isJsonText(b: Uint8Array, start: number, end: number): boolean {
-  let i = start
-  let depth = 0
-  for (;;) {
-    // A value is expected at i.
-    i = skipWs(b, i, end)
-    if (i >= end) return false
-    const c = b[i]!
-    if (c === JSON_OBJECT || c === JSON_ARRAY) {
-      if (depth === MAX_VALUE_DEPTH) return false
-      i = skipWs(b, i + 1, end)
-      if (i < end && b[i] === (c === JSON_OBJECT ? JSON_OBJECT_END : JSON_ARRAY_END)) i++
-      else {
-        if (c === JSON_OBJECT) {
-          i = member(b, i, end)
-          if (i < 0) return false
-        }
-        jsonIsObject[depth++] = c === JSON_OBJECT ? 1 : 0
-        continue
-      }
-    } else if (c === QUOTE) i = jsonString(b, i + 1, end)
-    else if (c === MINUS || (c >= ZERO && c <= NINE)) i = jsonNumber(b, i, end)
-    else if (c === 0x74) i = literal(b, i, end, 0x74, 0x72, 0x75, 0x65, 0) // true
-    else if (c === 0x66) i = literal(b, i, end, 0x66, 0x61, 0x6c, 0x73, 0x65) // false
-    else if (c === 0x6e) i = literal(b, i, end, 0x6e, 0x75, 0x6c, 0x6c, 0) // null
-    else return false
-    if (i < 0) return false
-    // A value ended: close containers until one continues with a comma, or the text ends.
-    for (;;) {
-      i = skipWs(b, i, end)
-      if (depth === 0) return i === end
-      if (i >= end) return false
-      const isObject = jsonIsObject[depth - 1] === 1
-      const d = b[i]!
-      if (d === COMMA) {
-        i++
-        if (isObject) {
-          i = member(b, skipWs(b, i, end), end)
-          if (i < 0) return false
-        }
-        break
-      }
-      if (d !== (isObject ? JSON_OBJECT_END : JSON_ARRAY_END)) return false
-      depth--
-      i++
-    }
-  }
-}
-
-/** JSON whitespace only (space, tab, LF, CR): not a BOM, not U+00A0. */
-function skipWs(b: Uint8Array, i: number, end: number): number {
-  while (i < end) {
-    const c = b[i]!
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break
-    i++
-  }
-  return i
-}
-
-/** `"key" :` at i (whitespace before i already skipped); the index after the colon, or -1. */
-function member(b: Uint8Array, i: number, end: number): number {
-  if (i >= end || b[i] !== QUOTE) return -1
-  i = jsonString(b, i + 1, end)
-  if (i < 0) return -1
-  i = skipWs(b, i, end)
-  return i < end && b[i] === COLON ? i + 1 : -1
-}
-
-/** a 4- or 5-letter literal (c4 = 0 for 4 letters) at i; the index after it, or -1 */
-function literal(b: Uint8Array, i: number, end: number, c0: number, c1: number, c2: number, c3: number, c4: number): number {
-  const len = c4 === 0 ? 4 : 5
-  if (end - i < len || b[i] !== c0 || b[i + 1] !== c1 || b[i + 2] !== c2 || b[i + 3] !== c3) return -1
-  if (c4 !== 0 && b[i + 4] !== c4) return -1
-  return i + len
-}
-
-const isDigitAt = (b: Uint8Array, i: number, end: number) => i < end && b[i]! >= ZERO && b[i]! <= NINE
-
-/** -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? ; the index after it, or -1. */
-function jsonNumber(b: Uint8Array, i: number, end: number): number {
-  if (b[i] === MINUS) i++
-  if (i >= end) return -1
-  if (b[i] === ZERO) i++
-  else if (isDigitAt(b, i, end)) while (isDigitAt(b, i, end)) i++
-  else return -1
-  if (i < end && b[i] === 0x2e) {
-    const from = ++i
-    while (isDigitAt(b, i, end)) i++
-    if (i === from) return -1
-  }
-  if (i < end && (b[i] === 0x65 || b[i] === 0x45)) {
-    i++
-    if (i < end && (b[i] === 0x2b || b[i] === MINUS)) i++
-    const from = i
-    while (isDigitAt(b, i, end)) i++
-    if (i === from) return -1
-  }
-  return i
-}
-
-const isHexAt = (b: Uint8Array, i: number) => {
-  const c = b[i]!
-  return (c >= ZERO && c <= NINE) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)
-}
-
-/**
- * The rest of a JSON string after its opening quote: no raw control characters, valid escapes,
- * well-formed UTF-8 (as utf16Length). The index after the closing quote, or -1.
- */
-function jsonString(b: Uint8Array, i: number, end: number): number {
-  while (i < end) {
-    const c = b[i]!
-    if (c === QUOTE) return i + 1
-    if (c < 0x20) return -1
-    if (c === BACKSLASH) {
-      if (i + 1 >= end) return -1
-      const e = b[i + 1]!
-      if (e === 0x75) {
-        if (i + 5 >= end || !isHexAt(b, i + 2) || !isHexAt(b, i + 3) || !isHexAt(b, i + 4) || !isHexAt(b, i + 5)) return -1
-        i += 6
-      } else if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) i += 2
-      else return -1
-    } else if (c < 0x80) {
-      i++
-    } else {
-      let more: number
-      let lo = 0x80
-      let hi = 0xbf
-      if (c >= 0xc2 && c <= 0xdf) more = 1
-      else if (c >= 0xe0 && c <= 0xef) {
-        more = 2
-        if (c === 0xe0) lo = 0xa0
-        else if (c === 0xed) hi = 0x9f
-      } else if (c >= 0xf0 && c <= 0xf4) {
-        more = 3
-        if (c === 0xf0) lo = 0x90
-        else if (c === 0xf4) hi = 0x8f
-      } else return -1
-      if (i + more >= end) return -1
-      const second = b[i + 1]!
-      if (second < lo || second > hi) return -1
-      if (more > 1 && (b[i + 2]! & 0xc0) !== 0x80) return -1
-      if (more > 2 && (b[i + 3]! & 0xc0) !== 0x80) return -1
-      i += more + 1
-    }
-  }
-  return -1
 }

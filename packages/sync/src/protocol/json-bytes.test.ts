@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { JSON_INVALID, JSON_OK, JSON_TOO_DEEP, MAX_JSON_DEPTH, checkJsonUtf8, isJsonUtf8 } from '../../src/presence/json-bytes.js'
+import { JSON_INVALID, JSON_OK, JSON_TOO_DEEP, MAX_JSON_DEPTH, checkJsonUtf8, isJsonUtf8 } from './json-bytes.js'
 
 // The reference: what a y-protocols client does with an awareness state (lib0's decoder, then
 // JSON.parse), plus the depth rule measured on the text that JSON.parse accepted.

@@ -1,5 +1,12 @@
 /**
- * Deepest nesting of arrays and objects (together) a state may have: `[]` is 1 deep, `1` is 0.
+ * JSON texts checked on their UTF-8 bytes, without decoding or allocating: what
+ * `JSON.parse(decoder.decode(bytes))` accepts with lib0's decoder, plus a bound on nesting. The
+ * server checks every awareness state with it (presence/states.ts), and the update scanner every
+ * JSON value in a Yjs update (update-scan.ts).
+ */
+
+/**
+ * Deepest nesting of arrays and objects (together) an awareness state may have: `[]` is 1 deep, `1` is 0.
  * A y-protocols receiver compares a client's new state with its previous one recursively
  * (lib0's equalityDeep): a 60 KB state nested 30,000 deep passes JSON.parse, and its second
  * update throws RangeError (call stack) in every receiver. Real states (a user, a caret with
@@ -10,26 +17,29 @@ export const MAX_JSON_DEPTH = 64
 /** checkJsonUtf8's verdicts */
 export const JSON_OK = 0
 export const JSON_INVALID = 1
-/** nested deeper than MAX_JSON_DEPTH (reported as soon as the container past it opens, whatever follows) */
+/** nested deeper than the bound (reported as soon as the container past it opens, whatever follows) */
 export const JSON_TOO_DEEP = 2
 export type JsonVerdict = typeof JSON_OK | typeof JSON_INVALID | typeof JSON_TOO_DEEP
+
+/** The deepest bound checkJsonUtf8 takes. */
+export const MAX_JSON_DEPTH_BOUND = 1024
 
 /**
  * The open containers (OBJECT or ARRAY) of the text being checked. One stack for every call:
  * depth is bounded, the check is synchronous and calls nothing that could re-enter it, so the
  * hot path allocates nothing at all.
  */
-const stack = new Uint8Array(MAX_JSON_DEPTH)
+const stack = new Uint8Array(MAX_JSON_DEPTH_BOUND)
 
 /**
  * Whether `b[start..end)` is a JSON text that a y-protocols client can read, nested at most
- * MAX_JSON_DEPTH deep: what `JSON.parse(decoder.decode(bytes))` accepts with lib0's decoder
+ * `maxDepth` (≤ MAX_JSON_DEPTH_BOUND) deep: what `JSON.parse(decoder.decode(bytes))` accepts with lib0's decoder
  * (`TextDecoder('utf-8', { fatal: true, ignoreBOM: true })`), checked on the bytes, plus the
  * depth bound. Every awareness state a client sends is checked, so this is on the presence hot
  * path: no string is decoded and nothing is allocated (JSON.parse builds the whole object only
- * for us to drop it). Differentially tested against that reference (presence/json-bytes.test.ts).
+ * for us to drop it). Differentially tested against that reference (json-bytes.test.ts).
  */
-export function checkJsonUtf8(b: Uint8Array, start = 0, end = b.length): JsonVerdict {
+export function checkJsonUtf8(b: Uint8Array, start = 0, end = b.length, maxDepth = MAX_JSON_DEPTH): JsonVerdict {
   let i = start
   let depth = 0
   for (;;) {
@@ -38,7 +48,7 @@ export function checkJsonUtf8(b: Uint8Array, start = 0, end = b.length): JsonVer
     if (i >= end) return JSON_INVALID
     const c = b[i]!
     if (c === OBJECT) {
-      if (depth === MAX_JSON_DEPTH) return JSON_TOO_DEEP
+      if (depth === maxDepth) return JSON_TOO_DEEP
       i = skipWs(b, i + 1, end)
       if (i < end && b[i] === OBJECT_END) i++
       else {
@@ -48,7 +58,7 @@ export function checkJsonUtf8(b: Uint8Array, start = 0, end = b.length): JsonVer
         continue
       }
     } else if (c === ARRAY) {
-      if (depth === MAX_JSON_DEPTH) return JSON_TOO_DEEP
+      if (depth === maxDepth) return JSON_TOO_DEEP
       i = skipWs(b, i + 1, end)
       if (i < end && b[i] === ARRAY_END) i++
       else {
@@ -156,7 +166,6 @@ function number(b: Uint8Array, i: number, end: number): number {
 const isHex = (c: number | undefined) => c !== undefined && ((c >= ZERO && c <= NINE) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66))
 /** the characters a backslash may escape, besides u: " \ / b f n r t */
 const SIMPLE_ESCAPES = new Set([QUOTE, BACKSLASH, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74])
-const isCont = (c: number | undefined) => c !== undefined && c >= 0x80 && c <= 0xbf
 
 /**
  * The rest of a string after its opening quote: no raw control characters, valid escapes, and
@@ -179,26 +188,38 @@ function string(b: Uint8Array, i: number, end: number): number {
     } else if (c < 0x80) {
       i++
     } else {
-      // Sequence lengths and second-byte ranges from the WHATWG UTF-8 decoder.
-      let n: number
-      let lo = 0x80
-      let hi = 0xbf
-      if (c >= 0xc2 && c <= 0xdf) n = 1
-      else if (c >= 0xe0 && c <= 0xef) {
-        n = 2
-        if (c === 0xe0) lo = 0xa0
-        else if (c === 0xed) hi = 0x9f
-      } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 3
-        if (c === 0xf0) lo = 0x90
-        else if (c === 0xf4) hi = 0x8f
-      } else return -1
-      if (i + n >= end) return -1
-      const second = b[i + 1]!
-      if (second < lo || second > hi) return -1
-      for (let k = 2; k <= n; k++) if (!isCont(b[i + k])) return -1
-      i += n + 1
+      i = utf8Char(b, i, end)
+      if (i < 0) return -1
     }
   }
   return -1
+}
+
+/**
+ * The multi-byte UTF-8 sequence starting at `b[i]` (a byte ≥ 0x80) as a fatal WHATWG decoder reads
+ * it: the index after it, or -1 for an overlong form, a surrogate, anything above U+10FFFF or a
+ * truncated sequence. Its length in UTF-16 units is 2 when it took 4 bytes, else 1.
+ */
+export function utf8Char(b: Uint8Array, i: number, end: number): number {
+  const c = b[i]!
+  // Sequence lengths and second-byte ranges from the WHATWG UTF-8 decoder.
+  let n: number
+  let lo = 0x80
+  let hi = 0xbf
+  if (c >= 0xc2 && c <= 0xdf) n = 1
+  else if (c >= 0xe0 && c <= 0xef) {
+    n = 2
+    if (c === 0xe0) lo = 0xa0
+    else if (c === 0xed) hi = 0x9f
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 3
+    if (c === 0xf0) lo = 0x90
+    else if (c === 0xf4) hi = 0x8f
+  } else return -1
+  if (i + n >= end) return -1
+  const second = b[i + 1]!
+  if (second < lo || second > hi) return -1
+  if (n > 1 && (b[i + 2]! & 0xc0) !== 0x80) return -1
+  if (n > 2 && (b[i + 3]! & 0xc0) !== 0x80) return -1
+  return i + n + 1
 }
