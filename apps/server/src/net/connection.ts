@@ -80,6 +80,11 @@ export class Connection implements RoomPeer {
     ws.on('close', onSocketClose) // ws emits it once
   }
 
+  /** Who writes on this connection, for change records (update/commit.ts `UpdateSender.author`). */
+  get author(): string | undefined {
+    return this.principal
+  }
+
   /** The transaction origin of this connection's updates: itself (`kind` + `id`), no extra object. */
   get txOrigin(): TxOrigin {
     return this

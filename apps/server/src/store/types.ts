@@ -19,6 +19,11 @@ export interface AppendEntry {
    * exactly one succeeds.
    */
   ifLastSeq?: number
+  /**
+   * OPTIONAL: who wrote the row (the senders' token `sub`s, distinct, in arrival order; absent when
+   * none is known). Stores may ignore it; change records (webhooks, version history) use it.
+   */
+  authors?: string[]
 }
 
 /** One stored room, as `listRooms` describes it. */

@@ -1,4 +1,4 @@
-import type { DocStore } from '../store/types.js'
+import type { AppendEntry, DocStore } from '../store/types.js'
 import type { Metrics } from '../metrics.js'
 import type { Logger } from '../log.js'
 import type { TxOrigin } from '../room/tx-origins.js'
@@ -24,6 +24,8 @@ export interface UpdateSender {
   readonly txOrigin: TxOrigin
   /** "saved" bookkeeping, when the connection negotiated it */
   readonly acks: AckTracker | undefined
+  /** who wrote, for the store's change records (webhooks, history): the token's `sub`, undefined when unknown */
+  readonly author?: string | undefined
   send(frame: Uint8Array): void
   close(code: number, reason: string): void
 }
@@ -52,6 +54,16 @@ export interface Arrival {
    * `from.close`, as it does for a connection.
    */
   stored?: (seq: number) => void
+}
+
+/** The store's row for one room's share: its update, who wrote it, and the API's condition. */
+function appendEntry(room: CommitRoom, c: RoomCommit): AppendEntry {
+  const entry: AppendEntry = { room: room.name, update: c.update }
+  let authors: Set<string> | undefined
+  for (const a of c.arrivals) if (a.from?.author !== undefined) (authors ??= new Set()).add(a.from.author)
+  if (authors) entry.authors = [...authors]
+  if (c.expect !== undefined) entry.ifLastSeq = c.expect
+  return entry
 }
 
 /** One room's share of a commit. */
@@ -135,7 +147,7 @@ export function createCommitter(store: DocStore, metrics: Metrics, log: Logger) 
     if (rooms.length === 0) return
     let stored = rooms
     try {
-      const seqs = await store.append(rooms.map(([room, c]) => (c.expect === undefined ? { room: room.name, update: c.update } : { room: room.name, update: c.update, ifLastSeq: c.expect })))
+      const seqs = await store.append(rooms.map(([room, c]) => appendEntry(room, c)))
       for (let i = 0; i < rooms.length; i++) rooms[i]![1].seq = seqs[i]!
       if (seqs.includes(0)) stored = rooms.filter(([room, c]) => c.seq !== 0 || refuseConditional(room, c))
     } catch (err) {
