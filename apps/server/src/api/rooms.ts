@@ -54,7 +54,8 @@ const MAX_LIMIT = 1000
 
 /**
  * Stored rooms, by name in the store's order, a page at a time: `cursor` is the previous page's
- * `next` (opaque), null on the last page. `clients` counts connections on this server.
+ * `next` (opaque), null on the last page. `clients` counts connections on every server (the
+ * fan-out's counts of the others, a heartbeat or so old), on this one alone while Redis is down.
  */
 export async function listRooms(deps: ApiDeps, res: ServerResponse, url: URL): Promise<void> {
   const prefix = url.searchParams.get('prefix') ?? ''
@@ -68,6 +69,7 @@ export async function listRooms(deps: ApiDeps, res: ServerResponse, url: URL): P
     if (after === '' || Buffer.from(after, 'utf8').toString('base64url') !== cursor) throw new ApiError(400, 'bad-cursor', 'cursor is not one this API returned')
   }
   const rooms = await deps.store.listRooms({ prefix, after, limit })
+  const remote = rooms.length ? await deps.fanout.remoteClients?.(rooms.map((r) => r.room)) : undefined
   const last = rooms.length === limit ? rooms[rooms.length - 1] : undefined
   sendJson(res, 200, {
     rooms: rooms.map((r) => ({
@@ -75,7 +77,7 @@ export async function listRooms(deps: ApiDeps, res: ServerResponse, url: URL): P
       bytes: r.bytes,
       createdAt: iso(r.createdAt),
       updatedAt: iso(r.updatedAt),
-      clients: deps.registry.peek(r.room)?.peers.size ?? 0,
+      clients: (deps.registry.peek(r.room)?.peers.size ?? 0) + (remote?.get(r.room) ?? 0),
     })),
     next: last ? Buffer.from(last.room, 'utf8').toString('base64url') : null,
   })

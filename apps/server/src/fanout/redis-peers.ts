@@ -26,6 +26,10 @@ export function createPeerWatch(opts: { timeoutMs: number; onGone: (id: string, 
     get size(): number {
       return peers.size
     },
+    /** the servers heard and not yet declared gone */
+    ids(): string[] {
+      return [...peers.keys()]
+    },
     /** a message from `id` arrived now */
     heard(id: string, now: number): PeerServer {
       let peer = peers.get(id)

@@ -7,6 +7,7 @@ import { PresenceLedger } from './redis-presence.js'
 import { createLivenessProbe } from './redis-liveness.js'
 import { createPublisher } from './redis-publisher.js'
 import { createPeerWatch, type PeerServer } from './redis-peers.js'
+import { createClientCounts } from './redis-clients.js'
 import { FanoutReason } from '../health/model.js'
 import type { FanoutMetrics, RedisFanout, RedisFanoutOptions } from './redis-options.js'
 
@@ -87,6 +88,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
   const presence = new PresenceLedger()
   const resyncListeners = new Set<(rooms: readonly string[]) => void>()
 
+  const clientCounts = createClientCounts({ redis: pub, keyOf: (id) => `${prefix}:clients:${id}`, serverId, ttlMs: peerTimeoutMs, log })
   const publisher = createPublisher(pub, { serverId, channelOf, controlChannel, maxQueueMessages, maxQueueBytes, metrics })
   const post = (q: Parameters<typeof publisher.post>[0]) => publisher.post(q)
   let closed = false
@@ -240,6 +242,8 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
     pubEverReady = true
     publisher.flush()
     heartbeat()
+    // Redis may have restarted empty: write our client counts whole.
+    clientCounts.renew(true)
   })
 
   let subWasUp = false
@@ -266,6 +270,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
   function heartbeat(): void {
     // Heartbeats are never queued: a stale one proves nothing.
     if (!closed) publisher.sendIfUp({ room: undefined, buf: encodeWire(WireType.Heartbeat, serverId), kind: undefined })
+    clientCounts.renew(false)
   }
 
   const timer = setInterval(() => {
@@ -328,6 +333,10 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
       post({ room, buf: encodeWire(TYPE_OF[msg.kind], serverId, msg.payload), kind: msg.kind })
     },
 
+    setClients: (room, clients) => clientCounts.set(room, clients),
+
+    remoteClients: (names) => clientCounts.read(peers.ids(), names),
+
     onResync(cb) {
       resyncListeners.add(cb)
       return () => resyncListeners.delete(cb)
@@ -385,6 +394,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
       presence.clear()
       resyncListeners.clear()
       // Tell peers now instead of letting them wait out our silence; bounded, Redis may be gone.
+      await withTimeout(clientCounts.close(), 1_000)
       if (pub.status === 'ready') {
         const flushes = publisher.drain({ room: undefined, buf: encodeWire(WireType.Bye, serverId), kind: undefined })
         await withTimeout(Promise.all(flushes), 1_000)

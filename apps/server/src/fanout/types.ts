@@ -41,6 +41,16 @@ export interface Fanout {
    * `DocStore.loadSince`) and applying them converges the room. Returns a function removing `cb`.
    */
   onResync?(cb: (rooms: readonly string[]) => void): () => void
+  /**
+   * OPTIONAL (several servers): this server now has `clients` connections in `room`, so other
+   * servers can count them in the room listing. Cheap and fire-and-forget (coalesced).
+   */
+  setClients?(room: string, clients: number): void
+  /**
+   * OPTIONAL: how many clients the OTHER servers have in each of `rooms` (a room absent = 0), or
+   * undefined when that cannot be known right now (the listing then counts this server's only).
+   */
+  remoteClients?(rooms: readonly string[]): Promise<Map<string, number> | undefined>
 }
 
 /** One server, nothing to fan out to. */

@@ -101,12 +101,14 @@ export class Room implements CommitRoom {
     // An upgrade that acquired the room before it was deleted (room/registry.ts `remove`).
     if (this.shutWith) return peer.close(this.shutWith.code, this.shutWith.reason)
     this.peers.add(peer)
+    this.ctx.fanout.setClients?.(this.name, this.peers.size)
     this.document.whenSettled(peer, (state) => peer.send(state.step1()))
     if (this.presence.size > 0) peer.send(writeAwareness(this.presence.encodeAll()))
   }
 
   leave(peer: RoomPeer): void {
     if (!this.peers.delete(peer)) return
+    this.ctx.fanout.setClients?.(this.name, this.peers.size)
     const update = this.owners?.leave(peer)
     if (!update) return
     this.broadcast(writeAwareness(update), undefined, MessageType.Awareness)
