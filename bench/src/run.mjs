@@ -73,7 +73,7 @@ if (config.profile) mkdirSync(profDir, { recursive: true })
 const raw = []
 for (let rep = 0; rep < config.repeats; rep++) {
   for (const sc of scenarios) {
-    const ts = targets.filter((t) => !t.memoryVariant || sc.memoryVariants)
+    const ts = targets.filter((t) => (!t.memoryVariant || sc.memoryVariants) && (!t.onlyIn || t.onlyIn.includes(sc.id)) && (!sc.only || sc.only(t)))
     const order = ts.map((_, i) => ts[(i + rep) % ts.length]) // rotate so no target always runs first
     for (const target of order) {
       const nodeArgs = config.profile && target.role === 'tandem'

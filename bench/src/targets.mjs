@@ -1,7 +1,8 @@
 // The servers under test. Each runs as its own node process (no pnpm/npx wrapper), so the pid
 // we sample is the process that holds the sockets.
 import { existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
+import pg from 'pg'
 import { BENCH_DIR, TANDEM_MAIN } from './paths.mjs'
 
 /**
@@ -27,6 +28,8 @@ const TANDEM_UNLIMITED = {
  * @property {import('./wire/protocol.mjs').Proto} proto
  * @property {boolean} durable survives a restart (scenario D's restart wave)
  * @property {boolean} [memoryVariant] only run where scenario F compares stores (A, B)
+ * @property {string[]} [onlyIn] only run in these scenarios
+ * @property {(dataDir: string) => Promise<void>} [cleanup] removes what the server stored outside its data dir
  * @property {boolean} [fixedPort] the server cannot report the port it got from PORT=0
  * @property {(dataDir: string, o: { replay?: boolean }) => { script: string, env: Record<string, string> }} command
  */
@@ -93,7 +96,27 @@ export const TARGETS = [
     durable: true,
     command: (dir) => ({ script: baselineMain(), env: { ...TANDEM_UNLIMITED, DATA_DIR: dir } }),
   },
+  {
+    // Scenario G reads rooms cold from PostgreSQL too: the machine's server (BENCH_DATABASE_URL),
+    // a schema of its own per run, dropped afterwards.
+    id: 'tandem-postgres',
+    label: 'Tandem (PostgreSQL)',
+    role: 'tandem',
+    proto: 'yws',
+    durable: true,
+    onlyIn: ['G'],
+    command: (dir) => ({ script: TANDEM_MAIN, env: { ...TANDEM_UNLIMITED, DATA_DIR: dir, DATABASE_URL: pgUrl(), PG_SCHEMA: pgSchema(dir) } }),
+    cleanup: async (dir) => {
+      const client = new pg.Client({ connectionString: pgUrl() })
+      await client.connect()
+      try { await client.query(`DROP SCHEMA IF EXISTS ${pgSchema(dir)} CASCADE`) } finally { await client.end() }
+    },
+  },
 ]
+
+const pgUrl = () => process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
+/** One schema per run, named after the run's data dir (the same across the run's restarts). @param {string} dir */
+const pgSchema = (dir) => `bench_${basename(dir).replace(/[^a-z0-9]/gi, '_').toLowerCase()}`
 
 const baselineMain = () => join(process.env.BENCH_BASELINE ?? '', 'apps/server/dist/main.js')
 

@@ -4,6 +4,7 @@ import { Fanout } from './fanout.mjs'
 import { Presence } from './presence.mjs'
 import { Capacity } from './capacity.mjs'
 import { Join } from './join.mjs'
+import { ColdLoad } from './cold.mjs'
 import { latencySummary } from '../stats.mjs'
 
 /** @type {any} */
@@ -31,6 +32,10 @@ const commands = {
   async joinDropHolder () { return workload.dropHolder() },
   async joinWave (a) { return workload.wave(a) },
   async joinVerify () { return workload.verifyContent() },
+  async coldOpen (a) { workload = new ColdLoad(a); return null },
+  async coldSeed () { return workload.seed() },
+  async coldOpenAll (a) { return summarise(await workload.openAll(a)) },
+  async coldBig (a) { return workload.big(a) },
   async close () { await workload?.close(); workload = null; return null },
 }
 

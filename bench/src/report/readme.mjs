@@ -75,6 +75,13 @@ scenario), \`results/results.json\` (every run plus the medians) and \`results/r
   generator as much as by the relay (its CPU per delivery is unaffected). See "loadgen CPU %".
 - Scenario D's document is generated from a seeded editing trace (5 authors, typing bursts,
   backspace runs, caret jumps) and cached in \`results/tmp/\`.
+- Scenario G (cold loads; durable servers: Tandem on SQLite and on PostgreSQL, Hocuspocus + SQLite)
+  seeds 1,000 rooms and a ~5 MB document, restarts the server, then opens each room once in a
+  seeded random order and times connect → the server's sync step 2. Tandem on PostgreSQL uses the
+  machine's server (\`BENCH_DATABASE_URL\`, default the tests' database) in a schema of its own per run.
+- Scenario H is C at 19,000 connections (Tandem and the relay): this machine's hard per-process
+  file limit is 20,000 (\`ulimit -Hn\`; raising it needs privileges the machine does not give), which
+  the server's own files share, so 20,000 sockets cannot be held by one process here.
 
 ## Last run
 ${r.startedAt} on ${m.nproc} × ${m.cpuModel} (nproc ${m.nproc}), ${m.memGiB} GiB RAM, Node ${m.node}.

@@ -3,6 +3,7 @@ import { runA, runB } from './fanout.mjs'
 import { runC } from './capacity.mjs'
 import { runD } from './large-doc.mjs'
 import { runE } from './presence.mjs'
+import { runG } from './cold.mjs'
 
 /**
  * @typedef {object} Metric
@@ -21,6 +22,7 @@ import { runE } from './presence.mjs'
  * @property {(ctx: import('./rig.mjs').RunContext) => Promise<Record<string, any>>} run
  * @property {Metric[]} metrics
  * @property {boolean} [memoryVariants] also run the in-memory Tandem variant (for F)
+ * @property {(t: import('../targets.mjs').Target) => boolean} [only] the targets it applies to (default: all)
  */
 
 /** CPU other processes on the machine used during the measurement (it is shared). */
@@ -108,6 +110,41 @@ export const SCENARIOS = [
       { key: 'deliveriesPerSec', label: 'deliveries/s', better: null, digits: 0 },
       { key: 'serverCpuPct', label: 'server CPU %', better: null, digits: 0 },
       { key: 'rssMiB', label: 'RSS MiB', better: 'lower', digits: 0 },
+      OTHER_LOAD,
+    ],
+  },
+  {
+    id: 'G',
+    title: 'Cold room loads from the store',
+    describe: (p) => `${p.rooms} stored rooms (each ~${p.docChars} characters typed in ${p.edits} edits) and one ~${(p.bigChars / 1e6).toFixed(1)} MB document, seeded, then the server restarted: every room opened once in random order (${p.concurrency} at a time), time from connect to the server's sync step 2; then the large document's first load and ${p.joiners} joiners at once. Durable servers only.`,
+    run: runG,
+    only: (t) => t.durable,
+    metrics: [
+      { key: 'p50', label: 'p50 ms', better: 'lower', digits: 2 },
+      { key: 'p99', label: 'p99 ms', better: 'lower', ratio: true, digits: 2 },
+      { key: 'cpuMsPerLoad', label: 'CPU ms / load', better: 'lower', ratio: true, digits: 2 },
+      { key: 'loadsPerSec', label: 'loads/s', better: 'higher', digits: 0 },
+      { key: 'bigFirstMs', label: 'large doc first load ms', better: 'lower', digits: 0 },
+      { key: 'bigWaveMs', label: 'large doc joiners ms', better: 'lower', digits: 0 },
+      { key: 'bigCpuMs', label: 'large doc CPU ms', better: 'lower', digits: 0 },
+      { key: 'bigMiB', label: 'large doc MiB', better: null, digits: 1 },
+      { key: 'restartMs', label: 'restart to ready ms', better: 'lower', digits: 0 },
+      { key: 'rssMiB', label: 'RSS MiB', better: 'lower', digits: 0 },
+      OTHER_LOAD,
+    ],
+  },
+  {
+    id: 'H',
+    title: 'Many idle connections',
+    describe: (p) => `${p.rooms * p.clients} connections in ${p.rooms} rooms from 253 loopback addresses (${p.concurrency} connecting at a time), each synced; RSS ${p.settleMs / 1000} s after the last one synced, minus the idle server's. (20,000 is this machine's per-process file limit, which the server's own files and sockets share.)`,
+    run: runC,
+    only: (t) => t.role === 'relay' || t.id === 'tandem',
+    metrics: [
+      { key: 'rssPerConnKiB', label: 'RSS KiB / conn', better: 'lower', ratio: true, digits: 1 },
+      { key: 'connectSyncMs', label: 'connect+sync ms', better: 'lower', ratio: true, digits: 0 },
+      { key: 'connectCpuMs', label: 'connect CPU ms', better: 'lower', digits: 0 },
+      { key: 'rssMiB', label: 'loaded RSS MiB', better: null, digits: 0 },
+      { key: 'dropped', label: 'dropped', better: 'lower', digits: 0 },
       OTHER_LOAD,
     ],
   },

@@ -43,6 +43,7 @@ export async function withRig (ctx, o, fn) {
   } finally {
     await lg.stop()
     await server.stop()
+    await ctx.target.cleanup?.(dataDir)
     rmSync(dataDir, { recursive: true, force: true })
   }
 }
