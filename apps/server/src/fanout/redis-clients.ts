@@ -32,7 +32,7 @@ export function createClientCounts(opts: {
   ttlMs: number
   flushMs?: number
   readTimeoutMs?: number
-  log?: Logger
+  log?: Pick<Logger, 'debug'>
 }): ClientCounts {
   const { redis } = opts
   const key = opts.keyOf(opts.serverId)
