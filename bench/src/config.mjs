@@ -1,7 +1,7 @@
 // The only reader of argv/env for the benchmark: defaults, --quick sizes, overrides.
 //   --quick               tiny sizes, 1 repeat, results to results/tmp/quick (smoke test)
 //   --repeats N           interleaved repeats (median reported), default 3
-//   --scenarios A,B,...   subset of A-H (F is derived from A and B)
+//   --scenarios A,B,...   subset of A-H and S (S, the store's cost, is derived from A and B)
 //   --targets id,...      subset of targets (see src/targets.mjs)
 //   --set A.rooms=20      override one parameter (also env BENCH_A_ROOMS=20)
 //   --profile             run Tandem's server with --cpu-prof (profiles in results/tmp/prof)
@@ -17,6 +17,8 @@ const DEFAULTS = {
   C: { rooms: 500, clients: 10, concurrency: 100, settleMs: 1500 },
   D: { ops: 100_000, authors: 5, chunks: 1000, seed: 42, clients: 20, waves: 10, settleMs: 3000 },
   E: { rooms: 20, clients: 10, hz: 10, warmupMs: 2000, durationMs: 10_000, concurrency: 100 },
+  // A's and B's load, each room's clients split over two servers (and one server, to compare)
+  F: { rooms: 50, clients: 10, writers: 2, window: 2, pool: 6000, rate: 2000, warmupMs: 2000, durationMs: 10_000, concurrency: 100 },
   // 1,000 rooms of ~2 KB (40 edits each), opened cold 4 at a time; a ~5 MB document, then 20 joiners
   G: { rooms: 1000, docChars: 2000, edits: 40, concurrency: 4, bigChars: 5_000_000, joiners: 20, settleMs: 3000 },
   // as C, at the most connections this machine's per-process file limit (20,000) leaves room for
@@ -30,11 +32,12 @@ const QUICK = {
   C: { rooms: 20, clients: 10, settleMs: 300 },
   D: { ops: 10_000, chunks: 100, clients: 4, waves: 2, settleMs: 2200 },
   E: { rooms: 4, clients: 4, warmupMs: 300, durationMs: 1000 },
+  F: { rooms: 5, clients: 4, pool: 12_000, rate: 200, warmupMs: 300, durationMs: 1000 },
   G: { rooms: 50, docChars: 500, edits: 10, bigChars: 200_000, joiners: 4, settleMs: 2200 },
   H: { rooms: 50, clients: 10, settleMs: 300 },
 }
 
-const SCENARIO_IDS = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H']
+const SCENARIO_IDS = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'S']
 
 /** @param {string[]} argv @param {NodeJS.ProcessEnv} env */
 export function parseConfig (argv, env) {
@@ -61,7 +64,7 @@ export function parseConfig (argv, env) {
     }
   }
   for (const s of sets) {
-    const m = /^([A-EGH])\.(\w+)=(.+)$/.exec(s)
+    const m = /^([A-H])\.(\w+)=(.+)$/.exec(s)
     if (!m || !(m[2] in params[m[1]])) throw new Error(`bad --set ${s} (expected e.g. A.rooms=20)`)
     params[m[1]][m[2]] = num(m[3], s)
   }

@@ -20,8 +20,11 @@ function rssKiB (pid) {
   return m ? Number(m[1]) : NaN
 }
 
-/** @param {number} pid */
-export const sample = (pid) => ({ t: performance.now(), cpu: cpuMs(pid), rss: rssKiB(pid), sys: systemBusyMs() })
+/** One process, or several summed (a cluster of servers). @param {number | number[]} pid */
+export const sample = (pid) => {
+  const pids = Array.isArray(pid) ? pid : [pid]
+  return { t: performance.now(), cpu: pids.reduce((n, p) => n + cpuMs(p), 0), rss: pids.reduce((n, p) => n + rssKiB(p), 0), sys: systemBusyMs() }
+}
 
 /** @typedef {ReturnType<typeof sample>} Sample */
 

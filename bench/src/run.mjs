@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { parseConfig } from './config.mjs'
 import { machineInfo } from './machine.mjs'
 import { availableTargets } from './targets.mjs'
-import { startServer } from './server-process.mjs'
+import { startServers } from './server-process.mjs'
 import { verifyTarget } from './verify.mjs'
 import { ensureTrace } from './trace.mjs'
 import { SCENARIOS } from './scenarios/index.mjs'
@@ -25,7 +25,7 @@ let targets = availableTargets()
 if (config.targets) targets = targets.filter((t) => config.targets?.includes(t.id))
 if (!targets.some((t) => t.role === 'tandem')) log('Tandem is not built (apps/server/dist/main.js missing): running the peers only')
 const wanted = new Set(config.scenarios)
-if (wanted.has('F')) { wanted.add('A'); wanted.add('B') }
+if (wanted.has('S')) { wanted.add('A'); wanted.add('B') }
 const scenarios = SCENARIOS.filter((s) => wanted.has(s.id))
 log(`${machine.nproc} × ${machine.cpuModel}, Node ${machine.node}; targets: ${targets.map((t) => t.id).join(', ')}; scenarios: ${scenarios.map((s) => s.id).join('')}; repeats: ${config.repeats}`)
 
@@ -38,11 +38,12 @@ const verified = {}
 for (const t of targets) {
   const dir = mkdtempSync(join(tmpdir(), `tandem-bench-verify-${t.id}-`))
   try {
-    const server = await startServer(t, { dataDir: dir })
-    try { verified[t.id] = await verifyTarget(t, server.base) } finally { await server.stop() }
+    const server = await startServers(t, { dataDir: dir })
+    try { verified[t.id] = await verifyTarget(t, server.bases) } finally { await server.stop() }
   } catch (err) {
     verified[t.id] = { ok: false, ms: 0, error: String(/** @type {Error} */ (err).message) }
   } finally {
+    await t.cleanup?.(dir)
     rmSync(dir, { recursive: true, force: true })
   }
   log(`verify ${t.id}: ${verified[t.id].ok ? 'converged' : `UNVERIFIED (${verified[t.id].error})`}`)
@@ -109,7 +110,7 @@ for (let rep = 0; rep < config.repeats; rep++) {
 }
 
 const agg = aggregate(raw, targets, verified)
-const store = wanted.has('F') ? storeCost(agg) : []
+const store = wanted.has('S') ? storeCost(agg) : []
 const goals = targets.some((t) => t.id === 'tandem') ? checkGoals(agg) : []
 const labels = Object.fromEntries(targets.map((t) => [t.id, t.label]))
 const durationS = (performance.now() - t0) / 1000

@@ -17,10 +17,10 @@ const freePort = () => new Promise((resolve, reject) => {
 
 /**
  * @param {import('./targets.mjs').Target} target
- * @param {{ dataDir: string, replay?: boolean, nodeArgs?: string[], timeoutMs?: number }} o
+ * @param {{ dataDir: string, replay?: boolean, nodeArgs?: string[], timeoutMs?: number, index?: number }} o
  */
 export async function startServer (target, o) {
-  const { script, env } = target.command(o.dataDir, { replay: o.replay })
+  const { script, env } = target.command(o.dataDir, { replay: o.replay, index: o.index ?? 0 })
   const port = target.fixedPort ? String(await freePort()) : '0'
   const t0 = performance.now()
   const child = spawn(process.execPath, [...(o.nodeArgs ?? []), script], {
@@ -50,9 +50,13 @@ export async function startServer (target, o) {
   })
   const startMs = performance.now() - t0
   let stopped = false
+  const base = `ws://${HOST}:${boundPort}`
   return {
+    /** @type {number | number[]} */
     pid: /** @type {number} */ (child.pid),
-    base: `ws://${HOST}:${boundPort}`,
+    base,
+    /** every server of the target (several for a cluster, see startServers) */
+    bases: [base],
     startMs,
     tail: () => tail.join('\n'),
     alive: () => child.exitCode === null && child.signalCode === null,
@@ -71,3 +75,36 @@ export async function startServer (target, o) {
 }
 
 /** @typedef {Awaited<ReturnType<typeof startServer>>} ServerHandle */
+
+/**
+ * A target's servers: one process, or `target.servers` of them sharing a store and a fan-out
+ * (scenario F), as one handle: CPU and RSS are summed over them, `bases` lists each one's address.
+ * @param {import('./targets.mjs').Target} target
+ * @param {{ dataDir: string, replay?: boolean, nodeArgs?: string[], timeoutMs?: number }} o
+ * @returns {Promise<ServerHandle>}
+ */
+export async function startServers (target, o) {
+  const n = target.servers ?? 1
+  if (n === 1) return startServer(target, o)
+  /** @type {ServerHandle[]} */
+  const all = []
+  try {
+    // One after the other: the first one migrates the shared schema.
+    for (let i = 0; i < n; i++) all.push(await startServer(target, { ...o, index: i }))
+  } catch (err) {
+    await Promise.all(all.map((s) => s.stop()))
+    throw err
+  }
+  return {
+    pid: all.map((s) => /** @type {number} */ (s.pid)),
+    base: all[0].base,
+    bases: all.map((s) => s.base),
+    startMs: Math.max(...all.map((s) => s.startMs)),
+    tail: () => all.map((s, i) => `[server ${i}]\n${s.tail()}`).join('\n'),
+    alive: () => all.every((s) => s.alive()),
+    async stop (graceMs) {
+      const r = await Promise.all(all.map((s) => s.stop(graceMs)))
+      return r[0]
+    },
+  }
+}

@@ -27,11 +27,12 @@ const TANDEM_UNLIMITED = {
  * @property {'relay' | 'peer' | 'tandem'} role
  * @property {import('./wire/protocol.mjs').Proto} proto
  * @property {boolean} durable survives a restart (scenario D's restart wave)
- * @property {boolean} [memoryVariant] only run where scenario F compares stores (A, B)
+ * @property {boolean} [memoryVariant] only run where scenario S compares stores (A, B)
+ * @property {number} [servers] how many server processes share the work (scenario F's clusters); 1 by default
  * @property {string[]} [onlyIn] only run in these scenarios
  * @property {(dataDir: string) => Promise<void>} [cleanup] removes what the server stored outside its data dir
  * @property {boolean} [fixedPort] the server cannot report the port it got from PORT=0
- * @property {(dataDir: string, o: { replay?: boolean }) => { script: string, env: Record<string, string> }} command
+ * @property {(dataDir: string, o: { replay?: boolean, index?: number }) => { script: string, env: Record<string, string> }} command
  */
 
 /** @type {Target[]} */
@@ -104,15 +105,46 @@ export const TARGETS = [
     role: 'tandem',
     proto: 'yws',
     durable: true,
-    onlyIn: ['G'],
+    onlyIn: ['F', 'G'],
     command: (dir) => ({ script: TANDEM_MAIN, env: { ...TANDEM_UNLIMITED, DATA_DIR: dir, DATABASE_URL: pgUrl(), PG_SCHEMA: pgSchema(dir) } }),
-    cleanup: async (dir) => {
-      const client = new pg.Client({ connectionString: pgUrl() })
-      await client.connect()
-      try { await client.query(`DROP SCHEMA IF EXISTS ${pgSchema(dir)} CASCADE`) } finally { await client.end() }
-    },
+    cleanup: (dir) => dropSchema(pgSchema(dir)),
+  },
+  {
+    // Scenario F: two Tandem servers on one PostgreSQL schema, fanning out over Redis
+    // (BENCH_REDIS_URL, a key prefix of their own), each room's clients split between them.
+    id: 'tandem-cluster',
+    label: 'Tandem × 2 (PostgreSQL + Redis)',
+    role: 'tandem',
+    proto: 'yws',
+    durable: true,
+    servers: 2,
+    onlyIn: ['F'],
+    command: (dir, o) => ({
+      script: TANDEM_MAIN,
+      env: { ...TANDEM_UNLIMITED, DATA_DIR: join(dir, `s${o.index ?? 0}`), DATABASE_URL: pgUrl(), PG_SCHEMA: pgSchema(dir), REDIS_URL: redisUrl(), REDIS_PREFIX: pgSchema(dir) },
+    }),
+    cleanup: (dir) => dropSchema(pgSchema(dir)),
+  },
+  {
+    // Scenario F: Hocuspocus' own scale-out, its Redis extension, in the same layout.
+    id: 'hocuspocus-redis',
+    label: 'Hocuspocus 4.7.0 × 2 (Redis extension)',
+    role: 'peer',
+    proto: 'hp',
+    durable: false,
+    servers: 2,
+    onlyIn: ['F'],
+    command: (dir) => ({ script: join(BENCH_DIR, 'servers/hocuspocus.mjs'), env: { REDIS_URL: redisUrl(), REDIS_PREFIX: pgSchema(dir) } }),
   },
 ]
+
+const redisUrl = () => process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379'
+
+async function dropSchema (/** @type {string} */ schema) {
+  const client = new pg.Client({ connectionString: pgUrl() })
+  await client.connect()
+  try { await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`) } finally { await client.end() }
+}
 
 const pgUrl = () => process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
 /** One schema per run, named after the run's data dir (the same across the run's restarts). @param {string} dir */
@@ -127,5 +159,5 @@ export const availableTargets = () =>
     return t.role !== 'tandem' || existsSync(TANDEM_MAIN)
   })
 
-/** Same-store pairs scenario F compares: [durable, in-memory]. */
+/** Same-store pairs scenario S compares: [durable, in-memory]. */
 export const STORE_PAIRS = [['tandem', 'tandem-memory'], ['hocuspocus-sqlite', 'hocuspocus']]

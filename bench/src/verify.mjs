@@ -41,10 +41,14 @@ async function realClient (target, base, room, doc) {
 }
 
 /**
- * @param {import('./targets.mjs').Target} target @param {string} base
+ * A cluster (several `bases`) is verified across its servers: the real client on the first, the
+ * light client and the late real client on the last.
+ * @param {import('./targets.mjs').Target} target @param {string[]} bases
  * @returns {Promise<{ ok: boolean, ms: number, error?: string }>}
  */
-export async function verifyTarget (target, base) {
+export async function verifyTarget (target, bases) {
+  const base = bases[0]
+  const other = bases[bases.length - 1]
   const t0 = performance.now()
   const room = `verify-${target.id}-${Date.now()}`
   /** @type {Array<{ destroy(): void }>} providers and docs (a doc's destroy also stops its awareness timer) */
@@ -57,7 +61,7 @@ export async function verifyTarget (target, base) {
     owned.push(await realClient(target, base, room, docA))
     /** @type {Map<number, number>} highest clock + 1 the light client saw per Yjs client */
     const seen = new Map()
-    light = new LightClient(base, room, target.proto, {
+    light = new LightClient(other, room, target.proto, {
       onSync (_lc, syncType, d) {
         readStructIds(d, { onRange (client, clock, len) { seen.set(client, Math.max(seen.get(client) ?? 0, clock + len)) } })
       },
@@ -72,7 +76,7 @@ export async function verifyTarget (target, base) {
     if (target.proto !== 'relay') {
       const docB = new Y.Doc()
       owned.push(docB)
-      owned.push(await realClient(target, base, room, docB))
+      owned.push(await realClient(target, other, room, docB))
       await until(() => docB.getText(TEXT_NAME).toString() === text, 5000, 'late real client to converge')
     }
     return { ok: true, ms: performance.now() - t0 }

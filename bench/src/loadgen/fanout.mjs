@@ -51,7 +51,7 @@ class Receiver {
 
 export class Fanout {
   /**
-   * @param {{ base: string, proto: import('../wire/protocol.mjs').Proto, rooms: number, clientsPerRoom: number,
+   * @param {{ base: string, bases?: string[], proto: import('../wire/protocol.mjs').Proto, rooms: number, clientsPerRoom: number,
    *   writersPerRoom: number, poolSize: number, concurrency: number, roomPrefix: string }} o
    */
   constructor (o) {
@@ -71,7 +71,8 @@ export class Fanout {
       for (let c = 0; c < o.clientsPerRoom; c++) {
         const id = WRITER_ID_BASE + r * 64 + c
         const isWriter = c < o.writersPerRoom
-        const lc = new LightClient(o.base, room, o.proto)
+        // A cluster's clients of each room alternate between its servers (its writers land on different ones).
+        const lc = new LightClient(o.bases?.[c % o.bases.length] ?? o.base, room, o.proto)
         lc.sink = new Receiver(this, id, c === o.writersPerRoom)
         if (isWriter) this.writers.set(id, new Writer(lc, id, o.poolSize))
         this.clients.push(lc)

@@ -60,7 +60,7 @@ export function aggregate (raw, targets, verified) {
 }
 
 /**
- * Scenario F: the same A and B figures, durable store vs in-memory store, per server.
+ * Scenario S: the same A and B figures, durable store vs in-memory store, per server.
  * @param {Record<string, Row[]>} agg
  */
 export function storeCost (agg) {

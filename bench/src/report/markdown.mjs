@@ -1,4 +1,4 @@
-// Markdown tables: one per scenario (one row per server), scenario F, and Tandem's goals.
+// Markdown tables: one per scenario (one row per server), scenario S, and Tandem's goals.
 import { SCENARIOS } from '../scenarios/index.mjs'
 import { num, ratio } from './format.mjs'
 
@@ -68,7 +68,7 @@ export function resultsMarkdown (r) {
     out.push(scenarioTable(rows, sc), '')
   }
   if (r.store.length) {
-    out.push('## F. Durability cost', '', 'Scenarios A and B with the durable store divided by the same server with an in-memory store (> 1× for deliveries/s means faster with the store).', '', storeTable(r.store, r.labels), '')
+    out.push('## S. Durability cost', '', 'Scenarios A and B with the durable store divided by the same server with an in-memory store (> 1× for deliveries/s means faster with the store).', '', storeTable(r.store, r.labels), '')
   }
   return out.join('\n')
 }

@@ -42,8 +42,8 @@ scenario), \`results/results.json\` (every run plus the medians) and \`results/r
 - **ws relay**: \`servers/ws-relay.mjs\`, a \`ws\` server that forwards each frame's bytes to the other
   sockets of its room (in scenario D it also replays the room's frames to newcomers). The per-frame ceiling.
 - **@y/websocket-server 0.1.1**, its own \`src/server.js\`, in memory.
-- **Hocuspocus 4.7.0** (\`servers/hocuspocus.mjs\`), in memory, and with \`@hocuspocus/extension-sqlite\`.
-- **Tandem**: \`node apps/server/dist/main.js\` with its SQLite store, and with \`STORE=memory\` for scenario F.
+- **Hocuspocus 4.7.0** (\`servers/hocuspocus.mjs\`), in memory, with \`@hocuspocus/extension-sqlite\`, and two of them with \`@hocuspocus/extension-redis\` (F).
+- **Tandem**: \`node apps/server/dist/main.js\` with its SQLite store, and with \`STORE=memory\` for scenario S.
 
 ## Method
 - Load clients (\`src/loadgen/\`) do no Yjs work: they send pre-generated, byte-exact Yjs updates and
@@ -75,6 +75,13 @@ scenario), \`results/results.json\` (every run plus the medians) and \`results/r
   generator as much as by the relay (its CPU per delivery is unaffected). See "loadgen CPU %".
 - Scenario D's document is generated from a seeded editing trace (5 authors, typing bursts,
   backspace runs, caret jumps) and cached in \`results/tmp/\`.
+- Scenario F runs A's and B's load on two servers sharing a store and a fan-out, each room's
+  clients alternating between them (so every delivery to a client of the other server crosses
+  Redis): Tandem × 2 on PostgreSQL + Redis (\`BENCH_DATABASE_URL\`, \`BENCH_REDIS_URL\`; a schema and
+  key prefix of their own per run), next to one Tandem on the same PostgreSQL; Hocuspocus × 2 with
+  \`@hocuspocus/extension-redis\` 4.7.0, next to one Hocuspocus. CPU and RSS are summed over a
+  cluster's processes. Scenario S (formerly F) divides A and B with the durable store by the same
+  server in memory.
 - Scenario G (cold loads; durable servers: Tandem on SQLite and on PostgreSQL, Hocuspocus + SQLite)
   seeds 1,000 rooms and a ~5 MB document, restarts the server, then opens each room once in a
   seeded random order and times connect → the server's sync step 2. Tandem on PostgreSQL uses the

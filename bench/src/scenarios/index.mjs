@@ -4,6 +4,7 @@ import { runC } from './capacity.mjs'
 import { runD } from './large-doc.mjs'
 import { runE } from './presence.mjs'
 import { runG } from './cold.mjs'
+import { runF } from './cluster.mjs'
 
 /**
  * @typedef {object} Metric
@@ -110,6 +111,23 @@ export const SCENARIOS = [
       { key: 'deliveriesPerSec', label: 'deliveries/s', better: null, digits: 0 },
       { key: 'serverCpuPct', label: 'server CPU %', better: null, digits: 0 },
       { key: 'rssMiB', label: 'RSS MiB', better: 'lower', digits: 0 },
+      OTHER_LOAD,
+    ],
+  },
+  {
+    id: 'F',
+    title: 'Two servers: fan-out across a cluster',
+    describe: (p) => `A's closed-loop load (${p.rooms} rooms × ${p.clients} clients, ${p.writers} writers, window ${p.window}) and B's open-loop load (${p.rate} updates/s) with each room's clients alternating between two servers that share a store and Redis (Tandem: PostgreSQL + Redis; Hocuspocus: its Redis extension, in memory), next to one server of each. CPU summed over the servers.`,
+    run: runF,
+    only: (t) => ['relay', 'tandem-postgres', 'tandem-cluster', 'hocuspocus', 'hocuspocus-redis'].includes(t.id),
+    metrics: [
+      { key: 'deliveriesPerSec', label: 'A deliveries/s', better: 'higher', ratio: true, digits: 0 },
+      { key: 'cpuMsPer1000', label: 'A CPU ms / 1k deliveries', better: 'lower', ratio: true, digits: 2 },
+      { key: 'p99', label: 'B p99 ms', better: 'lower', ratio: true, digits: 2 },
+      { key: 'p50', label: 'B p50 ms', better: 'lower', digits: 2 },
+      { key: 'bCpuMsPer1000', label: 'B CPU ms / 1k deliveries', better: 'lower', digits: 2 },
+      { key: 'deliveredPct', label: 'B delivered %', better: 'higher', digits: 1 },
+      { key: 'rssMiB', label: 'RSS MiB (all servers)', better: 'lower', digits: 0 },
       OTHER_LOAD,
     ],
   },

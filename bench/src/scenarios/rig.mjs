@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startServer } from '../server-process.mjs'
+import { startServers } from '../server-process.mjs'
 import { startLoadgen } from '../loadgen-handle.mjs'
 import { sample } from '../proc-stats.mjs'
 
@@ -23,7 +23,7 @@ import { sample } from '../proc-stats.mjs'
  */
 export async function withRig (ctx, o, fn) {
   const dataDir = mkdtempSync(join(tmpdir(), `tandem-bench-${ctx.target.id}-`))
-  let server = await startServer(ctx.target, { dataDir, replay: o.replay, nodeArgs: ctx.nodeArgs })
+  let server = await startServers(ctx.target, { dataDir, replay: o.replay, nodeArgs: ctx.nodeArgs })
   const lg = startLoadgen()
   try {
     return await fn({
@@ -32,7 +32,7 @@ export async function withRig (ctx, o, fn) {
       dataDir,
       async restart () {
         await server.stop()
-        server = await startServer(ctx.target, { dataDir, replay: o.replay, nodeArgs: ctx.nodeArgs })
+        server = await startServers(ctx.target, { dataDir, replay: o.replay, nodeArgs: ctx.nodeArgs })
         return server
       },
     })
@@ -66,4 +66,4 @@ export const samplePair = (server, lg) => ({ server: sample(server.pid), lg: sam
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Common fields of every run. @param {RunContext} ctx @param {string} roomPrefix */
-export const baseArgs = (ctx, server, roomPrefix) => ({ base: server.base, proto: ctx.target.proto, roomPrefix })
+export const baseArgs = (ctx, server, roomPrefix) => ({ base: server.base, bases: server.bases, proto: ctx.target.proto, roomPrefix })
