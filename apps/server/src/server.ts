@@ -40,11 +40,11 @@ export interface ServerDeps {
 /** What happened, told synchronously to an observer that defers its own work (library/hooks.ts). */
 export interface ServerEvents {
   /** a room's row is stored and relayed (update/commit.ts, stage "committed") */
-  committed?(room: CommitRoom, c: RoomCommit): void
+  committed?: (room: CommitRoom, c: RoomCommit) => void
   /** a connection joined its room */
-  connected?(conn: Connection): void
+  connected?: (conn: Connection) => void
   /** a connection closed */
-  disconnected?(conn: Connection): void
+  disconnected?: (conn: Connection) => void
 }
 
 /** An empty awareness update: a no-op for every y-protocols client, but proof the link is alive. */

@@ -37,7 +37,7 @@ describe('examples/cookie-session', () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
       await exited
     })
-    const url = (await until(() => /example listening on (http:\/\/\S+)/.exec(stdout)?.[1], `the example's ready line (stderr: ${stderr})`)) as string
+    const url = await until(() => /example listening on (http:\/\/\S+)/.exec(stdout)?.[1], `the example's ready line (stderr: ${stderr})`)
     const wsUrl = url.replace('http', 'ws')
 
     expect(await (await fetch(`${url}/`)).text()).toBe('the app\n')

@@ -112,10 +112,10 @@ describe('installable packages', () => {
 
     const tarballs = join(work, 'tarballs')
     mkdirSync(tarballs)
-    for (const pkg of PACKAGES) {
-      const r = await run('pnpm', ['pack', '--pack-destination', tarballs], { cwd: join(ROOT, pkg), timeoutMs: 60_000 })
-      if (!r.ok) throw new Error(`pnpm pack failed in ${pkg}:\n${r.out}`)
-    }
+    const packs = await Promise.all(PACKAGES.map((pkg) => run('pnpm', ['pack', '--pack-destination', tarballs], { cwd: join(ROOT, pkg), timeoutMs: 60_000 })))
+    packs.forEach((r, i) => {
+      if (!r.ok) throw new Error(`pnpm pack failed in ${PACKAGES[i]}:\n${r.out}`)
+    })
     const packed = readdirSync(tarballs).filter((f) => f.endsWith('.tgz'))
     expect(packed.sort()).toEqual(['tandem-editor-0.1.0.tgz', 'tandem-schema-0.1.0.tgz', 'tandem-server-0.1.0.tgz', 'tandem-sync-0.1.0.tgz'])
 
@@ -149,16 +149,16 @@ describe('installable packages', () => {
     children.push(child)
     let stdout = ''
     let stderr = ''
-    child.stdout!.on('data', (d) => (stdout += d))
-    child.stderr!.on('data', (d) => (stderr += d))
-    const url = (await until(
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const url = await until(
       () => {
         if (child.exitCode !== null) throw new Error(`npx tandem exited (${child.exitCode}): ${stderr}`)
         return /^tandem listening on (http:\/\/\S+)$/m.exec(stdout)?.[1]
       },
       'the ready line of npx tandem',
       30_000,
-    ))!
+    )
     expect((await fetch(`${url}/healthz`)).status).toBe(200)
     // The editor's page, from the installed @tandem/editor.
     const page = await fetch(`${url}/`)

@@ -95,21 +95,24 @@ describe('options', () => {
   it('are the environment variables in camelCase, checked by the same parser: a bad one throws naming the option', async () => {
     const bad = async (options: Record<string, unknown>) => {
       try {
-        const s = await createTandemServer({ store: 'memory', logLevel: 'silent', ...options } as TandemServerOptions)
+        const s = await createTandemServer({ store: 'memory', logLevel: 'silent', ...(options as TandemServerOptions) })
         await s.close()
       } catch (err) {
         return err
       }
       throw new Error(`accepted ${JSON.stringify(options)}`)
     }
-    expect(await bad({ maxPayloadBytes: 10 })).toMatchObject({ name: 'ConfigError', variable: 'maxPayloadBytes', message: expect.stringMatching(/^maxPayloadBytes: must be between/) })
+    const tooSmall = await bad({ maxPayloadBytes: 10 })
+    expect(tooSmall).toBeInstanceOf(ConfigError)
+    expect(tooSmall).toMatchObject({ variable: 'maxPayloadBytes' })
+    expect(String(tooSmall)).toMatch(/maxPayloadBytes: must be between/)
     expect(await bad({ pingIntervalMs: 1.5 })).toMatchObject({ variable: 'pingIntervalMs' })
-    expect(await bad({ maxPayload: 5000 })).toMatchObject({ variable: 'maxPayload', message: expect.stringContaining('not an option') })
+    expect(String(await bad({ maxPayload: 5000 }))).toMatch(/maxPayload: is not an option/)
     expect(await bad({ store: 'mongo' })).toMatchObject({ variable: 'store' })
     expect(await bad({ hookTimeoutMs: 0 })).toMatchObject({ variable: 'hookTimeoutMs' })
     expect(await bad({ onChange: 'nope' })).toMatchObject({ variable: 'onChange' })
     // Messages name the options too, not the variables.
-    expect(await bad({ redisUrl: 'redis://127.0.0.1:1' })).toMatchObject({ variable: 'redisUrl', message: expect.stringContaining('requires databaseUrl') })
+    expect(String(await bad({ redisUrl: 'redis://127.0.0.1:1' }))).toMatch(/redisUrl: requires databaseUrl/)
     expect(await bad({ authSecret: 'x'.repeat(32), authenticate: () => false })).toMatchObject({ variable: 'authenticate' })
     expect(await bad({ allowedOrigins: ['not an origin'] })).toBeInstanceOf(ConfigError)
   })
@@ -197,7 +200,12 @@ describe('hooks', () => {
     await synced(a.provider)
     a.doc.getText('t').insert(0, 'hello')
     await until(() => changes.length >= 1, 'onChange')
-    expect(changes[0]).toEqual(['watched', { fromSeq: expect.any(Number), toSeq: changes[0]![1].fromSeq, users: ['alice'], viaApi: false, bytes: expect.any(Number) }])
+    const [room, first] = changes[0]!
+    expect(room).toBe('watched')
+    expect(first).toMatchObject({ users: ['alice'], viaApi: false })
+    expect(first.fromSeq).toBeGreaterThan(0)
+    expect(first.toSeq).toBe(first.fromSeq)
+    expect(first.bytes).toBeGreaterThan(0)
     expect((await post(`${m.url}/api/rooms/watched/updates`, 'alice', edit('api'))).status).toBe(200)
     await until(() => changes.some(([, i]) => i.viaApi), 'onChange for the API write')
     expect(changes.at(-1)![1].toSeq).toBeGreaterThan(changes[0]![1].toSeq)
