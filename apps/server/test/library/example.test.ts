@@ -37,7 +37,14 @@ describe('examples/cookie-session', () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
       await exited
     })
-    const url = await until(() => /example listening on (http:\/\/\S+)/.exec(stdout)?.[1], `the example's ready line (stderr: ${stderr})`)
+    const url = await until(
+      () => {
+        if (child.exitCode !== null) throw new Error(`the example exited (${child.exitCode}): ${stderr}`)
+        return /example listening on (http:\/\/\S+)/.exec(stdout)?.[1]
+      },
+      "the example's ready line",
+      30_000,
+    )
     const wsUrl = url.replace('http', 'ws')
 
     expect(await (await fetch(`${url}/`)).text()).toBe('the app\n')

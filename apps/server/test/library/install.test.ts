@@ -25,6 +25,8 @@ const PACKAGES = ['packages/schema', 'packages/sync', 'apps/server', 'apps/edito
 /** what each package's tarball needs built */
 const BUILT = ['packages/schema/dist/index.js', 'packages/sync/dist/provider/index.js', 'apps/server/dist/main.js', 'apps/server/dist/index.d.ts', 'apps/editor/dist/index.html', 'apps/editor/dist-lib/index.js']
 const INSTALL_TIMEOUT_MS = 240_000
+/** the pnpm running this test (as scripts/test.mjs finds it), else the one on PATH */
+const PNPM: [string, string[]] = process.env.npm_execpath?.includes('pnpm') ? [process.execPath, [process.env.npm_execpath]] : ['pnpm', []]
 
 const work = tempDir('tandem-install-')
 const children: ChildProcess[] = []
@@ -112,7 +114,7 @@ describe('installable packages', () => {
 
     const tarballs = join(work, 'tarballs')
     mkdirSync(tarballs)
-    const packs = await Promise.all(PACKAGES.map((pkg) => run('pnpm', ['pack', '--pack-destination', tarballs], { cwd: join(ROOT, pkg), timeoutMs: 60_000 })))
+    const packs = await Promise.all(PACKAGES.map((pkg) => run(PNPM[0], [...PNPM[1], 'pack', '--pack-destination', tarballs], { cwd: join(ROOT, pkg), timeoutMs: 60_000 })))
     packs.forEach((r, i) => {
       if (!r.ok) throw new Error(`pnpm pack failed in ${PACKAGES[i]}:\n${r.out}`)
     })
@@ -123,13 +125,10 @@ describe('installable packages', () => {
     mkdirSync(app)
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'tandem-install-test', private: true, type: 'module' }))
     const binaryHost = await serveBetterSqlitePrebuild()
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      npm_config_better_sqlite3_binary_host: binaryHost,
-      npm_config_update_notifier: 'false',
-      // a stray pnpm-run variable must not turn npm into something else
-      npm_config_user_agent: undefined,
-    }
+    // npm as in a user's shell: none of the npm_* variables pnpm sets for the scripts it runs.
+    const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm_|pnpm_)/i.test(k)))
+    env.npm_config_better_sqlite3_binary_host = binaryHost
+    env.npm_config_update_notifier = 'false'
     const install = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...packed.map((f) => join(tarballs, f))], { cwd: app, env, timeoutMs: INSTALL_TIMEOUT_MS })
     if (!install.ok) {
       throw new Error(

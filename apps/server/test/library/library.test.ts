@@ -171,11 +171,18 @@ describe('mounted on an app server, with its own sessions (authenticate)', () =>
   })
 
   it('a session with expiresAt is closed with 4001 when it ends, as a token at its exp', async () => {
-    const expiresAt = Date.now() + 300
-    const m = await mount({ authenticate: () => ({ user: 'u', access: 'write', expiresAt }) })
+    const m = await mount({ authenticate: () => ({ user: 'u', access: 'write', expiresAt: Date.now() + 300 }) })
     const ws = new WebSocket(`${m.wsUrl}/short`)
+    const opened = new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve())
+      ws.once('error', reject)
+    })
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)))
+    await opened
     expect(await closed).toBe(4001)
+    // One already past its end is not let in.
+    const late = await mount({ authenticate: () => ({ user: 'u', access: 'write', expiresAt: Date.now() - 1 }) })
+    expect(await upgradeStatus(`${late.wsUrl}/short`)).toBe(401)
   })
 })
 
