@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { ConfigError, type Config } from './config.js'
+import { ConfigError, MIN_AUTH_SECRET_BYTES, type Config } from './config.js'
 import { createLogger, type Logger } from './log.js'
 import { createMetrics } from './metrics.js'
 import { createBackends, createFanout } from './backends.js'
@@ -80,6 +80,9 @@ export async function createTandemServer(options: TandemServerOptions = {}): Pro
   if (authenticate && config.auth) throw new ConfigError('authenticate', 'replaces token verification: unset authSecret and the other auth* options')
 
   const log = logger ?? createLogger(config.logLevel)
+  if (config.authSecret && Buffer.byteLength(config.authSecret) < MIN_AUTH_SECRET_BYTES) {
+    log.warn(`authSecret is shorter than ${MIN_AUTH_SECRET_BYTES} bytes: anyone holding one token can brute-force it offline`)
+  }
   const metrics = createMetrics()
   let store: DocStore
   let fanout: Fanout
