@@ -46,19 +46,21 @@ export async function createBackends(
       })
       break
   }
-  let fanout: Fanout = createLocalFanout()
-  if (config.redisUrl) {
-    // Not awaited: a server starts (and relays locally) while Redis is down; rooms opened before
-    // the link is up are resynced from the store once it is (see Fanout.onResync).
-    fanout = createRedisFanout({
-      url: config.redisUrl,
-      prefix: config.redisPrefix,
-      heartbeatMs: config.fanoutHeartbeatMs,
-      log,
-      metrics: opts.metricsRegistry ? createFanoutPromMetrics(opts.metricsRegistry) : undefined,
-    })
-  }
-  return { store, fanout }
+  return { store, fanout: createFanout(config, log, opts) }
+}
+
+/** Redis (REDIS_URL) or none; also for an app that brings its own store (index.ts). */
+export function createFanout(config: Config, log: Logger, opts: { metricsRegistry?: Registry } = {}): Fanout {
+  if (!config.redisUrl) return createLocalFanout()
+  // Not awaited: a server starts (and relays locally) while Redis is down; rooms opened before
+  // the link is up are resynced from the store once it is (see Fanout.onResync).
+  return createRedisFanout({
+    url: config.redisUrl,
+    prefix: config.redisPrefix,
+    heartbeatMs: config.fanoutHeartbeatMs,
+    log,
+    metrics: opts.metricsRegistry ? createFanoutPromMetrics(opts.metricsRegistry) : undefined,
+  })
 }
 
 /** One line per transition of a store's writes (each failed append is logged by the committer too). */

@@ -8,7 +8,7 @@ import type { DocStore } from './store/types.js'
 import type { Fanout } from './fanout/types.js'
 import type { Logger } from './log.js'
 import { createMetrics, type Metrics } from './metrics.js'
-import { createCommitter } from './update/commit.js'
+import { createCommitter, type CommitRoom, type RoomCommit } from './update/commit.js'
 import { createRoomRegistry } from './room/registry.js'
 import type { Room } from './room/room.js'
 import { Connection, type ConnectionDeps } from './net/connection.js'
@@ -33,6 +33,18 @@ export interface ServerDeps {
   authorizeHttp?: HttpAuthorizer
   /** wraps node:http for TLS (https.createServer) when set; must pass `options` on */
   createServer?: (handler: Parameters<typeof createHttpServer>[1], options: ServerOptions) => HttpServer
+  /** observers for the library's hooks (library/hooks.ts); each must return at once and never throw */
+  events?: ServerEvents
+}
+
+/** What happened, told synchronously to an observer that defers its own work (library/hooks.ts). */
+export interface ServerEvents {
+  /** a room's row is stored and relayed (update/commit.ts, stage "committed") */
+  committed?: (room: CommitRoom, c: RoomCommit) => void
+  /** a connection joined its room */
+  connected?: (conn: Connection) => void
+  /** a connection closed */
+  disconnected?: (conn: Connection) => void
 }
 
 /** An empty awareness update: a no-op for every y-protocols client, but proof the link is alive. */
@@ -84,7 +96,7 @@ export function createTandemServer(deps: ServerDeps) {
   const connections = new Set<Connection>()
   let draining = false
 
-  const committer = createCommitter(store, metrics, log)
+  const committer = createCommitter(store, metrics, log, deps.events?.committed)
   const registry = createRoomRegistry({ config, store, fanout, committer, metrics, log })
 
   // Explicit cap well below ws' 100 MiB default: a hostile frame cannot balloon memory.
@@ -149,13 +161,15 @@ export function createTandemServer(deps: ServerDeps) {
   halfOpen.attach(http)
   http.on('request', (req: IncomingMessage) => halfOpen.headersIn(req))
 
-  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  // Also what an app that mounts Tandem on its own server calls (index.ts: handleUpgrade).
+  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     halfOpen.headersIn(req)
     upgrade(req, socket, head).catch((err) => {
       log.error({ err }, 'upgrade failed')
       refuse(socket, 500, 'internal-error')
     })
-  })
+  }
+  http.on('upgrade', onUpgrade)
 
   function refuse(socket: Duplex, status: number, reason: string): void {
     metrics.rejectedUpgrades.labels(reason).inc()
@@ -183,6 +197,7 @@ export function createTandemServer(deps: ServerDeps) {
       connections.delete(c)
       metrics.connections.dec()
       registry.release(c.room)
+      deps.events?.disconnected?.(c)
     },
   }
 
@@ -240,6 +255,7 @@ export function createTandemServer(deps: ServerDeps) {
       access.admitted(conn, decision)
       conn.acks?.hello()
       joined.join(conn)
+      deps.events?.connected?.(conn)
     })
   }
 
@@ -273,6 +289,9 @@ export function createTandemServer(deps: ServerDeps) {
 
   return {
     http,
+    /** for an app's own server: its 'upgrade' and 'request' events (index.ts) */
+    handleUpgrade: onUpgrade,
+    handleRequest: httpHandler,
     metrics,
     registry,
     committer,

@@ -95,7 +95,11 @@ export interface CommitRoom {
   failed(arrivals: Arrival[], err: unknown): void
 }
 
-export function createCommitter(store: DocStore, metrics: Metrics, log: Logger) {
+/**
+ * `onCommitted`: told of each room's row once it is stored, relayed and acknowledged (the
+ * library's onChange: library/hooks.ts). It must return at once; a throw is logged, nothing more.
+ */
+export function createCommitter(store: DocStore, metrics: Metrics, log: Logger, onCommitted?: (room: CommitRoom, c: RoomCommit) => void) {
   let queue: Arrival[] = []
   let scheduled: NodeJS.Immediate | undefined
   let inFlight: Promise<void> | undefined
@@ -165,6 +169,15 @@ export function createCommitter(store: DocStore, metrics: Metrics, log: Logger) 
     for (const [room, c] of relayed) {
       if (!step(room, c, 'after-commit work', () => room.committed(c))) continue
       for (const a of c.arrivals) a.stored?.(c.seq)
+      if (onCommitted) observe(onCommitted, room, c)
+    }
+  }
+
+  function observe(fn: (room: CommitRoom, c: RoomCommit) => void, room: CommitRoom, c: RoomCommit): void {
+    try {
+      fn(room, c)
+    } catch (err) {
+      log.error({ err, room: room.name }, 'commit observer failed')
     }
   }
 
