@@ -48,7 +48,7 @@ export function startWebhookDispatcher(opts: {
   const deliverer = createDeliverer(MAX_IN_FLIGHT)
   const pollMs = Math.min(MAX_POLL_MS, Math.max(MIN_POLL_MS, Math.floor(Math.min(config.debounceMs || MAX_POLL_MS, config.maxWaitMs) / 4)))
   // A lease outlives the longest attempt: nobody else takes a delivery still in flight.
-  const leaseMs = config.timeoutMs + 5_000
+  const leaseMs = config.timeoutMs + 2_000
   const inFlight = new Set<Promise<void>>()
   let timer: NodeJS.Timeout | undefined
   let running: Promise<void> | undefined

@@ -21,13 +21,14 @@ export interface Received {
   event: WebhookEvent
   /** the signature checked as README's snippet does it (timestamp window + timingSafeEqual) */
   verified: boolean
-  /** what this receiver answered */
+  /** what this receiver answered; 0: nothing (the request was held open, never answered) */
   status: number
 }
 
 /**
  * A real webhook receiver: node:http on port 0. `answer` decides each request's status (200 by
- * default; a receiver "down" answers 503). Records every request, accepted or not.
+ * default; a receiver "down" answers 503; 0 holds the request open without an answer, a stuck
+ * receiver). Records every request, accepted or not.
  */
 export async function startReceiver(opts: { secret?: string; answer?: (n: number, event: WebhookEvent) => number } = {}) {
   const secret = opts.secret ?? WEBHOOK_SECRET
@@ -41,6 +42,7 @@ export async function startReceiver(opts: { secret?: string; answer?: (n: number
       const event = JSON.parse(body) as WebhookEvent
       const status = answer(all.length, event)
       all.push({ headers: req.headers, body, event, verified: verify(secret, req.headers, body), status })
+      if (status === 0) return
       res.statusCode = status
       res.end(status === 200 ? 'ok' : 'down')
     })

@@ -6,6 +6,10 @@ import { requirePostgres } from '../helpers/services.js'
 import { until } from '../helpers/wait.js'
 import { startReceiver, type Received } from './receiver.js'
 import { metricValue, webhookServer, write, type StoreKind } from './helpers.js'
+import * as Y from 'yjs'
+import WebSocket from 'ws'
+import { WebsocketProvider } from 'y-websocket'
+import { SECRET, token } from '../helpers/auth.js'
 
 let pgUrl = ''
 beforeAll(async () => {
@@ -62,6 +66,31 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('webhooks on %s', (store) => {
     // Replay outside the window: refused.
     expect(verify('webhook-test-secret-0123456789abcdef', { ...first.headers, 'x-tandem-timestamp': String(Math.floor(Date.now() / 1000) - 600) }, first.body)).toBe(false)
     await until(async () => (await metricValue(s.url, 'tandem_webhooks_sent_total')) === 5, 'sent counted')
+  })
+
+  it("document.changed names who wrote: the token subs of the edits' senders, each once", { timeout: 30_000 }, async () => {
+    const r = await receiver()
+    const s = await webhookServer(store, pgUrl, r.url, { AUTH_SECRET: SECRET, WEBHOOK_DEBOUNCE_MS: '1000', WEBHOOK_MAX_WAIT_MS: '600000' }, cleanups)
+    const room = 'authored'
+    const open = async (sub: string) => {
+      const doc = new Y.Doc()
+      const params = { token: await token({ sub, room }) }
+      const provider = new WebsocketProvider(s.wsUrl, room, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true, params })
+      cleanups.push(() => provider.destroy())
+      await until(() => provider.synced, `${sub} synced`)
+      return doc
+    }
+    const alice = await open('alice')
+    const bob = await open('bob')
+    alice.getText('t').insert(0, 'a')
+    bob.getText('t').insert(0, 'b')
+    alice.getText('t').insert(0, 'c')
+    await until(() => alice.getText('t').length === 3 && bob.getText('t').length === 3, 'both edits everywhere')
+    const [created, changed] = await r.waitFor(2)
+    expect(created!.event.type).toBe('room.created')
+    expect(created!.event.authors!.length).toBeGreaterThan(0)
+    expect(changed!.event.type).toBe('document.changed')
+    expect([...changed!.event.authors!].sort()).toEqual(['alice', 'bob'])
   })
 
   it('debounce: changes closer together than WEBHOOK_DEBOUNCE_MS make one document.changed covering all their rows', { timeout: 30_000 }, async () => {
