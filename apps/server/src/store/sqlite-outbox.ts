@@ -3,7 +3,7 @@ import type { AppendEntry } from './types.js'
 import {
   changesOf,
   eventBody,
-  mergeAuthors,
+  MAX_AUTHORS,
   type OutboxDelivery,
   type OutboxOptions,
   type RoomChange,
@@ -19,9 +19,20 @@ import {
  */
 export function createSqliteOutbox(db: Database.Database, opts: OutboxOptions) {
   const urls = opts.urls
-  const selectChange = db.prepare<[string], { authors: string }>('SELECT authors FROM webhook_changes WHERE room = ?')
-  const updateChange = db.prepare<[number, string, number, string]>(
-    'UPDATE webhook_changes SET last_seq = ?, authors = ?, last_at = ? WHERE room = ?',
+  // The common case (the room already has a change row): one statement; the authors are
+  // rewritten only when this commit brings a new one (distinct, first-seen order, at most MAX_AUTHORS).
+  const updateChange = db.prepare<{ room: string; seq: number; at: number; authors: string }>(
+    `UPDATE webhook_changes SET last_seq = @seq, last_at = @at,
+       authors = CASE WHEN NOT EXISTS (SELECT 1 FROM json_each(@authors) n
+                                        WHERE n.value NOT IN (SELECT value FROM json_each(webhook_changes.authors)))
+                 THEN authors
+                 ELSE (SELECT json_group_array(value) FROM (
+                         SELECT value FROM json_each(webhook_changes.authors)
+                         UNION ALL
+                         SELECT value FROM json_each(@authors) WHERE value NOT IN (SELECT value FROM json_each(webhook_changes.authors))
+                         LIMIT ${MAX_AUTHORS}))
+                 END
+     WHERE room = @room`,
   )
   const insertChange = db.prepare<[string, number, number, string, number, number]>(
     'INSERT INTO webhook_changes (room, first_seq, last_seq, authors, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?)',
@@ -96,16 +107,11 @@ export function createSqliteOutbox(db: Database.Database, opts: OutboxOptions) {
     outbox,
     /**
      * Inside the append's transaction, after its rows are inserted: per room one change row
-     * written (a read of it first, to merge the authors), and `room.created` when these are the
-     * room's first rows.
+     * written, and `room.created` when these are the room's first rows.
      */
     appended(entries: readonly AppendEntry[], seqs: readonly number[], now: number): void {
       for (const c of changesOf(entries, seqs)) {
-        const existing = selectChange.get(c.room)
-        if (existing) {
-          updateChange.run(c.lastSeq, JSON.stringify(mergeAuthors(JSON.parse(existing.authors) as string[], c.authors)), now, c.room)
-          continue
-        }
+        if (updateChange.run({ room: c.room, seq: c.lastSeq, at: now, authors: JSON.stringify(c.authors) }).changes > 0) continue
         if (!storedBefore.get(c.room, c.firstSeq, c.room)) enqueue('room.created', c.room, now, c)
         insertChange.run(c.room, c.firstSeq, c.lastSeq, JSON.stringify(c.authors), now, now)
       }

@@ -62,7 +62,7 @@ const TABLES = `
     authors   TEXT NOT NULL,
     first_at  INTEGER NOT NULL,
     last_at   INTEGER NOT NULL
-  );
+  ) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS webhook_outbox (
     id          INTEGER PRIMARY KEY,
     event_id    TEXT NOT NULL,
