@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import type { AppendEntry } from './types.js'
 
 /**
  * The webhook outbox as the stores keep it (store/sqlite-outbox.ts, store/postgres-outbox.ts):
@@ -74,7 +73,7 @@ export interface RoomChange {
 }
 
 /** The append's entries per room (refused conditional entries, seq 0, left out), in entry order. */
-export function changesOf(entries: readonly AppendEntry[], seqs: readonly number[]): RoomChange[] {
+export function changesOf(entries: readonly { room: string; authors?: string[] }[], seqs: readonly number[]): RoomChange[] {
   const byRoom = new Map<string, RoomChange>()
   entries.forEach((e, i) => {
     const seq = seqs[i]!
@@ -91,7 +90,7 @@ export function changesOf(entries: readonly AppendEntry[], seqs: readonly number
 }
 
 /** Distinct, in first-seen order, at most MAX_AUTHORS. */
-export function mergeAuthors(a: readonly string[], b: readonly string[]): string[] {
+function mergeAuthors(a: readonly string[], b: readonly string[]): string[] {
   if (b.length === 0) return a.slice(0, MAX_AUTHORS)
   return [...new Set([...a, ...b])].slice(0, MAX_AUTHORS)
 }

@@ -71,7 +71,7 @@ export function createSqliteOutbox(db: Database.Database, opts: OutboxOptions) {
     for (const url of urls) insertEvent.run(eventId, url, room, type, body, at, at)
   }
   /** The room's change row becomes a `document.changed` event (inside a transaction). */
-  const flush = (room: string, now: number): boolean => {
+  const flush = (room: string): boolean => {
     const c = takeChange.get(room)
     if (!c) return false
     enqueue('document.changed', room, c.last_at, { room, firstSeq: c.first_seq, lastSeq: c.last_seq, authors: JSON.parse(c.authors) as string[] })
@@ -79,7 +79,7 @@ export function createSqliteOutbox(db: Database.Database, opts: OutboxOptions) {
   }
   const promoteTx = db.transaction((now: number, debounceMs: number, maxWaitMs: number) => {
     let n = 0
-    for (const room of dueChanges.all(now - debounceMs, now - maxWaitMs)) if (flush(room, now)) n++
+    for (const room of dueChanges.all(now - debounceMs, now - maxWaitMs)) if (flush(room)) n++
     return n
   })
   const claimTx = db.transaction((now: number, leaseMs: number, limit: number, wanted: readonly string[]) => {
@@ -121,7 +121,7 @@ export function createSqliteOutbox(db: Database.Database, opts: OutboxOptions) {
      * `document.changed` event, then `room.deleted` (only for a room that had anything stored).
      */
     deleting(room: string, now: number): void {
-      flush(room, now)
+      flush(room)
       if (anyStored.get(room, room)) enqueue('room.deleted', room, now)
     },
   }

@@ -29,7 +29,7 @@ type Env = Record<string, string | undefined>
 /** A secret shorter than this is brute-forceable from one signed body (as AUTH_SECRET's bound). */
 const MIN_SECRET_BYTES = 16
 
-export const WEBHOOK_DEFAULTS = Object.freeze({ debounceMs: 2_000, maxWaitMs: 10_000, timeoutMs: 10_000, maxAttempts: 12 })
+const WEBHOOK_DEFAULTS = Object.freeze({ debounceMs: 2_000, maxWaitMs: 10_000, timeoutMs: 10_000, maxAttempts: 12 })
 
 /** undefined when WEBHOOK_URL is unset: no webhooks, nothing written, no loop started. */
 export function parseWebhookConfig(env: Env, store: string): WebhookConfig | undefined {

@@ -7,7 +7,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
  * are read, for the log; a longer answer is cut off). 2xx is success; anything else (a redirect
  * too: not followed) is a failure to retry.
  */
-export type DeliveryResult = { ok: true; status: number } | { ok: false; error: string }
+type DeliveryResult = { ok: true; status: number } | { ok: false; error: string }
 
 const MAX_RESPONSE_BYTES = 1024
 

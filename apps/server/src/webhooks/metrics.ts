@@ -30,4 +30,3 @@ export function createWebhookMetrics(registry: Registry, depth: () => Promise<nu
   }
 }
 
-export type WebhookMetrics = ReturnType<typeof createWebhookMetrics>

@@ -6,7 +6,7 @@ import { createHmac } from 'node:crypto'
  * as `X-Tandem-Timestamp`. Signing the timestamp with the body lets a receiver refuse a replayed
  * request outside its time window; each attempt is signed anew with its own time.
  */
-export function sign(secret: string, timestamp: number, body: string): string {
+function sign(secret: string, timestamp: number, body: string): string {
   return 'sha256=' + createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')
 }
 
