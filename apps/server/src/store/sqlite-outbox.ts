@@ -89,8 +89,10 @@ export function createSqliteOutbox(db: Database.Database, opts: OutboxOptions) {
   })
 
   const outbox: WebhookOutbox = {
-    promote: async (now, debounceMs, maxWaitMs) => promoteTx.immediate(now, debounceMs, maxWaitMs),
-    claim: async (now, leaseMs, limit, wanted) => claimTx.immediate(now, leaseMs, limit, wanted),
+    // Deferred transactions: a poll that finds nothing due writes nothing and takes no write lock
+    // (this connection is the file's only writer, and better-sqlite3 runs them to the end synchronously).
+    promote: async (now, debounceMs, maxWaitMs) => promoteTx(now, debounceMs, maxWaitMs),
+    claim: async (now, leaseMs, limit, wanted) => claimTx(now, leaseMs, limit, wanted),
     delivered: async (id) => {
       remove.run(id)
     },

@@ -18,8 +18,9 @@ import type Database from 'better-sqlite3'
  * Version 4 adds the webhook outbox (store/outbox.ts, store/sqlite-outbox.ts): `webhook_changes`,
  * one row per room with changes not yet announced, and `webhook_outbox`, one row per event and
  * receiver. Both stay empty unless WEBHOOK_URL is set; the update log is unchanged. With webhooks
- * on, a commit also writes its rooms' change rows: measured with 20,000 one-row commits
- * (sqlite-outbox-bench in the report of the change), see docs/architecture.md.
+ * on, a commit also writes its rooms' change rows (WITHOUT ROWID: one b-tree, no separate key
+ * index to write): the cost per commit is measured by bench/src/outbox-bench.mjs (one-row
+ * commits), numbers in docs/architecture.md "Webhooks".
  *
  * health_probe came later without a version bump: it holds no document data, is created if
  * missing on every open, and a server that does not know it ignores it.

@@ -150,6 +150,19 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('webhooks on %s', (store) => {
     await until(async () => (await metricValue(s.url, 'tandem_webhooks_queue_depth')) === 0, 'the outbox empty')
   })
 
+  it('a receiver that never answers does not hold up editing: writes to many rooms are stored while its requests hang', { timeout: 30_000 }, async () => {
+    const r = await receiver(() => 0)
+    const s = await webhookServer(store, pgUrl, r.url, { WEBHOOK_DEBOUNCE_MS: '10', WEBHOOK_MAX_WAIT_MS: '20', WEBHOOK_TIMEOUT_MS: '60000' }, cleanups)
+    // More rooms than deliveries in flight (16): every one of them has an event waiting.
+    const rooms = Array.from({ length: 24 }, (_, i) => `stuck-${i}`)
+    for (let round = 0; round < 3; round++) await Promise.all(rooms.map((room) => write(s.url, room)))
+    await until(() => r.all.length >= 16, 'the receiver holding 16 requests')
+    await Promise.all(rooms.map((room) => write(s.url, room)))
+    // In flight at most 16 at once, whatever the backlog.
+    expect(r.all.length).toBe(16)
+    expect(await metricValue(s.url, 'tandem_webhooks_queue_depth')).toBeGreaterThanOrEqual(rooms.length)
+  })
+
   it('after WEBHOOK_MAX_ATTEMPTS failures an event is kept as dead (counted) and no longer holds the room back', { timeout: 30_000 }, async () => {
     const r = await receiver(() => 500)
     const s = await webhookServer(store, pgUrl, r.url, { WEBHOOK_DEBOUNCE_MS: '600000', WEBHOOK_MAX_WAIT_MS: '600000', WEBHOOK_MAX_ATTEMPTS: '2' }, cleanups)
