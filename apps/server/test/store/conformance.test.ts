@@ -293,7 +293,7 @@ describe('PostgreSQL service', () => {
 
     it('creates its schema with a schema_version row; reopening does not migrate again', async () => {
       await fx.open()
-      const versions = await withPg((c) => c.query(`SELECT version FROM "${fx.schema}".schema_version ORDER BY version`))
+      const versions = await withPg((c) => c.query<{ version: number }>(`SELECT version FROM "${fx.schema}".schema_version ORDER BY version`))
       expect(versions.rows).toEqual(everyVersionOnce(versions.rows))
     })
 
@@ -301,7 +301,7 @@ describe('PostgreSQL service', () => {
       const fresh = pgFixture()
       try {
         await Promise.all([fresh.open(), fresh.open(), fresh.open()])
-        const versions = await withPg((c) => c.query(`SELECT version FROM "${fresh.schema}".schema_version ORDER BY version`))
+        const versions = await withPg((c) => c.query<{ version: number }>(`SELECT version FROM "${fresh.schema}".schema_version ORDER BY version`))
         expect(versions.rows).toEqual(everyVersionOnce(versions.rows))
       } finally {
         await fresh.cleanup()
