@@ -28,6 +28,7 @@ export async function createBackends(
         onCheckpointFailure: (err) => log.error({ err: err.message }, 'sqlite: WAL checkpoints failing; SQLite checkpoints inside commits until they succeed again'),
         onCheckpointRecovery: () => log.info('sqlite: WAL checkpoints succeed again; back to the checkpoint worker'),
         onWriteHealth: writeHealthLog('sqlite', log),
+        webhooks: config.webhooks && { urls: config.webhooks.urls },
       })
       break
     case 'memory':
@@ -43,6 +44,7 @@ export async function createBackends(
         statementTimeoutMs: config.pgStatementTimeoutMs,
         onError: (err) => log.warn({ err: err.message }, 'postgres: idle connection lost; the pool reconnects'),
         onWriteHealth: writeHealthLog('postgres', log),
+        webhooks: config.webhooks && { urls: config.webhooks.urls },
       })
       break
   }

@@ -2,6 +2,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { DEFAULT_FANOUT_HEARTBEAT_MS, DEFAULT_PG_POOL_MAX, DEFAULT_PG_SCHEMA, DEFAULT_PG_STATEMENT_TIMEOUT_MS, DEFAULT_REDIS_PREFIX, PG_SCHEMA_NAME } from './defaults.js'
 import { parseFrameAncestors } from './net/security-headers.js'
+import { WebhookConfigError, parseWebhookConfig, type WebhookConfig } from './webhooks/config.js'
 import { KeySourceError, MIN_AUTH_SECRET_BYTES, parseSecretList, readKeyMaterial, readSecretsFile, type KeyMaterial, type KeySources } from './auth/keys.js'
 
 export { MIN_AUTH_SECRET_BYTES }
@@ -79,6 +80,8 @@ export interface Config {
   /** …and /api requests → 429 JSON with Retry-After */
   rateLimitApiPerSec: number
   rateLimitApiBurst: number
+  /** WEBHOOK_URL, WEBHOOK_SECRET, WEBHOOK_*_MS, WEBHOOK_MAX_ATTEMPTS (webhooks/config.ts); undefined = no webhooks */
+  webhooks: WebhookConfig | undefined
 }
 
 interface AuthConfig {
@@ -288,6 +291,7 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
     throw new ConfigError('RATE_LIMIT_BYTE_BURST', `must be at least MAX_PAYLOAD_BYTES (${maxPayloadBytes}), or no frame of that size could ever pass`)
   }
   const trustProxy = int(env, 'TRUST_PROXY', 0, 0, 10)
+  const webhooks = webhookConfig(env, store)
   return Object.freeze({
     port,
     host,
@@ -338,5 +342,15 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
     rateLimitHandshakeBurst: int(env, 'RATE_LIMIT_HANDSHAKE_BURST', 50, 1, 10_000_000),
     rateLimitApiPerSec: int(env, 'RATE_LIMIT_API_PER_SEC', 50, 0, 10_000_000),
     rateLimitApiBurst: int(env, 'RATE_LIMIT_API_BURST', 100, 1, 10_000_000),
+    webhooks,
   })
+}
+
+function webhookConfig(env: Env, store: string): WebhookConfig | undefined {
+  try {
+    return parseWebhookConfig(env, store)
+  } catch (err) {
+    if (err instanceof WebhookConfigError) throw new ConfigError(err.variable, err.message)
+    throw err
+  }
 }

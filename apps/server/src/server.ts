@@ -21,6 +21,7 @@ import { createHalfOpenGuard } from './limits/half-open.js'
 import { createAddressRateLimiter } from './limits/address-rate.js'
 import { createHttpHandler } from './net/http-routes.js'
 import { createApiRoutes } from './api/routes.js'
+import { startWebhookDispatcher } from './webhooks/dispatcher.js'
 
 export interface ServerDeps {
   config: Config
@@ -97,6 +98,9 @@ export function createTandemServer(deps: ServerDeps) {
   let draining = false
 
   const committer = createCommitter(store, metrics, log, deps.events?.committed)
+  // WEBHOOK_URL: the store writes the events (its outbox); this loop delivers them, apart from the update path.
+  if (config.webhooks && !store.outbox) log.error('WEBHOOK_URL is set but the store was opened without webhooks: no events are written')
+  const webhooks = config.webhooks && store.outbox && startWebhookDispatcher({ config: config.webhooks, outbox: store.outbox, registry: metrics.registry, log })
   const registry = createRoomRegistry({ config, store, fanout, committer, metrics, log })
 
   // Explicit cap well below ws' 100 MiB default: a hostile frame cannot balloon memory.
@@ -337,6 +341,8 @@ export function createTandemServer(deps: ServerDeps) {
       wss.close()
       await access.close()
       await api.close()
+      // After the last commits: their events are in the outbox, delivered by whoever runs next.
+      if (webhooks) await webhooks.close()
     },
   }
 }

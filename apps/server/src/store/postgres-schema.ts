@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import { ROOM_TIMES_MIGRATION } from './postgres-rooms.js'
 import { transaction } from './postgres-pool.js'
+import { WEBHOOK_OUTBOX_MIGRATION } from './postgres-outbox.js'
 
 /**
  * The PostgreSQL store's schema (postgres.ts): its migrations, applied in order on start under a
@@ -31,6 +32,8 @@ const MIGRATIONS: readonly ((s: string) => string)[] = [
     );`,
   // 2: times for the room listing (postgres-rooms.ts)
   ROOM_TIMES_MIGRATION,
+  // 3: the webhook outbox (postgres-outbox.ts); empty unless WEBHOOK_URL is set
+  WEBHOOK_OUTBOX_MIGRATION,
 ]
 
 /** Creates the schema or brings it to the current version, in one transaction. */

@@ -7,6 +7,8 @@ import { DEFAULT_PG_POOL_MAX, DEFAULT_PG_SCHEMA, DEFAULT_PG_STATEMENT_TIMEOUT_MS
 import { conditionsHeld, roomQueries, type ListRow } from './postgres-rooms.js'
 import { guardClients, transaction } from './postgres-pool.js'
 import { hash32, migrate } from './postgres-schema.js'
+import { createPostgresOutbox } from './postgres-outbox.js'
+import type { OutboxOptions, WebhookOutbox } from './outbox.js'
 
 /**
  * Shared store (DATABASE_URL): PostgreSQL via node-postgres, same semantics as the SQLite store,
@@ -43,10 +45,14 @@ export interface PostgresStoreOptions {
   onError?: (err: Error) => void
   /** writes started failing (an Error) or succeed again (undefined); see health/write-health.ts */
   onWriteHealth?: (failure: Error | undefined) => void
+  /** WEBHOOK_URL is set: every append and deleteRoom also writes the webhook outbox (store/outbox.ts) */
+  webhooks?: OutboxOptions
 }
 
 export interface PostgresStore extends DocStore {
   readonly schema: string
+  /** the webhook outbox, when the store was opened with `webhooks` */
+  readonly outbox: WebhookOutbox | undefined
   /**
    * Catch-up read for a room whose in-memory doc is known to hold every row with seq <= afterSeq:
    * rows after it, in seq order. If the room was compacted past afterSeq, the rows in between are
@@ -209,11 +215,13 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
   let reaching: Promise<unknown> | undefined
   const reachable = () => (reaching ??= pool.query('SELECT 1').finally(() => (reaching = undefined)))
   const rooms = roomQueries(s)
+  const changes = opts.webhooks && createPostgresOutbox(pool, s, opts.webhooks)
 
   let closed = false
   const store: PostgresStore = {
     kind: 'postgres',
     schema,
+    outbox: changes ? changes.outbox : undefined,
 
     // One statement sees one MVCC snapshot, so snapshot and log are consistent without a transaction.
     load: async (room) => toRows((await pool.query<LoadRow>(sql.load, [room])).rows),
@@ -238,9 +246,10 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
           const res = await c.query<{ seq: string }>(`INSERT INTO ${s}.updates (room, data) VALUES ${values} RETURNING seq`, params)
           seqs.push(...res.rows.map((r) => Number(r.seq)).sort((a, b) => a - b))
         }
-        if (!held) return seqs
         let next = 0
-        return held.map((ok) => (ok ? seqs[next++]! : 0))
+        const result = held ? held.map((ok) => (ok ? seqs[next++]! : 0)) : seqs
+        if (changes) await changes.appended(c, entries, result, Date.now())
+        return result
       })
     },
 
@@ -251,6 +260,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
     deleteRoom: async (room) => {
       await tx(async (c) => {
         await lockRooms(c, [room])
+        if (changes) await changes.deleting(c, room, Date.now())
         for (const q of rooms.deletes) await c.query(q, [room])
       })
     },

@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3'
 /**
  * The SQLite store's tables, and the migrations so far. `PRAGMA user_version` says which
  * layout a file has: 0 = created before versioning (or brand new), 2 = the (room, seq) log, 3 =
- * this one.
+ * times, 4 = this one.
  *
  * Version 2 keys the update log by (room, seq) in a WITHOUT ROWID table, with seqs assigned by
  * the store: a commit then writes one b-tree leaf instead of a table leaf, an index leaf and
@@ -15,10 +15,17 @@ import type Database from 'better-sqlite3'
  * a snapshot the first and latest `at` of the rows it folded (`created_at`, `updated_at`). Rows
  * stored before version 3 have none (NULL).
  *
+ * Version 4 adds the webhook outbox (store/outbox.ts, store/sqlite-outbox.ts): `webhook_changes`,
+ * one row per room with changes not yet announced, and `webhook_outbox`, one row per event and
+ * receiver. Both stay empty unless WEBHOOK_URL is set; the update log is unchanged. With webhooks
+ * on, a commit also writes its rooms' change rows (WITHOUT ROWID: one b-tree, no separate key
+ * index to write): the cost per commit is measured by bench/src/outbox-bench.mjs (one-row
+ * commits), numbers in docs/architecture.md "Webhooks".
+ *
  * health_probe came later without a version bump: it holds no document data, is created if
  * missing on every open, and a server that does not know it ignores it.
  */
-export const SCHEMA_VERSION = 3
+export const SCHEMA_VERSION = 4
 
 const TABLES = `
   CREATE TABLE IF NOT EXISTS updates (
@@ -48,6 +55,30 @@ const TABLES = `
     at  INTEGER NOT NULL,
     pad BLOB NOT NULL
   );
+  -- Version 4: the webhook outbox (sqlite-outbox.ts); empty unless WEBHOOK_URL is set.
+  CREATE TABLE IF NOT EXISTS webhook_changes (
+    room      TEXT PRIMARY KEY,
+    first_seq INTEGER NOT NULL,
+    last_seq  INTEGER NOT NULL,
+    authors   TEXT NOT NULL,
+    first_at  INTEGER NOT NULL,
+    last_at   INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS webhook_outbox (
+    id          INTEGER PRIMARY KEY,
+    event_id    TEXT NOT NULL,
+    url         TEXT NOT NULL,
+    room        TEXT NOT NULL,
+    type        TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    next_at     INTEGER NOT NULL,
+    lease_until INTEGER NOT NULL DEFAULT 0,
+    state       TEXT NOT NULL DEFAULT 'pending',
+    last_error  TEXT
+  );
+  CREATE INDEX IF NOT EXISTS webhook_outbox_room ON webhook_outbox (url, room, id) WHERE state = 'pending';
 `
 
 /**

@@ -4,6 +4,8 @@ import type { AppendEntry, DocStore, LoadedDoc, StoredRow } from './types.js'
 import { prepareRoomQueries } from './sqlite-rooms.js'
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js'
 import { highestSeq, openSchema } from './sqlite-schema.js'
+import { createSqliteOutbox } from './sqlite-outbox.js'
+import type { OutboxOptions, WebhookOutbox } from './outbox.js'
 import { createWriteHealth } from '../health/write-health.js'
 import { StoreReason, describeError, type ComponentHealth } from '../health/model.js'
 
@@ -29,6 +31,8 @@ const PROBE_MAX_BYTES = 4 * 1024 * 1024
 export interface SqliteStore extends DocStore {
   /** the checkpoint worker (see sqlite-checkpointer.ts); undefined when turned off (checkpointIntervalMs 0) */
   readonly checkpointer: Checkpointer | undefined
+  /** the webhook outbox, when the store was opened with `webhooks` */
+  readonly outbox: WebhookOutbox | undefined
   health(): Promise<ComponentHealth>
 }
 
@@ -49,6 +53,8 @@ export function createSqliteStore(opts: {
   onCheckpointRecovery?: () => void
   /** writes started failing (an Error: disk full, I/O error) or succeed again (undefined) */
   onWriteHealth?: (failure: Error | undefined) => void
+  /** WEBHOOK_URL is set: every append and deleteRoom also writes the webhook outbox (store/outbox.ts) */
+  webhooks?: OutboxOptions
 }): SqliteStore {
   const file = join(opts.dataDir, opts.file ?? 'tandem.sqlite')
   const db = new Database(file)
@@ -69,6 +75,7 @@ export function createSqliteStore(opts: {
 
   const insert = db.prepare<[string, number, Uint8Array, number]>('INSERT INTO updates (room, seq, data, at) VALUES (?, ?, ?, ?)')
   const rooms = prepareRoomQueries(db)
+  const changes = opts.webhooks && createSqliteOutbox(db, opts.webhooks)
   const selectSnapshot = db.prepare<[string], { seq: number; data: Buffer }>('SELECT seq, data FROM snapshots WHERE room = ?')
   const selectUpdates = db.prepare<[string, number], { seq: number; data: Buffer }>(
     'SELECT seq, data FROM updates WHERE room = ? AND seq > ? ORDER BY seq',
@@ -127,6 +134,7 @@ export function createSqliteStore(opts: {
       insert.run(e.room, ++next, asBuffer(e.update), at)
       return next
     })
+    if (changes) changes.appended(entries, seqs, at)
     return { seqs, next }
   })
   /** BEGIN IMMEDIATE: the write lock before the counter is read; the seqs count as taken only once committed. */
@@ -154,6 +162,10 @@ export function createSqliteStore(opts: {
         deleteSnapshotAt.run(room, seq)
       }
     }
+  })
+  const deleteTx = db.transaction((room: string) => {
+    if (changes) changes.deleting(room, Date.now())
+    rooms.delete(room)
   })
   const loadTx = db.transaction((room: string): LoadedDoc => {
     const snap = selectSnapshot.get(room)
@@ -192,11 +204,12 @@ export function createSqliteStore(opts: {
     get checkpointer() {
       return checkpointer
     },
+    outbox: changes ? changes.outbox : undefined,
     load: async (room) => loadTx(room),
     append: async (entries) => written(bytesOf(entries), () => append(entries)),
     lastSeq: async (room) => rooms.lastSeq(room),
     listRooms: async (query) => rooms.list(query),
-    deleteRoom: async (room) => rooms.delete(room),
+    deleteRoom: async (room) => deleteTx.immediate(room),
     compact: async (room, snapshot, throughSeq) => {
       written(snapshot.byteLength, () => compactTx(room, snapshot, throughSeq))
     },

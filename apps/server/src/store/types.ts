@@ -1,3 +1,5 @@
+import type { WebhookOutbox } from './outbox.js'
+
 /**
  * DocStore: where every accepted update lives before any peer sees it.
  *
@@ -88,6 +90,11 @@ export interface DocStore {
   compact(room: string, snapshot: Uint8Array, throughSeq: number): Promise<void>
   /** Moves unreadable rows aside (kept for inspection, never loaded again). */
   quarantine(room: string, seqs: readonly number[], reason: string): Promise<void>
+  /**
+   * OPTIONAL: the webhook outbox (store/outbox.ts), present when the store was opened with
+   * webhooks on: its append and deleteRoom write events in their transactions.
+   */
+  readonly outbox?: WebhookOutbox | undefined
   /** Cheap liveness probe for /healthz. */
   health(): Promise<{ ok: boolean; detail?: string }>
   close(): Promise<void>

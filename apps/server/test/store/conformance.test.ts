@@ -293,16 +293,16 @@ describe('PostgreSQL service', () => {
 
     it('creates its schema with a schema_version row; reopening does not migrate again', async () => {
       await fx.open()
-      const versions = await withPg((c) => c.query(`SELECT version FROM "${fx.schema}".schema_version ORDER BY version`))
-      expect(versions.rows).toEqual([{ version: 1 }, { version: 2 }])
+      const versions = await withPg((c) => c.query<{ version: number }>(`SELECT version FROM "${fx.schema}".schema_version ORDER BY version`))
+      expect(versions.rows).toEqual(everyVersionOnce(versions.rows))
     })
 
     it('servers starting together on a fresh schema migrate exactly once', async () => {
       const fresh = pgFixture()
       try {
         await Promise.all([fresh.open(), fresh.open(), fresh.open()])
-        const versions = await withPg((c) => c.query(`SELECT version FROM "${fresh.schema}".schema_version ORDER BY version`))
-        expect(versions.rows).toEqual([{ version: 1 }, { version: 2 }])
+        const versions = await withPg((c) => c.query<{ version: number }>(`SELECT version FROM "${fresh.schema}".schema_version ORDER BY version`))
+        expect(versions.rows).toEqual(everyVersionOnce(versions.rows))
       } finally {
         await fresh.cleanup()
       }
@@ -410,3 +410,8 @@ describe('PostgreSQL service', () => {
     })
   })
 })
+
+/** Versions 1…n, each once (n: however many migrations this build has; at least the first two). */
+function everyVersionOnce(rows: { version: number }[]): { version: number }[] {
+  return Array.from({ length: Math.max(2, rows.length) }, (_, i) => ({ version: i + 1 }))
+}
