@@ -26,6 +26,7 @@ describe('chaos: services restarted', () => {
 
     await db.stop()
     await Promise.all(servers.map((s) => healthUntil(s, 'store down', (h) => !h.store.ok)))
+    await moreTyped(typists, 5, 'typing while PostgreSQL is down')
     const savedWhileDown = typists.map((t) => t.savedThrough())
     await moreTyped(typists, 20, 'typing while PostgreSQL is down')
     // Nothing can be stored, so nothing may be acknowledged as saved.
