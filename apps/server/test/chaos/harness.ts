@@ -30,7 +30,7 @@ export interface Typist {
   stop(): void
 }
 
-function typist(wsUrl: string, room: string, tag: string, cleanups: (() => unknown)[]): Typist {
+export function typist(wsUrl: string, room: string, tag: string, cleanups: (() => unknown)[]): Typist {
   const doc = new Y.Doc()
   const provider = new SyncProvider({ url: wsUrl, room, doc, WebSocket, initialBackoffMs: 20, maxBackoffMs: 200 })
   let typed = 0
