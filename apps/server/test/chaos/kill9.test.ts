@@ -192,7 +192,7 @@ describe('chaos: kill -9 mid-operation', () => {
     await moreSaved(typists, 30, 'edits saved')
     await kill(first)
     const acked = stopAll(typists)
-    const before = await withPg((c) => c.query(`SELECT count(*)::int AS n FROM "${schema}".updates`))
+    const before = await withPg((c) => c.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".updates`))
 
     // Back to version 1's layout (migration 1's tables, without what migration 2 adds).
     const q = `"${schema}"`
@@ -220,9 +220,9 @@ describe('chaos: kill -9 mid-operation', () => {
 
     // Nothing of migration 2 happened: still version 1, no new column, the log untouched.
     const after = await withPg(async (c) => ({
-      version: (await c.query(`SELECT max(version)::int AS v FROM ${q}.schema_version`)).rows[0],
+      version: (await c.query<{ v: number }>(`SELECT max(version)::int AS v FROM ${q}.schema_version`)).rows[0],
       column: (await c.query(`SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'updates' AND column_name = 'at'`, [schema])).rowCount,
-      rows: (await c.query(`SELECT count(*)::int AS n FROM ${q}.updates`)).rows[0],
+      rows: (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${q}.updates`)).rows[0],
     }))
     expect(after).toEqual({ version: { v: 1 }, column: 0, rows: before.rows[0] })
 

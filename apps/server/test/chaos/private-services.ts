@@ -96,7 +96,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     ]
     log = ''
     const p = spawn(pgBin('postgres'), args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir, ...user })
-    p.stderr!.on('data', (d) => (log = (log + d).slice(-4000)))
+    p.stderr.on('data', (d) => (log = (log + d).slice(-4000)))
     proc = p
     try {
       await ready()
@@ -147,8 +147,8 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   const start = async () => {
     log = ''
     const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] })
-    p.stdout!.on('data', (d) => (log = (log + d).slice(-4000)))
-    p.stderr!.on('data', (d) => (log = (log + d).slice(-4000)))
+    p.stdout.on('data', (d) => (log = (log + d).slice(-4000)))
+    p.stderr.on('data', (d) => (log = (log + d).slice(-4000)))
     const failed = new Promise<never>((_, reject) => {
       p.once('error', (err) => reject(new Error(`redis-server could not be started (${err.message}): the chaos tests start a private Redis. Install it: apt-get install redis-server`)))
       p.once('exit', (code) => reject(new Error(`redis-server exited (${code}) on port ${port}: ${log}`)))
@@ -157,19 +157,20 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     proc = p
     await Promise.race([failed, until(() => /Ready to accept connections/.test(log), `the private Redis on port ${port} to be ready`, 10_000)])
   }
+  const kill = async () => {
+    const p = proc
+    if (!p || p.exitCode !== null || p.signalCode !== null) return
+    const exited = new Promise((resolve) => p.once('exit', resolve))
+    p.kill('SIGKILL')
+    await exited
+  }
   await start()
   return {
     url: `redis://127.0.0.1:${port}`,
     start,
-    async kill() {
-      const p = proc
-      if (!p || p.exitCode !== null || p.signalCode !== null) return
-      const exited = new Promise((resolve) => p.once('exit', resolve))
-      p.kill('SIGKILL')
-      await exited
-    },
+    kill,
     async close() {
-      await this.kill()
+      await kill()
       removeDir(dir)
     },
   }
