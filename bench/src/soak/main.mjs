@@ -23,7 +23,7 @@ const report = await runSoak({
   churnMs: minutes * 60_000,
   idleMs: idleMinutes * 60_000,
   sampleEveryMs: minutes >= 10 ? 10_000 : 2_000,
-  gcEveryMs: minutes >= 10 ? 300_000 : 30_000,
+  gcEveryMs: minutes >= 60 ? 300_000 : minutes >= 10 ? 60_000 : 30_000,
   outDir: values.out,
   log: (l) => console.log(l),
 })
