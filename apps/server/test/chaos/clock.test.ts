@@ -83,7 +83,7 @@ describe('chaos: the clock jumps', () => {
     console.log(`[chaos] clock +1 h: the expired session closed ${(performance.now() - jumpedAt).toFixed(0)} ms after the jump`)
     expect(long.ws.readyState).toBe(WebSocket.OPEN)
     expect(await upgradeStatus(withToken(s.wsUrl, 'doc', tenMinutes))).toBe(401)
-  })
+  }, 90_000)
 
   it('back before a live token\'s exp: the connection stays while the server\'s clock is before exp, and closes with 4001 once it passes', async () => {
     const clock = movableClock()
@@ -104,7 +104,7 @@ describe('chaos: the clock jumps', () => {
     const closing = closeOf(conn.ws, 5_000)
     await clock.shift(s, 0)
     expect((await closing).code).toBe(CloseCode.TokenExpired)
-  })
+  }, 90_000)
 
   it('the fan-out judges peers on the monotonic clock: a jump forward drops no peer (nor its clients\' presence); after a jump back a dead peer is still noticed', async () => {
     const clock = movableClock()
@@ -135,5 +135,5 @@ describe('chaos: the clock jumps', () => {
     await until(async () => (await metricValue(a, gone)) === 1, 'A declares the killed server gone', 10_000)
     await until(() => !seesB(), "A's client no longer sees the dead server's client", 10_000)
     console.log(`[chaos] clock −1 h then a peer killed: noticed, its presence gone ${(performance.now() - killedAt).toFixed(0)} ms after the kill`)
-  })
+  }, 90_000)
 })

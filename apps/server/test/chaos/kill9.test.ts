@@ -129,7 +129,7 @@ describe('chaos: kill -9 mid-operation', () => {
     await checkRestarted('kill -9 during a compaction (PostgreSQL)', killedAt, b, typists, acked)
     const quarantined = await withPg((c) => c.query(`SELECT count(*)::int AS n FROM "${schema}".quarantine`))
     expect(quarantined.rows[0]).toEqual({ n: 0 })
-  })
+  }, 90_000)
 
   it('during a WAL checkpoint (SQLite): nothing acknowledged lost, nothing doubled, integrity check ok', async () => {
     const dataDir = tempDir()
@@ -178,7 +178,7 @@ describe('chaos: kill -9 mid-operation', () => {
     } finally {
       db.close()
     }
-  })
+  }, 90_000)
 
   it('during a schema migration (PostgreSQL): the migration rolls back whole; the next start migrates, every stored edit kept', async () => {
     const pgUrl = await requirePostgres()
@@ -230,5 +230,5 @@ describe('chaos: kill -9 mid-operation', () => {
     const version = await withPg((c) => c.query(`SELECT max(version)::int AS v FROM ${q}.schema_version`))
     expect(version.rows[0]).toEqual({ v: 2 })
     await checkRestarted('kill -9 during a schema migration (PostgreSQL)', killedAt, b, typists, acked)
-  })
+  }, 90_000)
 })

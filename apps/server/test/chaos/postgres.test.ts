@@ -40,7 +40,7 @@ describe('chaos: PostgreSQL', () => {
     await proxy.restore()
     const endedAt = performance.now()
     await checkRecovered({ fault: 'PostgreSQL of one server cut', endedAt, typists, servers, cluster, directEnv: {}, room: ROOM })
-  })
+  }, 90_000)
 
   it("one server's database stalls (connected, nothing forwarded) for seconds: its clients' edits are held, none relayed unstored; it recovers when the database answers again", async () => {
     const cluster = await createCluster({ pg: pgUrl, redis: redisUrl }, cleanups)
@@ -63,5 +63,5 @@ describe('chaos: PostgreSQL', () => {
     proxy.resume()
     const endedAt = performance.now()
     await checkRecovered({ fault: 'PostgreSQL of one server stalled', endedAt, typists, servers, cluster, directEnv: {}, room: ROOM })
-  }, 60_000)
+  }, 90_000)
 })

@@ -35,7 +35,7 @@ describe('chaos: services restarted', () => {
     const endedAt = performance.now()
     await checkRecovered({ fault: 'PostgreSQL restarted', endedAt, typists, servers, cluster, directEnv: {}, room: ROOM })
     for (const [i, n] of stillSaved.entries()) if (n !== savedWhileDown[i]) throw new Error(`${typists[i]!.tag}: ${n - savedWhileDown[i]!} edits acknowledged while PostgreSQL was down`)
-  })
+  }, 90_000)
 
   it('Redis killed and restarted mid-traffic: edits stay saved throughout; every client converges, the store has everything', async () => {
     const redis = await startPrivateRedis()
@@ -49,5 +49,5 @@ describe('chaos: services restarted', () => {
     await redis.start()
     const endedAt = performance.now()
     await checkRecovered({ fault: 'Redis killed and restarted', endedAt, typists, servers, cluster, directEnv: {}, room: ROOM })
-  })
+  }, 90_000)
 })
