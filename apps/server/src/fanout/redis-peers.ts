@@ -2,7 +2,9 @@
  * The other servers this one hears on Redis: when each was last heard and in which of our rooms
  * it published. A peer silent for `timeoutMs` is declared gone (it may have died between a commit
  * and its publish, and its clients' presence must go): `onGone` gets the rooms to resync. Nobody
- * is judged silent while this server itself could not hear (its subscriber was down).
+ * is judged silent while this server itself could not hear (its subscriber was down). Times are
+ * performance.now() (monotonic): a wall-clock jump must neither declare every peer silent nor keep
+ * a dead one alive (test/chaos/clock.test.ts).
  */
 export interface PeerServer {
   lastSeen: number

@@ -146,7 +146,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
     const epoch = ++subEpoch
     const reconnect = subEverReady
     subEverReady = true
-    peers.hearing(Date.now())
+    peers.hearing(performance.now())
     if (reconnect) {
       metrics.reconnected?.('subscriber')
       log?.info('fan-out: subscriber reconnected to Redis; resubscribing')
@@ -176,8 +176,8 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
       return
     }
     if (msg.sender === serverId) return
-    const now = Date.now()
-    const peer = peers.heard(msg.sender, now)
+    const now = Date.now() // wall clock: the lag metric compares it with the publisher's sentAt
+    const peer = peers.heard(msg.sender, performance.now())
 
     const ch = channel.toString('utf8')
     if (ch === controlChannel) {
@@ -275,7 +275,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): RedisFanout {
 
   const timer = setInterval(() => {
     heartbeat()
-    if (sub.status === 'ready') peers.sweep(Date.now())
+    if (sub.status === 'ready') peers.sweep(performance.now())
   }, heartbeatMs)
   timer.unref()
 

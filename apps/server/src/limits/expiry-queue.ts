@@ -6,6 +6,12 @@
  *
  * Used for token expiry: a connection admitted with a token that has `exp` is closed with 4001
  * when that moment passes, however long the socket has been open.
+ *
+ * Deadlines are wall-clock times (`exp` is, and a new handshake is judged by the wall clock), but
+ * timers run on the monotonic clock: when the wall clock jumps (an NTP step), a timer armed for
+ * "in 10 minutes" would fire 10 minutes later whatever the clock says. So the timer never waits
+ * longer than WALL_CLOCK_CHECK_MS before it looks at the clock again: a jump is followed within
+ * that (test/chaos/clock.test.ts).
  */
 interface Entry<T> {
   at: number
@@ -13,8 +19,8 @@ interface Entry<T> {
   index: number
 }
 
-/** setTimeout fires at once for delays above 2^31-1 ms (~24.8 days); longer waits re-arm. */
-const MAX_DELAY = 2 ** 31 - 1
+/** The longest the queue waits without re-reading the wall clock (a later deadline re-arms). */
+const WALL_CLOCK_CHECK_MS = 1_000
 
 export class ExpiryQueue<T> {
   private readonly heap: Entry<T>[] = []
@@ -88,7 +94,7 @@ export class ExpiryQueue<T> {
     if (this.timer !== undefined && this.timerAt <= at) return
     this.disarm()
     this.timerAt = at
-    this.timer = setTimeout(this.fire, Math.min(MAX_DELAY, Math.max(0, at - this.now())))
+    this.timer = setTimeout(this.fire, Math.min(WALL_CLOCK_CHECK_MS, Math.max(0, at - this.now())))
     // The queue never keeps a process alive on its own: sockets and the server do.
     this.timer.unref?.()
   }

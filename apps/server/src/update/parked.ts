@@ -38,7 +38,8 @@ export interface ParkedDeps {
  * buffer and why it is bounded) with what happens to them: parked with the sender's "saved"
  * acknowledgement held, retried only when the document gained what they wait for, dropped with
  * the sender closed (4002) when over budget or too old. One timer per room, only while anything
- * is parked.
+ * is parked. Ages are on the monotonic clock (performance.now()): a wall-clock jump neither drops
+ * fresh parts nor keeps old ones.
  */
 export class ParkedParts {
   private readonly buffer: PendingBuffer<UpdateSender>
@@ -54,7 +55,7 @@ export class ParkedParts {
 
   /** Parks `parts` of message `message` from `from`; false when over budget (the sender is closed). */
   park(parts: PendingParts, from: UpdateSender | undefined, message: number, retries = 0): boolean {
-    if (!this.buffer.park(parts, from, message, Date.now(), retries)) {
+    if (!this.buffer.park(parts, from, message, performance.now(), retries)) {
       this.deps.metrics.rejectedFrames.labels('pending-over-budget').inc()
       from?.close(CloseCode.PendingUnresolved, 'pending-over-budget')
       return false
@@ -111,13 +112,13 @@ export class ParkedParts {
     if (due === undefined) return
     this.timer = setTimeout(() => {
       this.timer = undefined
-      for (const p of this.buffer.takeExpired(Date.now())) {
+      for (const p of this.buffer.takeExpired(performance.now())) {
         this.deps.metrics.rejectedFrames.labels('pending-unresolved').inc()
         this.deps.log.info({ room: this.deps.room, bytes: p.bytes }, 'dropped an update part whose dependencies never arrived')
         p.origin?.close(CloseCode.PendingUnresolved, 'pending-unresolved')
       }
       this.arm()
-    }, Math.max(0, due - Date.now()))
+    }, Math.max(0, due - performance.now()))
     this.timer.unref()
   }
 

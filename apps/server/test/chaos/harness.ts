@@ -30,7 +30,7 @@ export interface Typist {
   stop(): void
 }
 
-function typist(wsUrl: string, room: string, tag: string, cleanups: (() => unknown)[]): Typist {
+export function typist(wsUrl: string, room: string, tag: string, cleanups: (() => unknown)[]): Typist {
   const doc = new Y.Doc()
   const provider = new SyncProvider({ url: wsUrl, room, doc, WebSocket, initialBackoffMs: 20, maxBackoffMs: 200 })
   let typed = 0
@@ -134,10 +134,31 @@ export async function checkRecovered(opts: {
  * Servers A and B of `cluster` (each with its own env: the links under test go through a proxy)
  * and two typists on each, all in one room; resolves once edits flow both ways and are saved.
  */
-export async function twoServersTyping(cluster: ServerCluster, envA: Record<string, string>, envB: Record<string, string>, room: string, cleanups: (() => unknown)[]) {
-  const servers = [await cluster.start(envA), await cluster.start(envB)]
-  const typists = servers.flatMap((s, i) => ['x', 'y'].map((who) => typist(s.wsUrl, room, `${'ab'[i]}${who}`, cleanups)))
+export function twoServersTyping(cluster: ServerCluster, envA: Record<string, string>, envB: Record<string, string>, room: string, cleanups: (() => unknown)[]) {
+  return serversTyping(cluster, [envA, envB], room, cleanups)
+}
+
+/** One server per env (A, B, C…), two typists on each (tags `ax`, `ay`, `bx`…), all in one room. */
+export async function serversTyping(cluster: ServerCluster, envs: Record<string, string>[], room: string, cleanups: (() => unknown)[]) {
+  const servers: ChildServer[] = []
+  for (const env of envs) servers.push(await cluster.start(env))
+  const typists = servers.flatMap((s, i) => ['x', 'y'].map((who) => typist(s.wsUrl, room, `${'abcdefgh'[i]}${who}`, cleanups)))
   await moreSaved(typists, 10, 'edits saved before the fault')
   await until(() => typists.every((t) => typists.every((o) => t.text().includes(`${o.tag}5;`))), 'edits cross between servers before the fault')
   return { servers, typists }
+}
+
+/**
+ * "Nothing relayed that was not stored", while `from`'s server cannot store: none of the edits
+ * `from` made after `typedAt` (its count when the store stopped answering) may reach `others`.
+ */
+export function relayedUnstored(from: Typist[], typedAt: number[], others: Typist[]): string[] {
+  const leaked: string[] = []
+  for (const [i, t] of from.entries()) {
+    for (let n = typedAt[i]!; n < t.typed(); n++) {
+      const piece = `${t.tag}${n};`
+      for (const o of others) if (o.text().includes(piece)) leaked.push(`${piece} at ${o.tag}`)
+    }
+  }
+  return leaked
 }

@@ -44,7 +44,7 @@ describe('chaos: Redis', () => {
     await proxy.restore()
     const endedAt = performance.now()
     await checkRecovered({ fault: 'Redis cut', endedAt, typists, servers, cluster, directEnv: {}, room: ROOM })
-  })
+  }, 90_000)
 
   it('stalled (connected, nothing forwarded), then resumed: edits stay saved throughout; every client converges, the store has everything', async () => {
     const { cluster, proxy, servers, typists } = await setup()
@@ -55,5 +55,5 @@ describe('chaos: Redis', () => {
     proxy.resume()
     const endedAt = performance.now()
     await checkRecovered({ fault: 'Redis stalled', endedAt, typists, servers, cluster, directEnv: {}, room: ROOM })
-  })
+  }, 90_000)
 })

@@ -64,12 +64,17 @@ export interface ChildServer {
 }
 
 /** The BUILT server as a child process (what `pnpm serve` runs), for kill -9 and signal tests. */
-export async function spawnServer(env: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<ChildServer> {
+export async function spawnServer(
+  env: Record<string, string>,
+  /** onChild: the process as soon as it exists (to kill it before it is ready: chaos tests) */
+  opts: { timeoutMs?: number; onChild?: (child: ChildProcess) => void } = {},
+): Promise<ChildServer> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`pnpm build\` first (pnpm test does)`)
   const child = spawn(process.execPath, [MAIN], {
     env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  opts.onChild?.(child)
   let stdout = ''
   let stderr = ''
   child.stderr.on('data', (d) => (stderr += d))

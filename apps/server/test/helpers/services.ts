@@ -210,7 +210,8 @@ export async function createCluster(
         DATA_DIR: dataDir,
         LOG_LEVEL: 'info',
         ...extraEnv,
-      })
+      // Generous: on a loaded shared machine a start (migration included) can take seconds.
+      }, { timeoutMs: 30_000 })
       cleanups.push(async () => {
         if (s.child.exitCode === null && s.child.signalCode === null) {
           s.child.kill('SIGKILL')

@@ -71,16 +71,37 @@ describe('ExpiryQueue', () => {
     expect(vi.getTimerCount()).toBe(0)
   })
 
-  it('deadlines beyond setTimeout\'s 24.8-day range re-arm instead of firing at once', () => {
+  it('a deadline a month ahead does not fire early (and never meets setTimeout\'s 24.8-day limit: the timer waits at most a second)', () => {
     vi.useFakeTimers({ now: 0 })
     const fired: string[] = []
     const q = new ExpiryQueue<string>((x) => fired.push(x))
     const day = 86_400_000
     q.add('month', 30 * day)
-    vi.advanceTimersByTime(25 * day)
+    vi.advanceTimersByTime(10_000)
     expect(fired).toEqual([])
-    vi.advanceTimersByTime(5 * day)
+    vi.setSystemTime(30 * day - 1) // the wall clock moves; the pending timer re-reads it within a second
+    vi.advanceTimersByTime(1_000)
     expect(fired).toEqual(['month'])
+  })
+
+  it('follows wall-clock jumps within a second: forward past a deadline fires it; back before it holds it', () => {
+    let wall = 0
+    vi.useFakeTimers({ now: 0 })
+    const fired: string[] = []
+    const q = new ExpiryQueue<string>((x) => fired.push(x), () => wall)
+    const hour = 3_600_000
+    q.add('ten-minutes', 600_000)
+    q.add('two-seconds', 2_000)
+    wall -= hour // back: 'two-seconds' is an hour and 2 s away on this clock
+    vi.advanceTimersByTime(5_000)
+    expect(fired).toEqual([])
+    wall += hour + 5_000 // forward again, past 'two-seconds'
+    vi.advanceTimersByTime(1_000)
+    expect(fired).toEqual(['two-seconds'])
+    wall += hour // forward past 'ten-minutes', long before its first timer would have run out
+    vi.advanceTimersByTime(1_000)
+    expect(fired).toEqual(['two-seconds', 'ten-minutes'])
+    expect(vi.getTimerCount()).toBe(0)
   })
 
   it('a throwing callback does not stop the other expiries', () => {
