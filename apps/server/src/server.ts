@@ -114,9 +114,9 @@ export function createTandemServer(deps: ServerDeps) {
   })
 
   const countedAuthorizeHttp: HttpAuthorizer = async (req, url, room, need) => {
-    const denied = await authorizeHttp(req, url, room, need)
-    if (denied) metrics.rejectedRequests.labels(denied.reason).inc()
-    return denied
+    const decision = await authorizeHttp(req, url, room, need)
+    if (!decision.ok) metrics.rejectedRequests.labels(decision.reason).inc()
+    return decision
   }
   const api = createApiRoutes({
     registry,

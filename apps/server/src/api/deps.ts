@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http'
 import type { HttpAuthorizer } from '../auth/http-auth.js'
 import type { DocStore } from '../store/types.js'
 import type { Fanout } from '../fanout/types.js'
@@ -19,4 +20,6 @@ export interface ApiDeps {
   locks: RoomLocks
   /** the content conversions, off the event loop */
   converter: Converter
+  /** who asked, per authorized request (routes.ts `authorize`): the author of what it writes */
+  writers: WeakMap<IncomingMessage, string>
 }

@@ -27,7 +27,7 @@ export async function postUpdate(deps: ApiDeps, req: IncomingMessage, res: Serve
     const room = await deps.registry.acquire(roomName)
     try {
       if (info.hasContent) checkComplete(await room.encodeState(), update, deps.maxNestingDepth, info.types > 0)
-      return (await submitUpdate(room, update)) !== undefined
+      return (await submitUpdate(room, update, undefined, deps.writers.get(req))) !== undefined
     } finally {
       deps.registry.release(room)
     }

@@ -35,9 +35,10 @@ const MAX_QUEUED_CONVERSIONS = 32
 const ROOMS = '/api/rooms'
 const ROOM_PATH = /^\/api\/rooms\/([^/]+)(?:\/(content|updates))?$/
 
-export function createApiRoutes(deps: Omit<ApiDeps, 'locks' | 'converter'>): ApiHandler {
+export function createApiRoutes(deps: Omit<ApiDeps, 'locks' | 'converter' | 'writers'>): ApiHandler {
   const converter = createConverter({ timeoutMs: CONVERSION_TIMEOUT_MS, maxQueued: MAX_QUEUED_CONVERSIONS })
-  const api: ApiDeps = { ...deps, locks: createRoomLocks(), converter }
+  const writers = new WeakMap<IncomingMessage, string>()
+  const api: ApiDeps = { ...deps, locks: createRoomLocks(), converter, writers }
   let content: Promise<typeof import('./content.js')> | undefined
   const contentRoutes = () => (content ??= import('./content.js'))
 
@@ -84,9 +85,11 @@ export function createApiRoutes(deps: Omit<ApiDeps, 'locks' | 'converter'>): Api
     }
   }
 
+  /** Throws the refusal; allowed, records who asked (`writerOf`: the author of what the request writes). */
   async function authorize(req: IncomingMessage, url: URL, room: string, need: Access): Promise<void> {
-    const denied = await deps.authorizeHttp(req, url, room, need)
-    if (denied) throw new ApiError(denied.status, denied.reason, denied.status === 401 ? 'a valid token is required' : 'the token does not allow this')
+    const d = await deps.authorizeHttp(req, url, room, need)
+    if (!d.ok) throw new ApiError(d.status, d.reason, d.status === 401 ? 'a valid token is required' : 'the token does not allow this')
+    if (d.principal !== undefined) writers.set(req, d.principal)
   }
 
   const handler = async (req: IncomingMessage, res: ServerResponse, url: URL) => {

@@ -34,12 +34,13 @@ export function createRoomLocks() {
 export type RoomLocks = ReturnType<typeof createRoomLocks>
 
 /**
- * Submits `update` to the room's update path and resolves once its row is stored and relayed,
+ * Submits `update` to the room's update path, written by `author` (undefined: unknown), and
+ * resolves once its row is stored and relayed,
  * with the row's seq: 0 when the store refused it because the room is no longer at `expect`
  * (nothing stored), undefined when the update holds nothing to store. Rejects with an ApiError
  * when the update path refuses the update (what would close a connection).
  */
-export function submitUpdate(room: Room, update: Uint8Array, expect?: number): Promise<number | undefined> {
+export function submitUpdate(room: Room, update: Uint8Array, expect?: number, author?: string): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
     let settled = false
     const once = (fn: () => void) => {
@@ -51,6 +52,8 @@ export function submitUpdate(room: Room, update: Uint8Array, expect?: number): P
     const from: UpdateSender = {
       txOrigin: API_ORIGIN,
       acks: undefined,
+      // the request's token `sub` (or the library hook's user): webhooks and history say who wrote
+      author,
       // Our sync step 1, after a part of the update was parked: the API has nothing more to send.
       send: () => {},
       close: (code, reason) => once(() => reject(refusal(code, reason, reason))),

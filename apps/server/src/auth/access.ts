@@ -106,8 +106,8 @@ export function createAuth(options: AuthOptions): { authorize: Authorizer; autho
     authorize: (req, room) => decide(req, new URL(req.url ?? '/', 'http://localhost'), room),
     authorizeHttp: async (req, url, room, need = 'read') => {
       const d = await decide(req, url, room)
-      if (!d.ok) return { status: d.status, reason: d.reason }
-      return need === 'write' && d.access !== 'write' ? { status: 403, reason: 'read-only' } : undefined
+      if (!d.ok) return { ok: false, status: d.status, reason: d.reason }
+      return need === 'write' && d.access !== 'write' ? { ok: false, status: 403, reason: 'read-only' } : { ok: true, principal: d.subject }
     },
     authorizeAdmin: async (req) => {
       const badOrigin = checkOrigin(req)

@@ -95,8 +95,8 @@ export function hookAuthorizers(
     authorize: (req, room) => decide(req, room, 'websocket', 'read'),
     authorizeHttp: async (req, _url, room, need = 'read') => {
       const d = await decide(req, room, 'http', need)
-      if (!d.ok) return { status: d.status, reason: d.reason }
-      return need === 'write' && d.access !== 'write' ? { status: 403, reason: 'read-only' } : undefined
+      if (!d.ok) return { ok: false, status: d.status, reason: d.reason }
+      return need === 'write' && d.access !== 'write' ? { ok: false, status: 403, reason: 'read-only' } : { ok: true, principal: d.subject }
     },
   }
 }

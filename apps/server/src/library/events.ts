@@ -9,7 +9,7 @@ export interface ChangeInfo {
   /** the stored rows it spans, by the store's seq (one commit stores one row per room: usually from === to) */
   fromSeq: number
   toSeq: number
-  /** who wrote it: the `user` of each writing connection (authenticate) or its token's `sub`, once each */
+  /** who wrote it: the `user` (authenticate) or token `sub` of each writing connection or API request, once each */
   users: string[]
   /** part of it was written through the HTTP API (/api/rooms/…/content or /updates) */
   viaApi: boolean
@@ -61,8 +61,8 @@ export function hookEvents(hooks: EventHooks, log: Logger): ServerEvents | undef
           let viaApi = false
           for (const a of c.arrivals) {
             if (a.from?.txOrigin === API_ORIGIN) viaApi = true
-            const user = (a.from as Partial<Connection> | undefined)?.principal
-            if (typeof user === 'string') users.add(user)
+            const user = a.from?.author
+            if (user !== undefined) users.add(user)
           }
           run('onChange', onChange, room.name, { fromSeq: c.seq, toSeq: c.seq, users: [...users], viaApi, bytes: c.update.length })
         }

@@ -84,8 +84,8 @@ export function createHttpHandler(deps: HttpDeps) {
       } catch (err) {
         return text(res, 400, err instanceof ProtocolError ? err.message : 'bad room name')
       }
-      const denied = await deps.authorizeHttp(req, url, room)
-      if (denied) return text(res, denied.status, denied.reason)
+      const decision = await deps.authorizeHttp(req, url, room)
+      if (!decision.ok) return text(res, decision.status, decision.reason)
       const doc = await deps.registry.acquire(room)
       try {
         const update = await doc.encodeState()

@@ -216,6 +216,8 @@ describe('hooks', () => {
     expect((await post(`${m.url}/api/rooms/watched/updates`, 'alice', edit('api'))).status).toBe(200)
     await until(() => changes.some(([, i]) => i.viaApi), 'onChange for the API write')
     expect(changes.at(-1)![1].toSeq).toBeGreaterThan(changes[0]![1].toSeq)
+    // The API write's author is the hook's user of that request.
+    expect(changes.at(-1)![1].users).toEqual(['alice'])
     a.provider.destroy()
     await until(() => events.length === 2, 'connect and disconnect')
     expect(events).toEqual(['connect watched alice write', 'disconnect watched alice'])

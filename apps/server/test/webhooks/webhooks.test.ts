@@ -100,6 +100,30 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('webhooks on %s', (store) => {
     expect([...changed!.event.authors!].sort()).toEqual(['alice', 'bob'])
   })
 
+  it("a write through the HTTP API names its token's sub, for both kinds of write", { timeout: 30_000 }, async () => {
+    const r = await receiver()
+    const s = await webhookServer(store, pgUrl, r.url, { AUTH_SECRET: SECRET, WEBHOOK_DEBOUNCE_MS: '50', WEBHOOK_MAX_WAIT_MS: '600000' }, cleanups)
+    const bearer = async (sub: string, room: string) => ({ Authorization: `Bearer ${await token({ sub, room })}` })
+    const put = await fetch(`${s.url}/api/rooms/api-authored/content`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'text/markdown', ...(await bearer('carol', 'api-authored')) },
+      body: 'Written by **carol**',
+    })
+    expect(put.status).toBe(200)
+    const doc = new Y.Doc()
+    doc.getText('t').insert(0, 'raw')
+    const post = await fetch(`${s.url}/api/rooms/api-updates/updates`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/octet-stream', ...(await bearer('dave', 'api-updates')) },
+      body: Y.encodeStateAsUpdate(doc),
+    })
+    expect(post.status).toBe(200)
+    const events = await r.waitFor(4)
+    const changed = (room: string) => events.find((e) => e.event.room === room && e.event.type === 'document.changed')?.event
+    expect(changed('api-authored')?.authors).toEqual(['carol'])
+    expect(changed('api-updates')?.authors).toEqual(['dave'])
+  })
+
   it('debounce: changes closer together than WEBHOOK_DEBOUNCE_MS make one document.changed covering all their rows', { timeout: 30_000 }, async () => {
     const r = await receiver()
     const s = await webhookServer(store, pgUrl, r.url, { WEBHOOK_DEBOUNCE_MS: '2500', WEBHOOK_MAX_WAIT_MS: '600000' }, cleanups)
