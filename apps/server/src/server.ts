@@ -21,6 +21,7 @@ import { createHalfOpenGuard } from './limits/half-open.js'
 import { createAddressRateLimiter } from './limits/address-rate.js'
 import { createHttpHandler } from './net/http-routes.js'
 import { createApiRoutes } from './api/routes.js'
+import { createServerHistory } from './history/server-history.js'
 
 export interface ServerDeps {
   config: Config
@@ -85,7 +86,9 @@ export function createTandemServer(deps: ServerDeps) {
   let draining = false
 
   const committer = createCommitter(store, metrics, log)
-  const registry = createRoomRegistry({ config, store, fanout, committer, metrics, log })
+  // Version history, where the store keeps versions (history/history.ts).
+  const history = store.versions && createServerHistory({ config, store, versions: store.versions, fanout, log, rooms: () => registry })
+  const registry = createRoomRegistry({ config, store, fanout, committer, metrics, log, history })
 
   // Explicit cap well below ws' 100 MiB default: a hostile frame cannot balloon memory.
   const wss = new WebSocketServer({
@@ -110,6 +113,7 @@ export function createTandemServer(deps: ServerDeps) {
     authorizeHttp: countedAuthorizeHttp,
     maxPayloadBytes: config.maxPayloadBytes,
     maxNestingDepth: config.maxNestingDepth,
+    history,
   })
   const httpHandler = createHttpHandler({
     metrics,
@@ -305,6 +309,7 @@ export function createTandemServer(deps: ServerDeps) {
       draining = true
       clearInterval(sweep)
       expiry.close()
+      await history?.close()
       const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()))
       for (const c of connections) c.close(CloseCode.GoingAway, 'server shutting down')
       await committer.flushed()

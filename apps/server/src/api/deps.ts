@@ -5,6 +5,7 @@ import type { Logger } from '../log.js'
 import type { RoomRegistry } from '../room/registry.js'
 import type { RoomLocks } from './writes.js'
 import type { Converter } from '../content/converter.js'
+import type { History } from '../history/history.js'
 
 /** What the API's handlers need from the server (routes.ts builds it once). */
 export interface ApiDeps {
@@ -19,4 +20,6 @@ export interface ApiDeps {
   locks: RoomLocks
   /** the content conversions, off the event loop */
   converter: Converter
+  /** version history (absent when the store keeps none) */
+  history?: History | undefined
 }

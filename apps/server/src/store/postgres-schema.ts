@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import { ROOM_TIMES_MIGRATION } from './postgres-rooms.js'
+import { VERSIONS_MIGRATION } from './postgres-versions.js'
 import { transaction } from './postgres-pool.js'
 
 /**
@@ -31,6 +32,8 @@ const MIGRATIONS: readonly ((s: string) => string)[] = [
     );`,
   // 2: times for the room listing (postgres-rooms.ts)
   ROOM_TIMES_MIGRATION,
+  // version history (postgres-versions.ts)
+  VERSIONS_MIGRATION,
 ]
 
 /** Creates the schema or brings it to the current version, in one transaction. */

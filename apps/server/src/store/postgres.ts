@@ -7,6 +7,7 @@ import { DEFAULT_PG_POOL_MAX, DEFAULT_PG_SCHEMA, DEFAULT_PG_STATEMENT_TIMEOUT_MS
 import { conditionsHeld, roomQueries, type ListRow } from './postgres-rooms.js'
 import { guardClients, transaction } from './postgres-pool.js'
 import { hash32, migrate } from './postgres-schema.js'
+import { createPostgresVersions } from './postgres-versions.js'
 
 /**
  * Shared store (DATABASE_URL): PostgreSQL via node-postgres, same semantics as the SQLite store,
@@ -284,6 +285,8 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
         }
       })
     },
+
+    versions: createPostgresVersions({ pool, s, tx, lockRoom: (c, room) => lockRooms(c, [room]) }),
 
     quarantine: async (room, seqs, reason) => {
       if (seqs.length === 0) return

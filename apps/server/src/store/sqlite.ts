@@ -4,6 +4,7 @@ import type { AppendEntry, DocStore, LoadedDoc, StoredRow } from './types.js'
 import { prepareRoomQueries } from './sqlite-rooms.js'
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js'
 import { highestSeq, openSchema } from './sqlite-schema.js'
+import { createSqliteVersions } from './sqlite-versions.js'
 import { createWriteHealth } from '../health/write-health.js'
 import { StoreReason, describeError, type ComponentHealth } from '../health/model.js'
 
@@ -197,6 +198,7 @@ export function createSqliteStore(opts: {
     lastSeq: async (room) => rooms.lastSeq(room),
     listRooms: async (query) => rooms.list(query),
     deleteRoom: async (room) => rooms.delete(room),
+    versions: createSqliteVersions(db, written),
     compact: async (room, snapshot, throughSeq) => {
       written(snapshot.byteLength, () => compactTx(room, snapshot, throughSeq))
     },

@@ -1,3 +1,5 @@
+import type { VersionStore } from './versions.js'
+
 /**
  * DocStore: where every accepted update lives before any peer sees it.
  *
@@ -88,6 +90,8 @@ export interface DocStore {
   compact(room: string, snapshot: Uint8Array, throughSeq: number): Promise<void>
   /** Moves unreadable rows aside (kept for inspection, never loaded again). */
   quarantine(room: string, seqs: readonly number[], reason: string): Promise<void>
+  /** OPTIONAL: version history (store/versions.ts); without it the versions API answers 501. */
+  readonly versions?: VersionStore
   /** Cheap liveness probe for /healthz. */
   health(): Promise<{ ok: boolean; detail?: string }>
   close(): Promise<void>
