@@ -57,6 +57,6 @@ export function docText(doc: Y.Doc): string {
   return doc
     .getXmlFragment(DOCUMENT_FIELD)
     .toArray()
-    .map((n) => (n instanceof Y.XmlElement ? n.toArray().map((t) => (t instanceof Y.XmlText ? t.toString() : '')).join('') : ''))
+    .map((n) => (n instanceof Y.XmlElement ? n.toArray().map((t) => (t instanceof Y.XmlText ? String(t.toString()) : '')).join('') : ''))
     .join('\n\n')
 }

@@ -57,14 +57,14 @@ describe('version history on two servers sharing PostgreSQL', () => {
     // Both servers attributed their own writer: each has made its attempt at this burst's version.
     const v1 = await until(async () => {
       const { versions } = await listVersions(a.url, room)
-      return authorNames(versions[0]).join() === 'Ann,Ben' && versions
+      return authorNames(versions[0]).join() === 'Ann,Ben' ? versions : undefined
     }, 'the version of the first burst, with Ann (seen by A) and Ben (seen by B)')
     expect(v1).toHaveLength(1)
 
     const second = await burst('two')
     const v2 = await until(async () => {
       const { versions } = await listVersions(b.url, room)
-      return versions.length >= 2 && authorNames(versions[0]).join() === 'Ann,Ben' && versions
+      return versions.length >= 2 && authorNames(versions[0]).join() === 'Ann,Ben' ? versions : undefined
     }, 'the version of the second burst')
     expect(v2).toHaveLength(2)
     expect((await listVersions(a.url, room)).versions.map((v) => v.id)).toEqual(v2.map((v) => v.id))
