@@ -82,7 +82,7 @@ export function createPostgresVersions({ pool, s, tx, lockRoom }: PostgresVersio
   }
 
   async function take(v: Parameters<VersionStore['take']>[0], opts: TakeOptions): ReturnType<VersionStore['take']> {
-    const packed = packState(v.state)
+    const packed = await packState(v.state)
     return tx(async (c) => {
       await lockRoom(c, v.room)
       let made: VersionMeta | undefined
@@ -117,7 +117,7 @@ export function createPostgresVersions({ pool, s, tx, lockRoom }: PostgresVersio
       (await pool.query<Row>(sql.page, [room, beforeId ?? Number.MAX_SAFE_INTEGER, limit])).rows.map(toMeta),
     get: async (room, id) => {
       const r = (await pool.query<Row & { state: Buffer }>(sql.withState, [room, id])).rows[0]
-      return r ? { meta: toMeta(r), state: unpackState(r.state) } : undefined
+      return r ? { meta: toMeta(r), state: await unpackState(r.state) } : undefined
     },
     rename: async (room, id, name) => {
       const r = await tx(async (c) => (await c.query<Row>(sql.setName, [room, id, name])).rows[0])

@@ -92,14 +92,14 @@ export function createSqliteVersions(db: Database.Database, written: <T>(bytes: 
 
   return {
     take: async (v, opts) => {
-      const packed = packState(v.state)
+      const packed = await packState(v.state)
       // IMMEDIATE: the write lock before the check, so two connections to the file cannot both pass it.
       return written(packed.byteLength, () => takeTx.immediate(v, packed, opts))
     },
     list: async (room, { beforeId, limit }) => page.all(room, beforeId ?? Number.MAX_SAFE_INTEGER, limit).map(toMeta),
     get: async (room, id) => {
       const r = withState.get(room, id)
-      return r ? { meta: toMeta(r), state: unpackState(r.state) } : undefined
+      return r ? { meta: toMeta(r), state: await unpackState(r.state) } : undefined
     },
     rename: async (room, id, name) => {
       written(0, () => setName.run(name, room, id))

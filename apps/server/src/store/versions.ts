@@ -1,4 +1,5 @@
-import { deflateRawSync, inflateRawSync } from 'node:zlib'
+import { promisify } from 'node:util'
+import { deflateRaw, inflateRaw } from 'node:zlib'
 
 /**
  * Version history in the store (issue 16): whole documents at points in time, kept beside the
@@ -131,9 +132,12 @@ export function parseAuthors(json: string): VersionAuthor[] {
 }
 
 /**
- * The stored form of a state: deflate-raw. A document's text compresses about 3× (measured with
- * the 370 KB document of bench scenario D: see docs/history.md); level 6 costs ~10 ms for it, once
- * per version.
+ * The stored form of a state: deflate-raw, on libuv's thread pool (not the event loop: for the
+ * 370 KB document of bench scenario D it takes tens of ms on a busy machine; it stores 2.5× smaller,
+ * `node bench/src/history-cost.mjs`, docs/history.md).
  */
-export const packState = (state: Uint8Array): Buffer => deflateRawSync(state)
-export const unpackState = (stored: Uint8Array): Uint8Array => new Uint8Array(inflateRawSync(stored))
+export const packState = (state: Uint8Array): Promise<Buffer> => deflate(state)
+export const unpackState = async (stored: Uint8Array): Promise<Uint8Array> => new Uint8Array(await inflate(stored))
+
+const deflate = promisify(deflateRaw)
+const inflate = promisify(inflateRaw)
