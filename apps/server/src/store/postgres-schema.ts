@@ -36,6 +36,9 @@ const MIGRATIONS: readonly ((s: string) => string)[] = [
   VERSIONS_MIGRATION,
 ]
 
+/** The version a schema is at once migrated: one per migration. */
+export const PG_SCHEMA_VERSION = MIGRATIONS.length
+
 /** Creates the schema or brings it to the current version, in one transaction. */
 export function migrate(pool: pg.Pool, schema: string, s: string, schemaKey: number): Promise<void> {
   return transaction(pool, async (c) => {
