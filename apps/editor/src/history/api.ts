@@ -2,7 +2,7 @@ import type { JSONContent } from '@tiptap/core'
 
 /** The server's versions API (README "API") as the History panel uses it. */
 
-export interface VersionAuthor {
+interface VersionAuthor {
   id?: string
   name?: string
 }
@@ -54,4 +54,3 @@ export function createVersionsClient(base: string, token: TokenSource) {
   }
 }
 
-export type VersionsClient = ReturnType<typeof createVersionsClient>

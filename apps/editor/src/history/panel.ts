@@ -222,7 +222,7 @@ export function mountHistoryPanel(o: HistoryPanelOptions): { destroy(): void } {
     const v = versions.find((x) => String(x.id) === item?.dataset.versionId)
     if (v) void show(v)
   }
-  const onRestore = async () => {
+  const restoreSelected = async () => {
     if (!selected) return
     const v = selected
     try {
@@ -235,7 +235,7 @@ export function mountHistoryPanel(o: HistoryPanelOptions): { destroy(): void } {
     }
   }
   const askName = (current: string | null) => doc.defaultView?.prompt('Name this version', current ?? '')?.trim()
-  const onName = async () => {
+  const nameSelected = async () => {
     if (!selected) return
     const name = askName(selected.name)
     if (!name) return
@@ -247,7 +247,7 @@ export function mountHistoryPanel(o: HistoryPanelOptions): { destroy(): void } {
       say(`Could not name it: ${(err as Error).message}`)
     }
   }
-  const onNameCurrent = async () => {
+  const nameCurrent = async () => {
     const name = askName(null)
     if (!name) return
     try {
@@ -258,6 +258,9 @@ export function mountHistoryPanel(o: HistoryPanelOptions): { destroy(): void } {
     }
   }
   const onBack = () => closePreview()
+  const onRestore = () => void restoreSelected()
+  const onName = () => void nameSelected()
+  const onNameCurrent = () => void nameCurrent()
 
   button.addEventListener('click', onButton)
   list.addEventListener('click', onList)
