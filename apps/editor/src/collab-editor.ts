@@ -88,6 +88,7 @@ export class CollabEditorElement extends Base {
       token,
       editable: !this.hasAttribute('readonly'),
       offline: this.hasAttribute('offline'),
+      history: !this.hasAttribute('no-history'),
     })
     this.dispatchEvent(new CustomEvent('ready', { detail: this.#mounted }))
   }

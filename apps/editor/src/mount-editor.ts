@@ -11,6 +11,7 @@ import { mountConnectionBadge } from './connection-badge.js'
 import { saveStateOf, type SaveState } from './save-state.js'
 import { openLocalCopy } from './local-copy.js'
 import { injectStyles } from './styles.js'
+import { mountHistoryPanel } from './history/panel.js'
 
 export interface MountEditorOptions {
   /** WebSocket base URL of the Tandem server, e.g. `wss://docs.example.com` (several = failover). */
@@ -36,6 +37,8 @@ export interface MountEditorOptions {
    * they stay in step while offline. Default true (the provider's default in browsers).
    */
   crossTab?: boolean
+  /** Show the History panel's toolbar button (version history, with the toolbar). Default true. */
+  history?: boolean
   /** WebSocket implementation (tests, non-browser hosts). Default: globalThis.WebSocket. */
   WebSocket?: WebSocketConstructor
 }
@@ -145,6 +148,10 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
     const toolbar = createToolbar(editor)
     root.prepend(toolbar.element)
     cleanups.push(() => toolbar.destroy())
+    if (options.history !== false) {
+      const history = mountHistoryPanel({ root, surface, toolbar: toolbar.element, editor, url: options.url, room: options.room, token: options.token })
+      cleanups.push(() => history.destroy())
+    }
   }
   if (options.statusBar !== false) {
     const bar = ownerDocument.createElement('div')

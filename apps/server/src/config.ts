@@ -42,6 +42,14 @@ export interface Config {
   /** compaction: fold the update log into a snapshot after this many updates or bytes */
   compactAfterUpdates: number
   compactAfterBytes: number
+  /** version history: an automatic version after this long without changes (0: no automatic versions) */
+  historyQuietMs: number
+  /** ...and at most this long apart while a room keeps changing */
+  historyMaxIntervalMs: number
+  /** retention: every automatic version younger than this is kept... */
+  historyKeepAllMs: number
+  /** ...then one per hour until this age, then one per day (named versions are always kept) */
+  historyHourlyMs: number
   /** SQLite PRAGMA synchronous: NORMAL survives process crashes (kill -9); FULL also power loss */
   sqliteSynchronous: 'NORMAL' | 'FULL'
   shutdownTimeoutMs: number
@@ -117,6 +125,18 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   const n = Number(raw)
   if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`)
   return n
+}
+
+const DAY_MS = 24 * 3_600_000
+
+/** The version history's timings (HISTORY_*): the hourly window cannot end before the keep-all one. */
+function history(env: Env) {
+  const historyQuietMs = int(env, 'HISTORY_QUIET_MS', 5 * 60_000, 0, 7 * DAY_MS)
+  const historyMaxIntervalMs = int(env, 'HISTORY_MAX_INTERVAL_MS', 30 * 60_000, 10, 7 * DAY_MS)
+  const historyKeepAllMs = int(env, 'HISTORY_KEEP_ALL_MS', DAY_MS, 0, 3650 * DAY_MS)
+  const historyHourlyMs = int(env, 'HISTORY_HOURLY_MS', 30 * DAY_MS, 0, 3650 * DAY_MS)
+  if (historyHourlyMs < historyKeepAllMs) throw new ConfigError('HISTORY_HOURLY_MS', `must be at least HISTORY_KEEP_ALL_MS (${historyKeepAllMs})`)
+  return { historyQuietMs, historyMaxIntervalMs, historyKeepAllMs, historyHourlyMs }
 }
 
 function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
@@ -315,6 +335,7 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
     pendingTimeoutMs: int(env, 'PENDING_TIMEOUT_MS', 10_000, 100, 3_600_000),
     compactAfterUpdates: int(env, 'COMPACT_AFTER_UPDATES', 500, 1, 10_000_000),
     compactAfterBytes: int(env, 'COMPACT_AFTER_BYTES', 4 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+    ...history(env),
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['NORMAL', 'FULL'] as const, 'NORMAL'),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 5_000, 0, 600_000),
     editorDir: env.EDITOR_DIR ?? defaults.editorDir,

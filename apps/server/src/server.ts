@@ -22,6 +22,7 @@ import { createAddressRateLimiter } from './limits/address-rate.js'
 import { createHttpHandler } from './net/http-routes.js'
 import { createApiRoutes } from './api/routes.js'
 import { startWebhookDispatcher } from './webhooks/dispatcher.js'
+import { createServerHistory } from './history/server-history.js'
 
 export interface ServerDeps {
   config: Config
@@ -101,7 +102,9 @@ export function createTandemServer(deps: ServerDeps) {
   // WEBHOOK_URL: the store writes the events (its outbox); this loop delivers them, apart from the update path.
   if (config.webhooks && !store.outbox) log.error('WEBHOOK_URL is set but the store was opened without webhooks: no events are written')
   const webhooks = config.webhooks && store.outbox && startWebhookDispatcher({ config: config.webhooks, outbox: store.outbox, registry: metrics.registry, log })
-  const registry = createRoomRegistry({ config, store, fanout, committer, metrics, log })
+  // Version history, where the store keeps versions (history/history.ts).
+  const history = store.versions && createServerHistory({ config, store, versions: store.versions, fanout, log, rooms: () => registry })
+  const registry = createRoomRegistry({ config, store, fanout, committer, metrics, log, history })
 
   // Explicit cap well below ws' 100 MiB default: a hostile frame cannot balloon memory.
   const wss = new WebSocketServer({
@@ -126,6 +129,7 @@ export function createTandemServer(deps: ServerDeps) {
     authorizeHttp: countedAuthorizeHttp,
     maxPayloadBytes: config.maxPayloadBytes,
     maxNestingDepth: config.maxNestingDepth,
+    history,
   })
   const httpHandler = createHttpHandler({
     metrics,
@@ -328,6 +332,7 @@ export function createTandemServer(deps: ServerDeps) {
       draining = true
       clearInterval(sweep)
       expiry.close()
+      await history?.close()
       const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()))
       for (const c of connections) c.close(CloseCode.GoingAway, 'server shutting down')
       await committer.flushed()

@@ -78,6 +78,8 @@ export async function writeContent(deps: ApiDeps, req: IncomingMessage, res: Ser
         throw precondition('the document changed: its entity tag is not the one given')
       }
       if (!plan.update) return { changed: false, etag: plan.etagAfter }
+      // Version history: what a replacement overwrites can be restored (an empty document has nothing to keep).
+      if (mode === 'replace' && !plan.wasEmpty) await deps.history?.take(room, 'before-replace')
       const seq = await submitUpdate(room, plan.update, expect, deps.writers.get(req))
       if (seq === 0) throw precondition('the document changed while the write was being stored')
       return { changed: seq !== undefined, etag: plan.etagAfter }

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js'
 import type { RoomRegistry } from '../room/registry.js'
 import type { RoomLocks } from './writes.js'
 import type { Converter } from '../content/converter.js'
+import type { History } from '../history/history.js'
 
 /** What the API's handlers need from the server (routes.ts builds it once). */
 export interface ApiDeps {
@@ -22,4 +23,6 @@ export interface ApiDeps {
   converter: Converter
   /** who asked, per authorized request (routes.ts `authorize`): the author of what it writes */
   writers: WeakMap<IncomingMessage, string>
+  /** version history (absent when the store keeps none) */
+  history?: History | undefined
 }

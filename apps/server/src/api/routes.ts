@@ -8,6 +8,7 @@ import { ApiError, sendError } from './http.js'
 import { deleteRoom, listRooms, postUpdate } from './rooms.js'
 import { createRoomLocks, refusal } from './writes.js'
 import type { ApiDeps } from './deps.js'
+import { versionRoutes } from './versions.js'
 
 /**
  * The HTTP API beyond /state (README "API"):
@@ -18,6 +19,7 @@ import type { ApiDeps } from './deps.js'
  *   PUT    /api/rooms/<room>/content           replace the document (If-None-Match: *, If-Match)
  *   POST   /api/rooms/<room>/content           append to it
  *   POST   /api/rooms/<room>/updates           a Yjs update
+ *   …      /api/rooms/<room>/versions…         version history (versions.ts)
  *
  * Same token and Origin rules as the WebSocket upgrade; writes need `access: "write"`. Errors
  * are JSON `{ error, message }`.
@@ -51,6 +53,7 @@ export function createApiRoutes(deps: Omit<ApiDeps, 'locks' | 'converter' | 'wri
       await listRooms(api, res, url)
       return true
     }
+    if (await versionRoutes(api, { authorize, roomName }, req, res, url)) return true
     const m = ROOM_PATH.exec(path)
     if (!m) return false
     const room = roomName(m[1]!)
@@ -132,6 +135,7 @@ export function routeLabel(path: string): string {
   if (path === ROOMS) return 'rooms'
   if (path === '/api/revocations') return 'revocations'
   if (path.startsWith('/api/')) {
+    if (/^\/api\/rooms\/[^/]+\/versions(?:\/|$)/.test(path)) return 'versions'
     const m = /^\/api\/rooms\/[^/]+(?:\/(content|updates|state))?$/.exec(path)
     return m ? (m[1] ?? 'room') : 'api-other'
   }

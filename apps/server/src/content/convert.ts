@@ -48,3 +48,20 @@ export function planContent(state: Uint8Array, body: string, format: InputFormat
   const plan = planWrite(state, mode === 'replace' ? replaceWith(content) : appendTo(content))
   return { wasEmpty: plan.wasEmpty, etagBefore: plan.etagBefore, etagAfter: plan.etagAfter, update: plan.update }
 }
+
+/**
+ * The update that makes the document held by `state` the one held by `version` (a restore of
+ * version history): the same diff as a replacing write (write.ts), so blocks that did not change
+ * are kept and the rest is deleted and inserted, as a change of its own on top of the live state.
+ */
+export function planRestore(state: Uint8Array, version: Uint8Array): PlanResult {
+  const old = docFrom(version)
+  let content
+  try {
+    content = readDocument(old, false)
+  } finally {
+    old.destroy()
+  }
+  const plan = planWrite(state, replaceWith(content))
+  return { wasEmpty: plan.wasEmpty, etagBefore: plan.etagBefore, etagAfter: plan.etagAfter, update: plan.update }
+}

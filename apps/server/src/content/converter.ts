@@ -5,6 +5,7 @@ import type { PlanResult, ReadResult } from './convert.js'
 export type Job =
   | { id: number; op: 'read'; state: Uint8Array; format: Format; ifNoneMatch: '*' | string[] | undefined }
   | { id: number; op: 'plan'; state: Uint8Array; body: string; format: InputFormat; mode: 'replace' | 'append' }
+  | { id: number; op: 'restore'; state: Uint8Array; version: Uint8Array }
 /** A job as its caller gives it (the converter numbers it). */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 type JobInput = DistributiveOmit<Job, 'id'>
@@ -104,6 +105,8 @@ export function createConverter(opts: ConverterOptions) {
   return {
     read: (state: Uint8Array, format: Format, ifNoneMatch: '*' | string[] | undefined) => run({ op: 'read', state, format, ifNoneMatch }) as Promise<ReadResult>,
     plan: (state: Uint8Array, body: string, format: InputFormat, mode: 'replace' | 'append') => run({ op: 'plan', state, body, format, mode }) as Promise<PlanResult>,
+    /** the update that turns `state` into the document `version` holds (version history) */
+    restore: (state: Uint8Array, version: Uint8Array) => run({ op: 'restore', state, version }) as Promise<PlanResult>,
     async close(): Promise<void> {
       closed = true
       for (const q of queue.splice(0)) q.resolve({ id: q.job.id, error: 'the server is closing' })

@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads'
-import { matchesAny, planContent, readContent } from './convert.js'
+import { matchesAny, planContent, planRestore, readContent } from './convert.js'
 import type { Job, JobResult } from './converter.js'
 
 /**
@@ -15,7 +15,9 @@ port.on('message', (job: Job) => {
     answer =
       job.op === 'read'
         ? { id: job.id, ok: readContent(job.state, job.format, (etag) => matchesAny(job.ifNoneMatch, etag)) }
-        : { id: job.id, ok: planContent(job.state, job.body, job.format, job.mode) }
+        : job.op === 'plan'
+          ? { id: job.id, ok: planContent(job.state, job.body, job.format, job.mode) }
+          : { id: job.id, ok: planRestore(job.state, job.version) }
   } catch (err) {
     answer = { id: job.id, error: err instanceof Error ? err.message : String(err) }
   }

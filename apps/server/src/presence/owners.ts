@@ -141,6 +141,11 @@ export class PresenceOwners<P extends PresenceClaimant> {
     return true
   }
 
+  /** The ids `peer` holds (version history reads the names they show). */
+  idsOf(peer: P): number[] {
+    return [...(this.holdings.get(peer)?.ids ?? [])]
+  }
+
   /** The ids held by this server's connections (another server asks for their states). */
   heldIds(): number[] {
     return [...this.held.keys()]

@@ -4,6 +4,7 @@ import type { DocStore } from '../store/types.js'
 import type { Fanout } from '../fanout/types.js'
 import type { Metrics } from '../metrics.js'
 import type { Logger } from '../log.js'
+import type { History } from '../history/history.js'
 
 /** Everything a room needs from the server, passed down explicitly (no module singletons). */
 export interface RoomContext {
@@ -13,4 +14,6 @@ export interface RoomContext {
   committer: Committer
   metrics: Metrics
   log: Logger
+  /** version history: told of every stored row (absent: none kept) */
+  history?: Pick<History, 'edited' | 'touched'>
 }

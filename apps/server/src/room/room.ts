@@ -2,6 +2,7 @@ import {
   MessageType,
   type Frame,
   isEmptyUpdate,
+  readAwarenessUpdate,
   readAwarenessHeaders,
   sliceAwarenessUpdate,
   writeAwareness,
@@ -20,6 +21,7 @@ import type { Arrival, CommitRoom, RoomCommit, UpdateSender } from '../update/co
 import { RoomDocument } from '../update/document.js'
 import { inspectUpdate } from '../update/inspect.js'
 import { relay } from '../update/relay.js'
+import type { Writer } from '../history/history.js'
 
 /** What a room needs from a connection. */
 export interface RoomPeer extends UpdateSender {
@@ -211,6 +213,29 @@ export class Room implements CommitRoom {
     this.document.committed(c)
     this.ctx.fanout.publish(this.name, { kind: 'update', payload: c.update })
     this.compactor.ifDue()
+    this.ctx.history?.edited(this.name, c.seq, this.writers(c))
+  }
+
+  /** Who wrote a stored row (version history): its senders that are connections of this room. */
+  private writers(c: RoomCommit): Writer[] {
+    const out: Writer[] = []
+    for (const a of c.arrivals) {
+      const peer = a.from as RoomPeer | undefined
+      if (!peer || !this.peers.has(peer)) continue
+      out.push({ id: peer.author, connection: peer.id, name: () => this.presenceName(peer) })
+    }
+    return out
+  }
+
+  /** The name `peer` shows in presence (awareness `user.name`), if any. */
+  private presenceName(peer: RoomPeer): string | undefined {
+    const ids = this.owners?.idsOf(peer)
+    if (!ids?.length) return undefined
+    for (const e of readAwarenessUpdate(this.presence.encode(ids))) {
+      const name = (e.state as { user?: { name?: unknown } } | null)?.user?.name
+      if (typeof name === 'string' && name !== '') return name.slice(0, 100)
+    }
+    return undefined
   }
 
   failed(arrivals: Arrival[]): void {
@@ -246,6 +271,7 @@ export class Room implements CommitRoom {
     }
     if (msg.kind === 'deleted') return // the registry's (room/registry.ts): never delivered here
     if (msg.kind === 'update') {
+      this.ctx.history?.touched(this.name)
       this.document.applyStored(msg.payload, (relayed) => this.broadcast(writeSyncUpdate(relayed), undefined, MessageType.Sync))
     } else if ((this.owners ??= new PresenceOwners(this.presence, this.ctx.config)).fromServer(msg.payload)) {
       this.broadcast(writeAwareness(msg.payload), undefined, MessageType.Awareness)

@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import { ROOM_TIMES_MIGRATION } from './postgres-rooms.js'
+import { VERSIONS_MIGRATION } from './postgres-versions.js'
 import { transaction } from './postgres-pool.js'
 import { WEBHOOK_OUTBOX_MIGRATION } from './postgres-outbox.js'
 
@@ -34,7 +35,12 @@ const MIGRATIONS: readonly ((s: string) => string)[] = [
   ROOM_TIMES_MIGRATION,
   // 3: the webhook outbox (postgres-outbox.ts); empty unless WEBHOOK_URL is set
   WEBHOOK_OUTBOX_MIGRATION,
+  // 4: version history (postgres-versions.ts)
+  VERSIONS_MIGRATION,
 ]
+
+/** The version a schema is at once migrated: one per migration. */
+export const PG_SCHEMA_VERSION = MIGRATIONS.length
 
 /** Creates the schema or brings it to the current version, in one transaction. */
 export function migrate(pool: pg.Pool, schema: string, s: string, schemaKey: number): Promise<void> {

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3'
+import { VERSIONS_TABLE } from './sqlite-versions.js'
 
 /**
  * The SQLite store's tables, and the migrations so far. `PRAGMA user_version` says which
@@ -21,11 +22,13 @@ import type Database from 'better-sqlite3'
  * on, a commit also writes its rooms' change rows (WITHOUT ROWID: one b-tree, no separate key
  * index to write): the cost per commit is measured by bench/src/outbox-bench.mjs (one-row
  * commits), numbers in docs/architecture.md "Webhooks".
+ * Version 5 adds the versions table (version history, store/sqlite-versions.ts): created if
+ * missing, so a file of version 3 or 4 gains it on open; nothing else changes.
  *
  * health_probe came later without a version bump: it holds no document data, is created if
  * missing on every open, and a server that does not know it ignores it.
  */
-export const SCHEMA_VERSION = 4
+export const SCHEMA_VERSION = 5
 
 const TABLES = `
   CREATE TABLE IF NOT EXISTS updates (
@@ -111,6 +114,7 @@ export function openSchema(db: Database.Database): number {
     } else {
       db.exec(TABLES)
     }
+    db.exec(VERSIONS_TABLE)
     // Version 3's columns, on tables an older version created (CREATE IF NOT EXISTS kept them).
     addColumn(db, 'updates', 'at', 'INTEGER')
     addColumn(db, 'snapshots', 'created_at', 'INTEGER')

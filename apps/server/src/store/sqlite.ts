@@ -6,6 +6,7 @@ import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js'
 import { highestSeq, openSchema } from './sqlite-schema.js'
 import { createSqliteOutbox } from './sqlite-outbox.js'
 import type { OutboxOptions, WebhookOutbox } from './outbox.js'
+import { createSqliteVersions } from './sqlite-versions.js'
 import { createWriteHealth } from '../health/write-health.js'
 import { StoreReason, describeError, type ComponentHealth } from '../health/model.js'
 
@@ -210,6 +211,7 @@ export function createSqliteStore(opts: {
     lastSeq: async (room) => rooms.lastSeq(room),
     listRooms: async (query) => rooms.list(query),
     deleteRoom: async (room) => deleteTx.immediate(room),
+    versions: createSqliteVersions(db, written),
     compact: async (room, snapshot, throughSeq) => {
       written(snapshot.byteLength, () => compactTx(room, snapshot, throughSeq))
     },

@@ -1,4 +1,5 @@
 import type { WebhookOutbox } from './outbox.js'
+import type { VersionStore } from './versions.js'
 
 /**
  * DocStore: where every accepted update lives before any peer sees it.
@@ -95,6 +96,8 @@ export interface DocStore {
    * webhooks on: its append and deleteRoom write events in their transactions.
    */
   readonly outbox?: WebhookOutbox | undefined
+  /** OPTIONAL: version history (store/versions.ts); without it the versions API answers 501. */
+  readonly versions?: VersionStore
   /** Cheap liveness probe for /healthz. */
   health(): Promise<{ ok: boolean; detail?: string }>
   close(): Promise<void>
