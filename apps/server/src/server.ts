@@ -13,6 +13,7 @@ import { createRoomRegistry } from './room/registry.js'
 import type { Room } from './room/room.js'
 import { Connection, type ConnectionDeps } from './net/connection.js'
 import { decideUpgrade, type Authorizer } from './net/upgrade.js'
+import { wsDeflateOptions } from './net/compression.js'
 import type { HttpAuthorizer } from './auth/http-auth.js'
 import { createAccessControl } from './auth/access-control.js'
 import { clientAddress, createAdmission } from './limits/admission.js'
@@ -91,7 +92,7 @@ export function createTandemServer(deps: ServerDeps) {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: config.maxPayloadBytes,
-    perMessageDeflate: false,
+    perMessageDeflate: wsDeflateOptions(config.wsCompression),
     clientTracking: false,
     // Select ONLY our extension; ws' default would echo the client's first offer, whatever it is.
     handleProtocols: (offered) => (offered.has(SAVED_ACK_PROTOCOL) ? SAVED_ACK_PROTOCOL : false),
@@ -176,6 +177,7 @@ export function createTandemServer(deps: ServerDeps) {
     log,
     maxBufferedBytes: config.maxBufferedBytes,
     rateLimit: rateLimit.messagesPerSec > 0 || rateLimit.bytesPerSec > 0 ? rateLimit : undefined,
+    compressionThreshold: config.wsCompressionThreshold,
     onClose: (c) => {
       expiry.delete(c)
       access.closed(c)
