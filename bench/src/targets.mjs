@@ -27,6 +27,7 @@ const TANDEM_UNLIMITED = {
  * @property {import('./wire/protocol.mjs').Proto} proto
  * @property {boolean} durable survives a restart (scenario D's restart wave)
  * @property {boolean} [memoryVariant] only run where scenario F compares stores (A, B)
+ * @property {boolean} [optIn] only run when named in --targets
  * @property {boolean} [fixedPort] the server cannot report the port it got from PORT=0
  * @property {(dataDir: string, o: { replay?: boolean }) => { script: string, env: Record<string, string> }} command
  */
@@ -82,6 +83,18 @@ export const TARGETS = [
     durable: false,
     memoryVariant: true,
     command: (dir) => ({ script: TANDEM_MAIN, env: { ...TANDEM_UNLIMITED, DATA_DIR: dir, STORE: 'memory' } }),
+  },
+  {
+    // permessage-deflate on (README: WS_COMPRESSION), against `tandem` (off, the default) in the same run:
+    // pnpm bench --scenarios A,D --targets tandem,tandem-deflate. Bytes on the wire: A's "wire bytes /
+    // delivery", D's "wire KiB / joiner"; server CPU as for every target. Only when named.
+    id: 'tandem-deflate',
+    label: 'Tandem (SQLite), WS_COMPRESSION=on',
+    role: 'tandem',
+    proto: 'yws',
+    durable: true,
+    optIn: true,
+    command: (dir) => ({ script: TANDEM_MAIN, env: { ...TANDEM_UNLIMITED, DATA_DIR: dir, WS_COMPRESSION: 'on' } }),
   },
   {
     // Another build of Tandem, to measure a change against what it replaces in the same run:
