@@ -21,6 +21,8 @@ export interface ConnectionDeps {
 }
 
 let nextId = 1
+/** Ids shared by every kind of peer (a socket's Connection, a channel of a multiplexed socket): a peer's transaction origin and presence owner. */
+export const newPeerId = (): number => nextId++
 
 /** The Connection behind a ws socket: set once, read by the shared listeners below. */
 const CONN = Symbol('tandem.connection')
@@ -47,7 +49,7 @@ function onSocketClose(this: WebSocket): void {
  * closes this socket only (with the error's close code) and never reaches the process.
  */
 export class Connection implements RoomPeer {
-  readonly id = nextId++
+  readonly id = newPeerId()
   readonly kind = 'connection'
   /** the admission slot (per-IP / per-room counts) this connection holds until it closes */
   admission: { release(): void } | undefined
@@ -216,5 +218,10 @@ export class Connection implements RoomPeer {
   ping(): void {
     this.readAtPing = this.socket.bytesRead
     this.ws.ping()
+  }
+
+  /** the sweep's app-level keepalive for a quiet connection */
+  keepalive(frame: Uint8Array): void {
+    this.send(frame)
   }
 }

@@ -48,7 +48,7 @@ const DEFLATE_LEVEL = 1
  * every receiver: the frame refers to nothing before it, so one frame is valid for all of them.
  * null when the result is not smaller than the message.
  */
-export function deflateMessage(payload: Uint8Array, windowBits: number): Buffer | null {
+function deflateMessage(payload: Uint8Array, windowBits: number): Buffer | null {
   const out = deflateRawSync(payload, { level: DEFLATE_LEVEL, windowBits, finishFlush: zlib.Z_SYNC_FLUSH })
   const n = out.length - 4
   return n < payload.length ? out.subarray(0, n) : null
@@ -100,7 +100,7 @@ export function frameBinary(payload: Uint8Array, compressed = false): Buffer {
  * uncompressed: slower, never wrong.
  */
 interface WsInternals {
-  _socket?: { write(chunk: Buffer): boolean; destroyed?: boolean } | null
+  _socket?: { write(chunk: Uint8Array): boolean; cork(): void; uncork(): void; destroyed?: boolean } | null
   _sender?: { _state?: number; _queue?: unknown[]; _firstFragment?: boolean } | null
 }
 
@@ -124,4 +124,78 @@ export function sendShared(ws: WebSocket, frame: SharedFrame, deflate?: Deflate)
   } else {
     ws.send(frame.payload)
   }
+}
+
+/** The frame header alone (as frameBinary writes it) for a payload of `n` bytes, with room for `extra` bytes after it. */
+function frameHeader(n: number, compressed: boolean, extra: number): { out: Buffer; at: number } {
+  const headerLength = n < 126 ? 2 : n < 65536 ? 4 : 10
+  const out = Buffer.allocUnsafe(headerLength + extra)
+  out[0] = compressed ? 0xc2 : 0x82
+  if (n < 126) {
+    out[1] = n
+  } else if (n < 65536) {
+    out[1] = 126
+    out.writeUInt16BE(n, 2)
+  } else {
+    out[1] = 127
+    out.writeUInt32BE(Math.floor(n / 2 ** 32), 2)
+    out.writeUInt32BE(n >>> 0, 6)
+  }
+  return { out, at: headerLength }
+}
+
+/** Where the payload of a frame built by frameBinary starts. */
+const payloadStart = (wire: Buffer): number => (wire[1]! < 126 ? 2 : wire[1] === 126 ? 4 : 10)
+
+/**
+ * A shared frame for one channel of a multiplexed socket (net/mux-connection.ts): the channel's
+ * few `prefix` bytes, then the shared message, still encoded (and compressed) once. The header
+ * and prefix are a small buffer of this receiver's; the message's bytes are the shared ones,
+ * written after it (cork: one writev).
+ *
+ * Compressed, the message is RFC 7692's DEFLATE data: the prefix goes first as a stored block
+ * (BFINAL 0, BTYPE 00: one byte, LEN, NLEN, the bytes), and the shared compressed blocks follow
+ * unchanged. A stored block ends on a byte boundary, where the shared stream begins, and the
+ * shared blocks only refer back within themselves, so the receiver inflates prefix + message.
+ */
+export function sendPrefixed(ws: WebSocket, prefix: Uint8Array, frame: SharedFrame, deflate: Deflate | undefined): void {
+  const { _socket: socket, _sender: sender } = ws as unknown as WsInternals
+  if (
+    !(
+      ws.readyState === WebSocket.OPEN &&
+      socket &&
+      !socket.destroyed &&
+      sender &&
+      sender._state === 0 &&
+      sender._firstFragment === true &&
+      sender._queue?.length === 0
+    )
+  ) {
+    const whole = new Uint8Array(prefix.length + frame.payload.length)
+    whole.set(prefix)
+    whole.set(frame.payload, prefix.length)
+    ws.send(whole)
+    return
+  }
+  const compressed = deflate && frame.payload.length >= deflate.threshold ? wireFor(frame, deflate) : undefined
+  if (compressed && compressed[0] === 0xc2) {
+    const body = compressed.subarray(payloadStart(compressed))
+    const stored = 5 + prefix.length
+    const { out, at } = frameHeader(stored + body.length, true, stored)
+    out[at] = 0x00
+    out.writeUInt16LE(prefix.length, at + 1)
+    out.writeUInt16LE(~prefix.length & 0xffff, at + 3)
+    out.set(prefix, at + 5)
+    socket.cork()
+    socket.write(out)
+    socket.write(body)
+    socket.uncork()
+    return
+  }
+  const { out, at } = frameHeader(prefix.length + frame.payload.length, false, prefix.length)
+  out.set(prefix, at)
+  socket.cork()
+  socket.write(out)
+  socket.write(frame.payload)
+  socket.uncork()
 }
