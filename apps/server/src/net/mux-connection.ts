@@ -266,7 +266,7 @@ export class MuxConnection {
       return
     }
     const { decision } = opening
-    const channel = new MuxChannel(this, n, opening.room, decision.access, decision.subject, opening.release)
+    const channel = new MuxChannel(this, n, opening.room, decision.access, decision.subject, () => opening.release())
     this.channels.set(n, channel)
     this.sendControl(writeMuxOpened(n, channel.access))
     this.deps.opened(channel, decision)

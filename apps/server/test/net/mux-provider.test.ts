@@ -24,7 +24,7 @@ describe('SyncProviders sharing one socket (sharedWebSocket)', () => {
     stockA.doc.getText('t').insert(0, 'A:')
     stockB.doc.getText('t').insert(0, 'B:')
 
-    const Shared = sharedWebSocket(WebSocket as never)
+    const Shared = sharedWebSocket(WebSocket)
     const a = new SyncProvider({ url: s.wsUrl, room: 'sa', doc: new Y.Doc(), WebSocket: Shared })
     const b = new SyncProvider({ url: s.wsUrl, room: 'sb', doc: new Y.Doc(), WebSocket: Shared })
     const c = new SyncProvider({ url: s.wsUrl, room: 'sa', doc: new Y.Doc(), WebSocket: Shared })
@@ -54,7 +54,7 @@ describe('SyncProviders sharing one socket (sharedWebSocket)', () => {
     const proxy = await createTcpProxy(s.url)
     cleanup.push(() => proxy.close())
     const url = proxy.url('ws:').replace(/\/$/, '')
-    const Shared = sharedWebSocket(WebSocket as never)
+    const Shared = sharedWebSocket(WebSocket)
     const fast = { initialBackoffMs: 50, maxBackoffMs: 200 }
     const one = new SyncProvider({ url, room: 'doc', doc: new Y.Doc(), WebSocket: Shared, token: () => token({ room: 'doc' }), ...fast })
     const two = new SyncProvider({ url, room: 'two', doc: new Y.Doc(), WebSocket: Shared, token: () => token({ room: 'two' }), ...fast })

@@ -245,7 +245,7 @@ describe('sendPrefixed', () => {
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r))
     cleanup.push(() => new Promise((r) => http.close(r)))
     cleanup.push(() => wss.close())
-    const clients = []
+    const clients: Array<{ server: WebSocket; received: Buffer[]; deflate: ReturnType<typeof negotiatedDeflate> }> = []
     for (const options of [{}, { perMessageDeflate: false as const }]) {
       clients.push(
         await (async () => {

@@ -190,7 +190,7 @@ class ChannelSocket implements WebSocketLike {
    */
   closedByServer(code: number, reason: string): void {
     this.hub.detach(this.channel, false)
-    if (code < 1000) this.finish(1006, `refused: ${code} ${reason}`, true)
+    if (code < CloseCode.Normal) this.finish(CloseCode.AbnormalClosure, `refused: ${code} ${reason}`, true)
     else this.finish(code, reason, false)
   }
 
