@@ -23,6 +23,7 @@ const log = (/** @type {string} */ s) => console.log(`[bench ${((performance.now
 
 let targets = availableTargets()
 if (config.targets) targets = targets.filter((t) => config.targets?.includes(t.id))
+else targets = targets.filter((t) => !t.optIn)
 if (!targets.some((t) => t.role === 'tandem')) log('Tandem is not built (apps/server/dist/main.js missing): running the peers only')
 const wanted = new Set(config.scenarios)
 if (wanted.has('S')) { wanted.add('A'); wanted.add('B') }

@@ -31,6 +31,7 @@ const TANDEM_UNLIMITED = {
  * @property {number} [servers] how many server processes share the work (scenario F's clusters); 1 by default
  * @property {string[]} [onlyIn] only run in these scenarios
  * @property {(dataDir: string) => Promise<void>} [cleanup] removes what the server stored outside its data dir
+ * @property {boolean} [optIn] only run when named in --targets
  * @property {boolean} [fixedPort] the server cannot report the port it got from PORT=0
  * @property {(dataDir: string, o: { replay?: boolean, index?: number }) => { script: string, env: Record<string, string> }} command
  */
@@ -86,6 +87,18 @@ export const TARGETS = [
     durable: false,
     memoryVariant: true,
     command: (dir) => ({ script: TANDEM_MAIN, env: { ...TANDEM_UNLIMITED, DATA_DIR: dir, STORE: 'memory' } }),
+  },
+  {
+    // permessage-deflate on (README: WS_COMPRESSION), against `tandem` (off, the default) in the same run:
+    // pnpm bench --scenarios A,D --targets tandem,tandem-deflate. Bytes on the wire: A's "wire bytes /
+    // delivery", D's "wire KiB / joiner"; server CPU as for every target. Only when named.
+    id: 'tandem-deflate',
+    label: 'Tandem (SQLite), WS_COMPRESSION=on',
+    role: 'tandem',
+    proto: 'yws',
+    durable: true,
+    optIn: true,
+    command: (dir) => ({ script: TANDEM_MAIN, env: { ...TANDEM_UNLIMITED, DATA_DIR: dir, WS_COMPRESSION: 'on' } }),
   },
   {
     // Another build of Tandem, to measure a change against what it replaces in the same run:

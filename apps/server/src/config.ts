@@ -26,6 +26,10 @@ export interface Config {
   logLevel: string
   /** ws maxPayload: larger frames close the socket with 1009 */
   maxPayloadBytes: number
+  /** WS_COMPRESSION: negotiate permessage-deflate with clients that offer it (net/compression.ts) */
+  wsCompression: boolean
+  /** WS_COMPRESSION_THRESHOLD: messages shorter than this many bytes are sent uncompressed */
+  wsCompressionThreshold: number
   /** bufferedAmount above this (beyond the initial sync reply) closes a slow consumer with 1013 */
   maxBufferedBytes: number
   pingIntervalMs: number
@@ -324,6 +328,8 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
     allowedOrigins: allowedOrigins && Object.freeze(allowedOrigins),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     maxPayloadBytes,
+    wsCompression: oneOf(env, 'WS_COMPRESSION', ['off', 'on'] as const, 'off') === 'on',
+    wsCompressionThreshold: int(env, 'WS_COMPRESSION_THRESHOLD', 1024, 0, 1024 * 1024 * 1024),
     maxBufferedBytes: int(env, 'MAX_BUFFERED_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     pingIntervalMs: int(env, 'PING_INTERVAL_MS', 30_000, 100, 3_600_000),
     maxAwarenessBytes,

@@ -2,7 +2,7 @@ import { STATUS_CODES, createServer as createHttpServer, type IncomingMessage, t
 import type { Duplex } from 'node:stream'
 import type { AddressInfo, Socket } from 'node:net'
 import { WebSocketServer } from 'ws'
-import { CloseCode, SAVED_ACK_PROTOCOL, writeAwareness } from '@tandem/sync'
+import { CloseCode, MUX_PROTOCOL, SAVED_ACK_PROTOCOL, writeAwareness } from '@tandem/sync'
 import type { Config } from './config.js'
 import type { DocStore } from './store/types.js'
 import type { Fanout } from './fanout/types.js'
@@ -13,6 +13,9 @@ import { createRoomRegistry } from './room/registry.js'
 import type { Room } from './room/room.js'
 import { Connection, type ConnectionDeps } from './net/connection.js'
 import { decideUpgrade, type Authorizer } from './net/upgrade.js'
+import { wsDeflateOptions } from './net/compression.js'
+import { MuxConnection, type MuxChannel, type MuxDeps } from './net/mux-connection.js'
+import { createMuxOpener } from './net/mux-open.js'
 import type { HttpAuthorizer } from './auth/http-auth.js'
 import { createAccessControl } from './auth/access-control.js'
 import { clientAddress, createAdmission } from './limits/admission.js'
@@ -49,6 +52,16 @@ export interface ServerEvents {
   disconnected?: (conn: Connection) => void
 }
 
+/** Rooms one multiplexed socket may hold open at once (docs/protocol.md "Many rooms over one connection"). */
+const MAX_MUX_CHANNELS = 64
+
+/** A multiplexed socket: the path `/` (no room) with MUX_PROTOCOL offered. */
+function isMuxRequest(req: IncomingMessage): boolean {
+  const path = (req.url ?? '').split('?')[0]
+  if (path !== '/') return false
+  return (req.headers['sec-websocket-protocol'] ?? '').split(',').some((p) => p.trim() === MUX_PROTOCOL)
+}
+
 /** An empty awareness update: a no-op for every y-protocols client, but proof the link is alive. */
 const KEEPALIVE = writeAwareness(new Uint8Array([0]))
 
@@ -61,7 +74,7 @@ export function createTandemServer(deps: ServerDeps) {
   const metrics: Metrics = deps.metrics ?? createMetrics()
   // Derived from config unless injected: a server given keys/ALLOWED_ORIGINS enforces them
   // whoever composes it (main.ts, tests, an embedding app). No key and no origins = open.
-  const access = createAccessControl<Connection>({
+  const access = createAccessControl<Connection | MuxChannel>({
     config,
     log,
     registry: metrics.registry,
@@ -90,12 +103,12 @@ export function createTandemServer(deps: ServerDeps) {
     byteBurst: config.rateLimitByteBurst,
   }
   // Token expiry mid-session: one timer for every connection, the earliest deadline armed.
-  const expiry = new ExpiryQueue<Connection>((c) => {
+  const expiry = new ExpiryQueue<Connection | MuxChannel>((c) => {
     metrics.expiredSessions.inc()
     log.info({ room: c.room.name, conn: c.id }, 'token expired; closing with 4001')
     c.close(CloseCode.TokenExpired, 'token expired')
   })
-  const connections = new Set<Connection>()
+  const connections = new Set<Connection | MuxConnection>()
   let draining = false
 
   const committer = createCommitter(store, metrics, log, deps.events?.committed)
@@ -110,10 +123,11 @@ export function createTandemServer(deps: ServerDeps) {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: config.maxPayloadBytes,
-    perMessageDeflate: false,
+    perMessageDeflate: wsDeflateOptions(config.wsCompression),
     clientTracking: false,
     // Select ONLY our extension; ws' default would echo the client's first offer, whatever it is.
-    handleProtocols: (offered) => (offered.has(SAVED_ACK_PROTOCOL) ? SAVED_ACK_PROTOCOL : false),
+    handleProtocols: (offered, req) =>
+      offered.has(MUX_PROTOCOL) && isMuxRequest(req) ? MUX_PROTOCOL : offered.has(SAVED_ACK_PROTOCOL) ? SAVED_ACK_PROTOCOL : false,
   })
 
   const countedAuthorizeHttp: HttpAuthorizer = async (req, url, room, need) => {
@@ -198,6 +212,7 @@ export function createTandemServer(deps: ServerDeps) {
     log,
     maxBufferedBytes: config.maxBufferedBytes,
     rateLimit: rateLimit.messagesPerSec > 0 || rateLimit.bytesPerSec > 0 ? rateLimit : undefined,
+    compressionThreshold: config.wsCompressionThreshold,
     onClose: (c) => {
       expiry.delete(c)
       access.closed(c)
@@ -207,6 +222,43 @@ export function createTandemServer(deps: ServerDeps) {
       registry.release(c.room)
       deps.events?.disconnected?.(c)
     },
+  }
+
+  // Many rooms over one socket (net/mux-connection.ts): each room is authorized, admitted and
+  // loaded when the client opens it, as an upgrade to it would be (net/mux-open.ts).
+  const muxDeps: MuxDeps = {
+    metrics,
+    log,
+    maxBufferedBytes: config.maxBufferedBytes,
+    rateLimit: connectionDeps.rateLimit,
+    compressionThreshold: config.wsCompressionThreshold,
+    maxChannels: MAX_MUX_CHANNELS,
+    open: createMuxOpener({ authorize, admit: (address, room) => admission.admit(address, room), registry, log, draining: () => draining }),
+    opened: (ch, decision) => {
+      if (decision.expiresAt !== undefined) expiry.add(ch, decision.expiresAt)
+      access.admitted(ch, decision)
+    },
+    channelClosed: (ch) => {
+      expiry.delete(ch)
+      access.closed(ch)
+    },
+    onClose: (c) => {
+      connections.delete(c)
+      metrics.connections.dec()
+    },
+  }
+
+  /** The upgrade of a multiplexed socket: nothing to authorize yet (each room is, when opened). */
+  function upgradeMux(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const onError = () => socket.destroy()
+    socket.on('error', onError)
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      socket.off('error', onError)
+      halfOpen.upgraded(socket)
+      const conn = new MuxConnection(ws, socket as Socket, muxDeps, { origin: req.headers.origin, address: clientAddress(req, config.trustProxy) })
+      connections.add(conn)
+      metrics.connections.inc()
+    })
   }
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -235,6 +287,11 @@ export function createTandemServer(deps: ServerDeps) {
     if (draining) return giveUp(503, 'shutting-down')
     // Before authentication: verifying a token (or fetching a JWKS) is the work a flood is after.
     if (handshakeRate && !handshakeRate.take(clientAddress(req, config.trustProxy)).ok) return giveUp(429, 'too-many-handshakes')
+    if (isMuxRequest(req)) {
+      socket.off('close', onEarlyClose)
+      socket.off('error', onError)
+      return upgradeMux(req, socket, head)
+    }
     const decision = await decideUpgrade(req, authorize)
     if (!decision.ok) return giveUp(decision.status, decision.reason)
     // Limits after authentication (a stranger learns nothing but 401/403) and before the room
@@ -283,13 +340,13 @@ export function createTandemServer(deps: ServerDeps) {
       }
       if (pingNow) {
         if (!c.alive) {
-          log.info({ room: c.room.name, conn: c.id }, 'terminating connection that missed a pong')
+          log.info({ room: c instanceof Connection ? c.room.name : undefined, conn: c.id }, 'terminating connection that missed a pong')
           c.terminate()
           continue
         }
         c.ping()
       }
-      if (!c.sentSinceSweep) c.send(KEEPALIVE)
+      if (!c.sentSinceSweep) c.keepalive(KEEPALIVE)
       c.sentSinceSweep = false
     }
   }, Math.max(50, Math.floor(config.pingIntervalMs / 2)))

@@ -101,6 +101,7 @@ export class Fanout {
    */
   async run (load, t, mark) {
     const framesBefore = () => this.clients.reduce((n, c) => n + c.framesIn, 0)
+    const wireBefore = () => this.clients.reduce((n, c) => n + c.wireBytesIn, 0)
     this.sending = true
     /** @type {{ stop(): void, sent(): number } | null} */
     let loop = null
@@ -120,9 +121,15 @@ export class Fanout {
       })
     }
     let frames0 = 0
+    let wireAtStart = 0
+    let wireInWindow = 0
     const sent0 = writers.reduce((n, w) => n + w.next, 0)
     const elapsed = await measured(this.win, t, (name) => {
-      if (name === 'start') frames0 = framesBefore()
+      if (name === 'start') {
+        frames0 = framesBefore()
+        wireAtStart = wireBefore()
+      }
+      if (name === 'stop') wireInWindow = wireBefore() - wireAtStart
       mark(name)
     })
     const frames = framesBefore() - frames0
@@ -136,6 +143,7 @@ export class Fanout {
       elapsedMs: elapsed,
       deliveries: this.win.deliveries,
       framesIn: frames,
+      wireBytesIn: wireInWindow,
       updatesSent: sent,
       latencies: this.win.latencies,
       // Open loop: how many of the window's updates reached every other client of the room.

@@ -76,8 +76,9 @@ export class Join {
     await Promise.race([Promise.all(sinks.map((s) => s.got)), new Promise((resolve) => setTimeout(resolve, 60_000))])
     const ms = performance.now() - t0
     const bytes = sinks.map((s) => s.bytes)
+    const wire = clients.reduce((n, c) => n + c.wireBytesIn, 0)
     await closeAll(clients)
-    return { ms, failed: conn.failed + bytes.filter((b) => b < 0).length, firstError: conn.firstError, minBytes: Math.min(...bytes), maxBytes: Math.max(...bytes) }
+    return { ms, failed: conn.failed + bytes.filter((b) => b < 0).length, firstError: conn.firstError, minBytes: Math.min(...bytes), maxBytes: Math.max(...bytes), wireBytesPerJoiner: wire / clients.length }
   }
 
   /** One client joins and checks (with Yjs, outside any timing) that it got the whole text. */

@@ -31,6 +31,13 @@ const nextLocalAddress = () => `127.0.0.${2 + (nextSource++ % SOURCE_ADDRESSES)}
  */
 const roomUrl = (base, proto, room) => proto === 'hp' ? base : `${base}/${encodeURIComponent(room)}`
 
+/**
+ * Every client offers permessage-deflate, as browsers do, and when a server accepts it (only
+ * Tandem with WS_COMPRESSION=on here: the others' ws servers decline) compresses every message
+ * it sends, as browsers do (ws' own default would leave messages under 1 KiB plain).
+ */
+const DEFLATE = { threshold: 0 }
+
 export class LightClient {
   /**
    * @param {string} base ws://host:port
@@ -50,6 +57,8 @@ export class LightClient {
     this.synced = false
     this.framesIn = 0
     this.bytesIn = 0
+    /** @type {{ bytesRead: number } | null} the TCP socket under `ws`: bytes on the wire, frame headers and compression included */
+    this.tcp = null
     /** set when the connection closed or failed */
     this.closedWith = /** @type {string | null} */ (null)
     this._head = { sub: -1 }
@@ -64,7 +73,7 @@ export class LightClient {
   connect (timeoutMs = 30_000) {
     return new Promise((resolve, reject) => {
       const url = roomUrl(this.base, this.proto, this.room)
-      const ws = new WebSocket(url, url.startsWith('ws://127.') ? { localAddress: nextLocalAddress() } : {})
+      const ws = new WebSocket(url, url.startsWith('ws://127.') ? { localAddress: nextLocalAddress(), perMessageDeflate: DEFLATE } : { perMessageDeflate: DEFLATE })
       this.ws = ws
       ws.binaryType = 'nodebuffer'
       const timer = setTimeout(() => { fail(new Error(`sync timeout after ${timeoutMs} ms`)); ws.terminate() }, timeoutMs)
@@ -72,6 +81,7 @@ export class LightClient {
       const fail = (err) => { clearTimeout(timer); this._onStep2 = null; reject(err) }
       const done = () => { clearTimeout(timer); this.synced = true; resolve(undefined) }
       ws.on('open', () => {
+        this.tcp = /** @type {{ _socket: { bytesRead: number } }} */ (/** @type {unknown} */ (ws))._socket
         if (this.proto === 'relay') { done(); return }
         if (this.proto === 'hp') ws.send(hpAuthFrame(this.room))
         ws.send(emptyStep1(this.prefix))
@@ -84,6 +94,11 @@ export class LightClient {
         if (!this.synced) fail(new Error(`${this.closedWith} before sync`))
       })
     })
+  }
+
+  /** Bytes this client's socket read so far (after the handshake's 101 answer), as they were on the wire. */
+  get wireBytesIn () {
+    return this.tcp?.bytesRead ?? 0
   }
 
   /** Resolves with the payload length of the next sync step 2 this client receives. */

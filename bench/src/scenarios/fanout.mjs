@@ -32,6 +32,8 @@ async function fanout (ctx, load, roomPrefix) {
     return {
       deliveriesPerSec: r.deliveries / sec,
       framesPerSec: r.framesIn / sec,
+      // What the clients read off the wire in the window (headers, compression), per delivery.
+      wireBytesPerDelivery: r.wireBytesIn / r.deliveries,
       updatesPerSec: r.updatesSent / sec,
       cpuMsPer1000: cpuPer1000,
       serverCpuPct: s.util * 100,

@@ -23,7 +23,7 @@ export async function runD (ctx) {
       const w = await lg.call('joinWave', { clients: p.clients })
       const b = samplePair(rig.server, lg)
       if (w.failed > 0) throw new Error(`${w.failed} of ${p.clients} joiners did not get the document: ${w.firstError ?? ''}`)
-      return { ms: w.ms, cpuMs: cpuBetween(a.server, b.server).cpuMs, minBytes: w.minBytes, rssMiB: b.server.rss / 1024, other: otherLoad(a, b) }
+      return { ms: w.ms, cpuMs: cpuBetween(a.server, b.server).cpuMs, minBytes: w.minBytes, wireBytes: w.wireBytesPerJoiner, rssMiB: b.server.rss / 1024, other: otherLoad(a, b) }
     }
     const waves = []
     for (let i = 0; i < p.waves; i++) waves.push(await wave())
@@ -34,6 +34,8 @@ export async function runD (ctx) {
       // Total over all waves: /proc CPU ticks are 10 ms, finer than one wave of the relay.
       waveCpuMs: waves.reduce((n, w) => n + w.cpuMs, 0) / waves.length,
       docBytes: Math.min(...waves.map((w) => w.minBytes)),
+      // Bytes one joiner read off the wire (everything until the document was in: compressed with WS_COMPRESSION=on).
+      wireKiBPerJoiner: median(waves.map((w) => w.wireBytes)) / 1024,
       seedMs: seed.seedMs,
       seedCpuMs,
       rssMiB: Math.max(...waves.map((w) => w.rssMiB)),

@@ -6,7 +6,8 @@ import type { TxOrigin } from '../room/tx-origins.js'
 import type { Metrics } from '../metrics.js'
 import type { Logger } from '../log.js'
 import { ConnectionRateLimiter, type RateLimit } from '../limits/token-bucket.js'
-import { sendShared, type SharedFrame } from './ws-frame.js'
+import { sendShared, type Deflate, type SharedFrame } from './ws-frame.js'
+import { negotiatedDeflate, sharedFrameOf } from './compression.js'
 
 export interface ConnectionDeps {
   metrics: Metrics
@@ -14,10 +15,14 @@ export interface ConnectionDeps {
   maxBufferedBytes: number
   /** inbound frames/s and bytes/s; exceeding either closes this connection with 1008 */
   rateLimit?: RateLimit
+  /** WS_COMPRESSION_THRESHOLD: shorter messages go uncompressed to sockets that negotiated permessage-deflate */
+  compressionThreshold: number
   onClose(conn: Connection): void
 }
 
 let nextId = 1
+/** Ids shared by every kind of peer (a socket's Connection, a channel of a multiplexed socket): a peer's transaction origin and presence owner. */
+export const newPeerId = (): number => nextId++
 
 /** The Connection behind a ws socket: set once, read by the shared listeners below. */
 const CONN = Symbol('tandem.connection')
@@ -44,7 +49,7 @@ function onSocketClose(this: WebSocket): void {
  * closes this socket only (with the error's close code) and never reaches the process.
  */
 export class Connection implements RoomPeer {
-  readonly id = nextId++
+  readonly id = newPeerId()
   readonly kind = 'connection'
   /** the admission slot (per-IP / per-room counts) this connection holds until it closes */
   admission: { release(): void } | undefined
@@ -60,6 +65,8 @@ export class Connection implements RoomPeer {
   /** "saved" acknowledgements, when negotiated (SAVED_ACK_PROTOCOL) by a writer: update/acks.ts */
   readonly acks: AckTracker | undefined
   private readonly limiter: ConnectionRateLimiter | undefined
+  /** permessage-deflate as negotiated (net/compression.ts); undefined: plain frames */
+  private readonly deflate: Deflate | undefined
 
   constructor(
     private readonly ws: WebSocket,
@@ -73,6 +80,7 @@ export class Connection implements RoomPeer {
   ) {
     this.bufferLimit = deps.maxBufferedBytes
     this.limiter = deps.rateLimit && new ConnectionRateLimiter(deps.rateLimit)
+    this.deflate = negotiatedDeflate(ws, deps.compressionThreshold)
     this.acks = ws.protocol === SAVED_ACK_PROTOCOL && access === 'write' ? new AckTracker((frame) => this.send(frame)) : undefined
     ;(ws as Owned)[CONN] = this
     ws.on('message', onSocketMessage)
@@ -133,7 +141,9 @@ export class Connection implements RoomPeer {
   send(frame: Uint8Array, syncReply = false): void {
     if (this.closed) return
     if (syncReply) this.bufferLimit = Math.max(this.bufferLimit, this.deps.maxBufferedBytes + frame.length)
-    this.ws.send(frame)
+    // Compressed once per message, not per socket: the same bytes (a whole-document step 2) sent to many joiners share one deflate.
+    if (this.deflate && frame.length >= this.deflate.threshold) sendShared(this.ws, sharedFrameOf(frame), this.deflate)
+    else this.ws.send(frame)
     this.sent()
   }
 
@@ -143,7 +153,7 @@ export class Connection implements RoomPeer {
    */
   sendShared(frame: SharedFrame): boolean {
     if (this.closed) return false
-    sendShared(this.ws, frame)
+    sendShared(this.ws, frame, this.deflate)
     this.sent()
     return true
   }
@@ -213,5 +223,10 @@ export class Connection implements RoomPeer {
   ping(): void {
     this.readAtPing = this.socket.bytesRead
     this.ws.ping()
+  }
+
+  /** the sweep's app-level keepalive for a quiet connection */
+  keepalive(frame: Uint8Array): void {
+    this.send(frame)
   }
 }

@@ -29,7 +29,10 @@ async function stalledReader(port: number, room: string): Promise<Socket> {
 describe('slow consumers', () => {
   it('a reader that never reads is dropped; memory stays bounded; others are unaffected', async () => {
     const limit = 256 * 1024
-    const s: RunningServer = await startServer({ MAX_BUFFERED_BYTES: String(limit), PING_INTERVAL_MS: '400' })
+    // Compression off whatever the default: with it, each of the writer's frames takes two zlib
+    // hops on the thread pool (its deflate, the server's inflate), and the liveness sweep (the
+    // stalled reader answers no ping) could drop the reader before its buffer passes the limit.
+    const s: RunningServer = await startServer({ MAX_BUFFERED_BYTES: String(limit), PING_INTERVAL_MS: '400', WS_COMPRESSION: 'off' })
     cleanup.push(() => s.close())
     const writer = yws(s.wsUrl, 'slow')
     const reader = yws(s.wsUrl, 'slow')

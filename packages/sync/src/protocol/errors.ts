@@ -6,6 +6,7 @@
 export const CloseCode = {
   Normal: 1000,
   GoingAway: 1001, // server shutting down: reconnect elsewhere / later
+  AbnormalClosure: 1006, // never on the wire: a socket that failed (a room refused on a shared socket reports it, as a browser reports a refused upgrade)
   UnsupportedData: 1003, // text frame
   InvalidPayload: 1007, // malformed frame or invalid Yjs update / awareness
   PolicyViolation: 1008, // read-only write, rate limit, awareness spoofing

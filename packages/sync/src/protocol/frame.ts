@@ -82,7 +82,8 @@ export const writeAuthDenied = (reason: string): Uint8Array =>
 
 const MAX_VARUINT_BYTES = 8 // 7 bits each: 56 bits ≥ Number.MAX_SAFE_INTEGER's 53
 
-function readVarUint(d: decoding.Decoder, what: string): number {
+/** A lib0 varUint, bounds-checked (53 bits at most). @internal shared with mux.ts */
+export function readVarUint(d: decoding.Decoder, what: string): number {
   const start = d.pos
   let n = 0
   let mult = 1
@@ -108,7 +109,8 @@ function readBytes(d: decoding.Decoder, what: string): Uint8Array {
   return view
 }
 
-function readString(d: decoding.Decoder, what: string): string {
+/** A varString, bounds-checked and strictly UTF-8. @internal shared with mux.ts */
+export function readString(d: decoding.Decoder, what: string): string {
   const bytes = readBytes(d, what)
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
