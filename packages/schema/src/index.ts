@@ -1,5 +1,11 @@
 import type { AnyExtension } from '@tiptap/core'
 import StarterKit from '@tiptap/starter-kit'
+import { TaskItem, TaskList } from '@tiptap/extension-list'
+import { TableKit } from '@tiptap/extension-table'
+import Highlight from '@tiptap/extension-highlight'
+import { isSafeHref } from './links.js'
+
+export { isSafeHref }
 
 /**
  * The Y.XmlFragment holding the document: Tiptap's default. README ("The editor") documents it,
@@ -22,7 +28,22 @@ export function documentExtensions(): AnyExtension[] {
       // Every client would append its own trailing paragraph to the shared document, so
       // concurrent sessions pile up empty paragraphs at the end.
       trailingNode: false,
-      link: { openOnClick: false },
+      link: {
+        openOnClick: false,
+        // A typed or pasted URL becomes a link (autolink, linkOnPaste: Tiptap's defaults), with
+        // https:// where no scheme was given; whatever the way in (typed, pasted HTML, a command),
+        // only a target the server's content API also accepts.
+        defaultProtocol: 'https',
+        isAllowedUri: (url) => isSafeHref(url),
+      },
     }),
+    // Checkbox items; `[ ] ` or `[x] ` at the start of a line makes one. Markdown `- [ ] `.
+    TaskList,
+    TaskItem.configure({ nested: true }),
+    // Tables with a header row; Tab / Shift-Tab move between cells. GFM tables in Markdown.
+    // Not resizable: column widths would be per-client pixel values in the shared document.
+    TableKit.configure({ table: { resizable: false } }),
+    // One colour (`<mark>`, Markdown `==text==`).
+    Highlight,
   ]
 }
