@@ -15,3 +15,21 @@ export function isSafeHref(href: unknown): boolean {
   const compact = href.replace(/[\u0000-\u0020\u007f-\u009f]/g, '')
   return !SCHEME.test(compact) || SAFE_SCHEME.test(compact)
 }
+
+/** Just enough of Tiptap's JSONContent: the walk needs no more. */
+interface JsonNode {
+  type?: string
+  marks?: Array<{ type: string; attrs?: Record<string, unknown> }>
+  content?: JsonNode[]
+  [key: string]: unknown
+}
+
+/** The document's JSON with links to unsafe targets unlinked (their text stays). */
+export function withoutUnsafeLinks<T extends JsonNode>(json: T): T {
+  const marks = json.marks?.filter((m) => m.type !== 'link' || isSafeHref(m.attrs?.href))
+  return {
+    ...json,
+    ...(json.marks ? { marks } : {}),
+    ...(json.content ? { content: json.content.map(withoutUnsafeLinks) } : {}),
+  }
+}

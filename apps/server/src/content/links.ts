@@ -1,10 +1,9 @@
-import type { JSONContent } from '@tiptap/core'
 import type { Node as PMNode } from '@tiptap/pm/model'
-import { isSafeHref } from '@tandem/schema'
+import { isSafeHref, withoutUnsafeLinks } from '@tandem/schema'
 import { InvalidContent } from './errors.js'
 
 // The rule lives with the schema, so the editor makes no link the API would refuse.
-export { isSafeHref }
+export { isSafeHref, withoutUnsafeLinks }
 
 /** Refuses (InvalidContent) a document with a link to an unsafe target. */
 export function checkLinks(doc: PMNode): void {
@@ -15,14 +14,4 @@ export function checkLinks(doc: PMNode): void {
       }
     }
   })
-}
-
-/** The document's JSON with links to unsafe targets unlinked (their text stays): for output. */
-export function withoutUnsafeLinks(json: JSONContent): JSONContent {
-  const marks = json.marks?.filter((m) => m.type !== 'link' || isSafeHref(m.attrs?.href))
-  return {
-    ...json,
-    ...(json.marks ? { marks } : {}),
-    ...(json.content ? { content: json.content.map(withoutUnsafeLinks) } : {}),
-  }
 }
