@@ -14,6 +14,7 @@ async function paste(page: Page, data: Record<string, string>, target: Locator):
 }
 
 test('links: typed and pasted URLs become links; Ctrl/⌘ K adds and edits one; the box opens, edits and removes it; all seen in another tab', async ({ openEditor, room }) => {
+  test.slow() // many keystrokes in two tabs: a loaded 2-core machine needs more than the default
   const a = await openEditor({ room, name: 'Ada' })
   const b = await openEditor({ room, name: 'Brian' })
   const pm = editor(a)
@@ -82,6 +83,7 @@ test('links: typed and pasted URLs become links; Ctrl/⌘ K adds and edits one; 
 })
 
 test('links: pasted HTML keeps safe links and drops javascript: ones; the other tab gets only safe links', async ({ openEditor, room }) => {
+  test.slow() // many keystrokes in two tabs: a loaded 2-core machine needs more than the default
   const a = await openEditor({ room, name: 'Ada' })
   const b = await openEditor({ room, name: 'Brian' })
   const pm = editor(a)
@@ -92,6 +94,7 @@ test('links: pasted HTML keeps safe links and drops javascript: ones; the other 
 })
 
 test('links in the embeddable editor: autolink and Ctrl/⌘ K in <collab-editor>, seen in mountEditor()', async ({ browser, server, room }) => {
+  test.slow() // many keystrokes in two tabs: a loaded 2-core machine needs more than the default
   const context = await browser.newContext()
   const embed = await context.newPage()
   await embed.goto(`${server.url}/embed.html?room=${room}`)

@@ -45,3 +45,51 @@ test('docs/screenshot.png: two users editing with carets visible', async ({ open
   await ada.setViewportSize({ width: 1100, height: 640 })
   await ada.screenshot({ path: target })
 })
+
+/** docs/screenshot-mobile.png and docs/screenshot-dark.png: a phone-sized tab, and the dark theme. */
+const mobileTarget = fileURLToPath(new URL('../../docs/screenshot-mobile.png', import.meta.url))
+const darkTarget = fileURLToPath(new URL('../../docs/screenshot-dark.png', import.meta.url))
+
+async function sampleDocument(ada: import('@playwright/test').Page): Promise<void> {
+  await editor(ada).click()
+  await ada.keyboard.press('ControlOrMeta+Alt+1')
+  await ada.keyboard.type('Trip plan\n')
+  await ada.keyboard.type('Flights are booked; see tandem.example for the ')
+  await ada.getByRole('button', { name: 'Highlight' }).click()
+  await ada.keyboard.type('itinerary')
+  await ada.getByRole('button', { name: 'Highlight' }).click()
+  await ada.keyboard.type('.\n[ ] Book the hotel\nRent a car\n\n')
+  await ada.getByRole('button', { name: 'Insert table' }).click()
+  for (const cell of ['Day', 'City', 'Who', 'Mon', 'Lisbon', 'Ada', 'Tue', 'Porto', 'Grace']) {
+    await ada.keyboard.type(cell)
+    await ada.keyboard.press('Tab')
+  }
+}
+
+test('docs/screenshot-mobile.png: 375 px wide, toolbar scrolls, carets readable', async ({ browser, openEditor, server, room }) => {
+  const grace = await openEditor({ room, name: 'Grace Hopper' })
+  const context = await browser.newContext({ viewport: { width: 375, height: 760 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true })
+  const ada = await context.newPage()
+  await ada.goto(`${server.url}/?room=${room}&name=Ada`)
+  await sampleDocument(grace)
+  await expectText(ada, /Porto/)
+  await editor(grace).locator('li', { hasText: 'Book the hotel' }).click()
+  await editor(ada).locator('h1').click()
+  await expect(ada.locator('.collaboration-carets__label', { hasText: 'Grace Hopper' })).toBeVisible()
+  await ada.screenshot({ path: mobileTarget })
+  await context.close()
+})
+
+test('docs/screenshot-dark.png: prefers-color-scheme: dark', async ({ browser, openEditor, server, room }) => {
+  const grace = await openEditor({ room, name: 'Grace Hopper' })
+  const context = await browser.newContext({ viewport: { width: 1100, height: 700 }, colorScheme: 'dark' })
+  const ada = await context.newPage()
+  await ada.goto(`${server.url}/?room=${room}&name=Ada`)
+  await sampleDocument(grace)
+  await expectText(ada, /Porto/)
+  await editor(grace).locator('li', { hasText: 'Rent a car' }).click()
+  await editor(ada).locator('p', { hasText: 'Flights' }).click()
+  await expect(ada.locator('.collaboration-carets__label', { hasText: 'Grace Hopper' })).toBeVisible()
+  await ada.screenshot({ path: darkTarget })
+  await context.close()
+})
