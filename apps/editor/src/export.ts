@@ -8,7 +8,7 @@ import { toMarkdown } from './markdown.js'
  */
 
 /** A file name from the document's title: letters, digits and dashes, never empty. */
-export function fileNameFor(title: string, extension: string): string {
+function fileNameFor(title: string, extension: string): string {
   const base = title
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
@@ -22,7 +22,7 @@ export function fileNameFor(title: string, extension: string): string {
 const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
 
 /** The document as a page of its own: readable without our stylesheet, no script. */
-export function htmlPage(editor: Editor, title: string): string {
+function htmlPage(editor: Editor, title: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>

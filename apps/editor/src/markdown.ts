@@ -15,7 +15,7 @@ export function toMarkdown(json: JSONContent): string {
   return markdown().serialize(withoutUnsafeLinks(json))
 }
 
-export function fromMarkdown(text: string): JSONContent {
+function fromMarkdown(text: string): JSONContent {
   return withoutUnsafeLinks(markdown().parse(text))
 }
 
@@ -26,7 +26,7 @@ export function fromMarkdown(text: string): JSONContent {
  */
 const BLOCK = /^(?:#{1,6} \S|[-*+] \[[ xX]\] |[-*+] \S|\d{1,9}[.)] \S|> |```|~~~|\|.*\|\s*$)/m
 const INLINE = /\*\*[^*\n]+\*\*|__[^_\n]+__|\[[^\]\n]+\]\([^)\s]+\)|`[^`\n]+`|~~[^~\n]+~~|==[^=\n]+==/
-export function looksLikeMarkdown(text: string): boolean {
+function looksLikeMarkdown(text: string): boolean {
   return BLOCK.test(text) || INLINE.test(text)
 }
 

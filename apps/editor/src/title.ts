@@ -9,7 +9,7 @@ const MAX_TITLE = 120
  * The document's title: the text of its first heading (top-level blocks only, stopping at the
  * first), or '' when it has none.
  */
-export function titleOf(doc: PMNode): string {
+function titleOf(doc: PMNode): string {
   for (let i = 0; i < doc.childCount; i++) {
     const node = doc.child(i)
     if (node.type.name === 'heading') return node.textContent.replace(/\s+/g, ' ').trim().slice(0, MAX_TITLE)

@@ -23,7 +23,7 @@ interface ToolbarGroup {
 }
 
 /** What the toolbar does beyond editor commands: the link box, export, print. */
-export interface ToolbarActions {
+interface ToolbarActions {
   editLink(): boolean
   downloadMarkdown(): void
   downloadHtml(): void
@@ -125,7 +125,10 @@ function iconFor(item: ToolbarItem): Node {
   if (!item.icon.startsWith('M')) {
     const span = document.createElement('span')
     span.className = `tandem-glyph tandem-glyph-${item.id}`
-    span.textContent = item.icon
+    // Drawn by CSS (::before), not text: the button's name is its label ("Heading 1"), and a
+    // visible text that is not part of it ("H1") fails WCAG 2.5.3 (axe: label-content-name-mismatch).
+    span.dataset.glyph = item.icon
+    span.setAttribute('aria-hidden', 'true')
     return span
   }
   const svg = document.createElementNS(SVG_NS, 'svg')
