@@ -53,20 +53,31 @@ const darkTarget = fileURLToPath(new URL('../../docs/screenshot-dark.png', impor
 async function sampleDocument(ada: import('@playwright/test').Page): Promise<void> {
   await editor(ada).click()
   await ada.keyboard.press('ControlOrMeta+Alt+1')
-  await ada.keyboard.type('Trip plan\n')
-  await ada.keyboard.type('Flights are booked; see tandem.example for the ')
-  await ada.getByRole('button', { name: 'Highlight' }).click()
-  await ada.keyboard.type('itinerary')
-  await ada.getByRole('button', { name: 'Highlight' }).click()
-  await ada.keyboard.type('.\n[ ] Book the hotel\nRent a car\n\n')
+  await ada.keyboard.insertText('Trip plan')
+  await ada.keyboard.press('Enter')
+  await ada.keyboard.insertText('Flights are booked; see')
+  await ada.keyboard.type(' tandem.example ')
+  await ada.keyboard.insertText('for the ')
+  await ada.keyboard.press('ControlOrMeta+Shift+H')
+  await ada.keyboard.insertText('itinerary')
+  await ada.keyboard.press('ControlOrMeta+Shift+H')
+  await ada.keyboard.insertText('.')
+  await ada.keyboard.press('Enter')
+  await ada.keyboard.type('[ ] ')
+  await ada.keyboard.insertText('Book the hotel')
+  await ada.keyboard.press('Enter')
+  await ada.keyboard.insertText('Rent a car')
+  await ada.keyboard.press('Enter')
+  await ada.keyboard.press('Enter')
   await ada.getByRole('button', { name: 'Insert table' }).click()
   for (const cell of ['Day', 'City', 'Who', 'Mon', 'Lisbon', 'Ada', 'Tue', 'Porto', 'Grace']) {
-    await ada.keyboard.type(cell)
+    await ada.keyboard.insertText(cell)
     await ada.keyboard.press('Tab')
   }
 }
 
 test('docs/screenshot-mobile.png: 375 px wide, toolbar scrolls, carets readable', async ({ browser, openEditor, server, room }) => {
+  test.slow()
   const grace = await openEditor({ room, name: 'Grace Hopper' })
   const context = await browser.newContext({ viewport: { width: 375, height: 760 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true })
   const ada = await context.newPage()
@@ -81,6 +92,7 @@ test('docs/screenshot-mobile.png: 375 px wide, toolbar scrolls, carets readable'
 })
 
 test('docs/screenshot-dark.png: prefers-color-scheme: dark', async ({ browser, openEditor, server, room }) => {
+  test.slow()
   const grace = await openEditor({ room, name: 'Grace Hopper' })
   const context = await browser.newContext({ viewport: { width: 1100, height: 700 }, colorScheme: 'dark' })
   const ada = await context.newPage()
