@@ -53,6 +53,18 @@ const RemoteNoAutolink = Extension.create({
   ],
 })
 
+/** Whether white text on `#rrggbb` has a contrast ratio of at least 4.5 (WCAG 2 relative luminance). */
+function whiteReadsOn(color: string): boolean {
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(color)
+  if (!m) return true
+  const channel = (hex: string) => {
+    const c = parseInt(hex, 16) / 255
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4
+  }
+  const luminance = 0.2126 * channel(m[1]!) + 0.7152 * channel(m[2]!) + 0.0722 * channel(m[3]!)
+  return 1.05 / (luminance + 0.05) >= 4.5
+}
+
 /** Caret: a zero-width span (its borders cancel its margins) with an absolutely placed label. */
 function renderCaret(user: { name?: string; color?: string }): HTMLElement {
   const caret = document.createElement('span')
@@ -62,6 +74,8 @@ function renderCaret(user: { name?: string; color?: string }): HTMLElement {
   const label = document.createElement('span')
   label.className = 'collaboration-carets__label'
   label.style.backgroundColor = user.color ?? '#868e96'
+  // White on a light colour is unreadable (WCAG contrast 4.5:1 for the 11 px name): dark text then.
+  if (!whiteReadsOn(user.color ?? '#868e96')) label.style.color = '#1f2328'
   label.textContent = user.name ?? 'Anonymous'
   caret.append(label)
   return caret
