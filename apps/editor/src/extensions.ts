@@ -74,8 +74,9 @@ function renderCaret(user: { name?: string; color?: string }): HTMLElement {
   const label = document.createElement('span')
   label.className = 'collaboration-carets__label'
   label.style.backgroundColor = user.color ?? '#868e96'
-  // White on a light colour is unreadable (WCAG contrast 4.5:1 for the 11 px name): dark text then.
-  if (!whiteReadsOn(user.color ?? '#868e96')) label.style.color = '#1f2328'
+  // White on a light colour is unreadable (WCAG contrast 4.5:1 for the 11 px name): black then
+  // (one of the two always reaches 4.5).
+  if (!whiteReadsOn(user.color ?? '#868e96')) label.style.color = '#000'
   label.textContent = user.name ?? 'Anonymous'
   caret.append(label)
   return caret
