@@ -6,7 +6,7 @@ import Collaboration from '@tiptap/extension-collaboration'
 import CollaborationCaret from '@tiptap/extension-collaboration-caret'
 import type * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
-import type { EditorUser } from './identity.js'
+import { whiteReadsOn, type EditorUser } from './identity.js'
 import { MarkdownPaste } from './markdown.js'
 
 // The schema (nodes, marks, their configuration) lives in @tandem/schema, shared with the
@@ -52,18 +52,6 @@ const RemoteNoAutolink = Extension.create({
     }),
   ],
 })
-
-/** Whether white text on `#rrggbb` has a contrast ratio of at least 4.5 (WCAG 2 relative luminance). */
-function whiteReadsOn(color: string): boolean {
-  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(color)
-  if (!m) return true
-  const channel = (hex: string) => {
-    const c = parseInt(hex, 16) / 255
-    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4
-  }
-  const luminance = 0.2126 * channel(m[1]!) + 0.7152 * channel(m[2]!) + 0.0722 * channel(m[3]!)
-  return 1.05 / (luminance + 0.05) >= 4.5
-}
 
 /** Caret: a zero-width span (its borders cancel its margins) with an absolutely placed label. */
 function renderCaret(user: { name?: string; color?: string }): HTMLElement {
