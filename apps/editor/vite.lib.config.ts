@@ -24,7 +24,8 @@ export default defineConfig({
       formats: ['es'],
       fileName: () => (standalone ? 'tandem-editor.js' : 'index.js'),
     },
-    chunkSizeWarningLimit: 800,
+    // The standalone file carries Tiptap, ProseMirror, Yjs and marked: ~850 kB (235 kB gzip).
+    chunkSizeWarningLimit: 900,
     rolldownOptions: standalone ? {} : { external },
   },
 })

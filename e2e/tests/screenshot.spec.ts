@@ -45,3 +45,63 @@ test('docs/screenshot.png: two users editing with carets visible', async ({ open
   await ada.setViewportSize({ width: 1100, height: 640 })
   await ada.screenshot({ path: target })
 })
+
+/** docs/screenshot-mobile.png and docs/screenshot-dark.png: a phone-sized tab, and the dark theme. */
+const mobileTarget = fileURLToPath(new URL('../../docs/screenshot-mobile.png', import.meta.url))
+const darkTarget = fileURLToPath(new URL('../../docs/screenshot-dark.png', import.meta.url))
+
+async function sampleDocument(ada: import('@playwright/test').Page): Promise<void> {
+  await editor(ada).click()
+  await ada.keyboard.press('ControlOrMeta+Alt+1')
+  await ada.keyboard.insertText('Trip plan')
+  await ada.keyboard.press('Enter')
+  await ada.keyboard.insertText('Flights are booked; see')
+  await ada.keyboard.type(' tandem.example ')
+  await ada.keyboard.insertText('for the ')
+  await ada.keyboard.press('ControlOrMeta+Shift+H')
+  await ada.keyboard.insertText('itinerary')
+  await ada.keyboard.press('ControlOrMeta+Shift+H')
+  await ada.keyboard.insertText('.')
+  await ada.keyboard.press('Enter')
+  await ada.keyboard.type('[ ] ')
+  await ada.keyboard.insertText('Book the hotel')
+  await ada.keyboard.press('Enter')
+  await ada.keyboard.insertText('Rent a car')
+  await ada.keyboard.press('Enter')
+  await ada.keyboard.press('Enter')
+  await ada.getByRole('button', { name: 'Insert table' }).click()
+  for (const cell of ['Day', 'City', 'Who', 'Mon', 'Lisbon', 'Ada', 'Tue', 'Porto', 'Grace']) {
+    await ada.keyboard.insertText(cell)
+    await ada.keyboard.press('Tab')
+  }
+}
+
+test('docs/screenshot-mobile.png: 375 px wide, toolbar scrolls, carets readable', async ({ browser, openEditor, server, room }) => {
+  test.slow()
+  const grace = await openEditor({ room, name: 'Grace Hopper' })
+  const context = await browser.newContext({ viewport: { width: 375, height: 760 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true })
+  const ada = await context.newPage()
+  await ada.goto(`${server.url}/?room=${room}&name=Ada`)
+  await sampleDocument(grace)
+  await expectText(ada, /Porto/)
+  await editor(grace).locator('li', { hasText: 'Book the hotel' }).click()
+  await editor(ada).locator('h1').click()
+  await expect(ada.locator('.collaboration-carets__label', { hasText: 'Grace Hopper' })).toBeVisible()
+  await ada.screenshot({ path: mobileTarget })
+  await context.close()
+})
+
+test('docs/screenshot-dark.png: prefers-color-scheme: dark', async ({ browser, openEditor, server, room }) => {
+  test.slow()
+  const grace = await openEditor({ room, name: 'Grace Hopper' })
+  const context = await browser.newContext({ viewport: { width: 1100, height: 700 }, colorScheme: 'dark' })
+  const ada = await context.newPage()
+  await ada.goto(`${server.url}/?room=${room}&name=Ada`)
+  await sampleDocument(grace)
+  await expectText(ada, /Porto/)
+  await editor(grace).locator('li', { hasText: 'Rent a car' }).click()
+  await editor(ada).locator('p', { hasText: 'Flights' }).click()
+  await expect(ada.locator('.collaboration-carets__label', { hasText: 'Grace Hopper' })).toBeVisible()
+  await ada.screenshot({ path: darkTarget })
+  await context.close()
+})

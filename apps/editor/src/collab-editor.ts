@@ -16,7 +16,8 @@ const Base: typeof HTMLElement = typeof HTMLElement === 'undefined' ? (class {} 
  * A thin element over mountEditor: it mounts when connected to the document and destroys
  * everything (socket, timers, listeners) when removed. Without `server` it uses the page's
  * own host; without `user-name` a friendly generated name. `readonly` makes it a live viewer.
- * The mounted editor, provider and Y.Doc are available as properties.
+ * The mounted editor, provider and Y.Doc are available as properties; `titlechange` events tell
+ * the document's title (its first heading).
  */
 export class CollabEditorElement extends Base {
   static get observedAttributes(): string[] {
@@ -24,6 +25,7 @@ export class CollabEditorElement extends Base {
   }
 
   #mounted: MountedEditor | undefined
+  #offTitle: (() => void) | undefined
   #generatedName: string | undefined
   #pending = false
 
@@ -90,10 +92,14 @@ export class CollabEditorElement extends Base {
       offline: this.hasAttribute('offline'),
       history: !this.hasAttribute('no-history'),
     })
+    // `titlechange`: the document's first heading changed (detail: the title, '' for none).
+    this.#offTitle = this.#mounted.onTitleChange((title) => this.dispatchEvent(new CustomEvent('titlechange', { detail: title })))
     this.dispatchEvent(new CustomEvent('ready', { detail: this.#mounted }))
   }
 
   #unmount(): void {
+    this.#offTitle?.()
+    this.#offTitle = undefined
     this.#mounted?.destroy()
     this.#mounted = undefined
   }

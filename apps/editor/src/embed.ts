@@ -27,6 +27,10 @@ $<HTMLAnchorElement>('open-page').href = pageLink.toString()
 let left: MountedEditor | undefined
 const mountLeft = () => {
   left = mountEditor($('left'), { url, room, token, user: { name: leftName, color: colorForName(leftName) } })
+  // The document's title (first heading) in the tab, as on the editor page.
+  left.onTitleChange((title) => {
+    document.title = `${title || room} · Tandem embed demo`
+  })
 }
 
 // Right: the custom element, configured purely by attributes.
@@ -38,6 +42,10 @@ const mountRight = () => {
   right.setAttribute('user-name', rightName)
   right.setAttribute('user-color', colorForName(rightName))
   if (token) right.setAttribute('token', token)
+  // The element tells its title with an event; the pane's heading shows it.
+  right.addEventListener('titlechange', (ev) => {
+    $('right-doc-title').textContent = (ev as CustomEvent<string>).detail
+  })
   $('right').append(right)
 }
 

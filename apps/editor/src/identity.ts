@@ -121,3 +121,15 @@ export const initials = (name: string): string =>
     .slice(0, 2)
     .join('')
     .toUpperCase() || '?'
+
+/** Whether white text on `#rrggbb` has a contrast ratio of at least 4.5 (WCAG 2 relative luminance). */
+export function whiteReadsOn(color: string): boolean {
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(color)
+  if (!m) return true
+  const channel = (hex: string) => {
+    const c = parseInt(hex, 16) / 255
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4
+  }
+  const luminance = 0.2126 * channel(m[1]!) + 0.7152 * channel(m[2]!) + 0.0722 * channel(m[3]!)
+  return 1.05 / (luminance + 0.05) >= 4.5
+}

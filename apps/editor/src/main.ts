@@ -4,12 +4,15 @@ import { mountPresence } from './presence.js'
 import { mountConnectionBadge } from './connection-badge.js'
 import { cleanName, colorForName, rememberUser, resolveUser, type EditorUser } from './identity.js'
 import { devServerUrl, ensureRoom, serverUrl, shareLink } from './location.js'
+import { readRecent, recentHref, rememberRecent, type RecentDocument } from './recent.js'
 
 /**
  * The demo page: /?room=<room>&name=<name>[&token=<jwt>][&server=<ws url>].
  * Everything collaborative lives in mountEditor; this file only wires the page chrome.
  */
 const params = new URLSearchParams(location.search)
+// Opened without a room: a new document, and the recent list opens as the start page.
+const fresh = !params.get('room')?.trim()
 const room = ensureRoom()
 const url = serverUrl(location, devServerUrl())
 let user: EditorUser = resolveUser(params.get('name'))
@@ -26,8 +29,58 @@ const mounted = mountEditor($('editor'), {
 })
 mounted.editor.commands.focus('end')
 
-document.title = `${room} · Tandem`
 $('room-name').textContent = room
+
+// The tab shows the document's title (its first heading), and this browser's recent list keeps it.
+const server = params.get('server') ?? undefined
+let shownRecent = false
+mounted.onTitleChange((title) => {
+  document.title = `${title || room} · Tandem`
+  // A fresh room is listed once someone writes in it: an empty new tab is no document yet.
+  if (title || !fresh || shownRecent) {
+    rememberRecent({ room, ...(server ? { server } : {}), title, at: Date.now() })
+    shownRecent = true
+  }
+})
+document.title = `${mounted.title || room} · Tandem`
+if (!fresh) rememberRecent({ room, ...(server ? { server } : {}), title: readRecent().find((e) => e.room === room && e.server === server)?.title ?? '', at: Date.now() })
+
+const recent = $<HTMLDetailsElement>('recent')
+const renderRecent = () => {
+  const list = $('recent-list')
+  const entries = readRecent().filter((e: RecentDocument) => !(e.room === room && e.server === server))
+  list.replaceChildren(
+    ...(entries.length
+      ? entries.map((entry) => {
+          const li = document.createElement('li')
+          const a = document.createElement('a')
+          a.href = recentHref(entry, location.href)
+          const title = document.createElement('span')
+          title.className = 'recent-title'
+          title.textContent = entry.title || 'Untitled'
+          const meta = document.createElement('span')
+          meta.className = 'recent-meta'
+          meta.textContent = `${entry.room} · ${new Date(entry.at).toLocaleString()}`
+          a.append(title, meta)
+          li.append(a)
+          return li
+        })
+      : [Object.assign(document.createElement('li'), { className: 'recent-empty', textContent: 'No other documents yet.' })]),
+  )
+}
+recent.addEventListener('toggle', () => {
+  if (recent.open) renderRecent()
+})
+recent.addEventListener('keydown', (ev) => {
+  if (ev.key === 'Escape' && recent.open) {
+    recent.open = false
+    recent.querySelector('summary')?.focus()
+  }
+})
+document.addEventListener('click', (ev) => {
+  if (recent.open && !recent.contains(ev.target as Node)) recent.open = false
+})
+if (fresh && readRecent().length > 0) recent.open = true
 
 // The page lives as long as the tab: these are never torn down (Vite's dev server reloads the
 // whole page when a module changes).

@@ -3,9 +3,12 @@ import type { Transaction } from '@tiptap/pm/state'
 import * as Y from 'yjs'
 import { Awareness, removeAwarenessStates } from 'y-protocols/awareness'
 import { SyncProvider, type WebSocketConstructor } from '@tandem/sync/provider'
-import { collabExtensions } from './extensions.js'
+import { collabExtensions, type EditorHandlers } from './extensions.js'
 import { cleanName, colorForName, isValidColor, type EditorUser } from './identity.js'
 import { createToolbar } from './toolbar.js'
+import { createLinkPopover } from './link-popover.js'
+import { downloadHtml, downloadMarkdown } from './export.js'
+import { watchTitle } from './title.js'
 import { mountPresence } from './presence.js'
 import { mountConnectionBadge } from './connection-badge.js'
 import { saveStateOf, type SaveState } from './save-state.js'
@@ -50,6 +53,10 @@ export interface MountedEditor {
   awareness: Awareness
   /** Whether every local edit is confirmed stored by the server, with change events. */
   saveState: SaveState
+  /** The document's title: the text of its first heading ('' without one). */
+  readonly title: string
+  /** Calls `listener` whenever the title changes; returns the function that stops it. */
+  onTitleChange(listener: (title: string) => void): () => void
   /** Change the name/colour others see (presence list and caret label). */
   setUser(user: EditorUser): void
   setEditable(editable: boolean): void
@@ -132,10 +139,12 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
   }
   element.append(root)
 
+  // The shortcuts' targets exist only once the editor does: filled in below.
+  const handlers: EditorHandlers = { editLink: () => false, focusToolbar: () => false }
   const editor = new Editor({
     element: surface,
     editable: options.editable !== false && !readOnly,
-    extensions: collabExtensions({ doc, awareness, user }),
+    extensions: collabExtensions({ doc, awareness, user, handlers }),
     editorProps: {
       // Read-only stays focusable (Tiptap drops tabindex when not editable): the caret plugin
       // shares a selection only while the view has focus, and viewers' carets must still show.
@@ -144,12 +153,40 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
   })
 
   const cleanups: Array<() => void> = []
-  if (options.toolbar !== false && !readOnly) {
-    const toolbar = createToolbar(editor)
-    root.prepend(toolbar.element)
-    cleanups.push(() => toolbar.destroy())
-    if (options.history !== false) {
-      const history = mountHistoryPanel({ root, surface, toolbar: toolbar.element, editor, url: options.url, room: options.room, token: options.token })
+  let title = ''
+  const titleListeners = new Set<(title: string) => void>()
+  cleanups.push(
+    watchTitle(editor, (next) => {
+      title = next
+      for (const listener of titleListeners) listener(next)
+    }),
+    () => titleListeners.clear(),
+  )
+  const exportTitle = () => title || options.room
+
+  const linkPopover = createLinkPopover(editor, root)
+  cleanups.push(() => linkPopover.destroy())
+  handlers.editLink = () => linkPopover.edit()
+
+  if (options.toolbar !== false) {
+    const bar = createToolbar(
+      editor,
+      {
+        editLink: () => linkPopover.edit(),
+        downloadMarkdown: () => downloadMarkdown(editor, exportTitle()),
+        downloadHtml: () => downloadHtml(editor, exportTitle()),
+        print: () => ownerDocument.defaultView?.print(),
+      },
+      { readOnly },
+    )
+    root.prepend(bar.element)
+    handlers.focusToolbar = () => {
+      bar.focus()
+      return true
+    }
+    cleanups.push(() => bar.destroy())
+    if (options.history !== false && !readOnly) {
+      const history = mountHistoryPanel({ root, surface, toolbar: bar.element, editor, url: options.url, room: options.room, token: options.token })
       cleanups.push(() => history.destroy())
     }
   }
@@ -239,6 +276,13 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
     doc,
     awareness,
     saveState,
+    get title() {
+      return title
+    },
+    onTitleChange(listener) {
+      titleListeners.add(listener)
+      return () => titleListeners.delete(listener)
+    },
     setUser(next) {
       user = normalizeUser(next)
       if (!editor.isDestroyed) editor.commands.updateUser(user)

@@ -1,5 +1,5 @@
 import type { Awareness } from 'y-protocols/awareness'
-import { cleanName, initials, isValidColor } from './identity.js'
+import { cleanName, initials, isValidColor, whiteReadsOn } from './identity.js'
 
 export interface Participant {
   clientId: number
@@ -50,6 +50,8 @@ export function mountPresence(container: HTMLElement, awareness: Awareness): () 
       const avatar = document.createElement('span')
       avatar.className = 'tandem-avatar'
       avatar.style.backgroundColor = p.color
+      // Initials in white only where white reads (WCAG 4.5:1), else black.
+      avatar.style.color = whiteReadsOn(p.color) ? '' : '#000'
       avatar.textContent = initials(p.name)
       avatar.setAttribute('aria-hidden', 'true')
       const name = document.createElement('span')

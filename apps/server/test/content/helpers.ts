@@ -60,6 +60,8 @@ export const everything: JSONContent = {
       t('both', { type: 'bold' }, { type: 'italic' }),
       t(' '),
       t('a link', { type: 'link', attrs: { href: 'https://example.com/a?b=c', title: 'Example' } }),
+      t(' '),
+      t('marked', { type: 'highlight' }),
       { type: 'hardBreak' },
       t('after a break'),
     ),
@@ -79,6 +81,20 @@ export const everything: JSONContent = {
     { type: 'codeBlock', attrs: { language: 'ts' }, content: [t('const x = 1\n\nconst y = "<b>"')] },
     { type: 'codeBlock', attrs: { language: null }, content: [t('plain code')] },
     { type: 'horizontalRule' },
+    {
+      type: 'taskList',
+      content: [
+        { type: 'taskItem', attrs: { checked: true }, content: [p(t('done'))] },
+        { type: 'taskItem', attrs: { checked: false }, content: [p(t('to do')), { type: 'taskList', content: [{ type: 'taskItem', attrs: { checked: false }, content: [p(t('sub-task'))] }] }] },
+      ],
+    },
+    {
+      type: 'table',
+      content: [
+        { type: 'tableRow', content: [{ type: 'tableHeader', content: [p(t('Name'))] }, { type: 'tableHeader', content: [p(t('Role'))] }] },
+        { type: 'tableRow', content: [{ type: 'tableCell', content: [p(t('Ada'))] }, { type: 'tableCell', content: [p(t('code', { type: 'bold' }))] }] },
+      ],
+    },
     p(t('Special characters: *not emphasis*, <not html>, & # [x]')),
   ],
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Node as PMNode } from '@tiptap/pm/model'
+import type { JSONContent } from '@tiptap/core'
 import { prosemirrorToYXmlFragment, yXmlFragmentToProseMirrorRootNode } from '@tiptap/y-tiptap'
 import { startServer, type RunningServer } from '../helpers/server.js'
 import { synced, yws } from '../helpers/clients.js'
@@ -63,6 +64,10 @@ describe('content round trips', () => {
     for (const piece of ['# Title', '**bold**', '*italic*', '~~strike~~', '`code`', '++underline++', '[a link](https://example.com/a?b=c "Example")', '- one', '3. three', '> quoted', '```ts', '---', '\\*not emphasis\\*']) {
       expect(md, piece).toContain(piece)
     }
+    // GitHub Flavored Markdown's task lists and tables, and ==highlight==.
+    for (const piece of ['==marked==', '- [x] done\n- [ ] to do\n  - [ ] sub-task', '| Name | Role     |\n| ---- | -------- |\n| Ada  | **code** |']) {
+      expect(md, piece).toContain(piece)
+    }
     const back = await request(s.url, roomPath('rt-md2', '/content'), { method: 'PUT', body: md, type: 'text/markdown' })
     expect(back.status).toBe(200)
     expect(sameDocument(await getJson(s.url, 'rt-md2'), everything)).toBe(true)
@@ -73,12 +78,33 @@ describe('content round trips', () => {
     const res = await request(s.url, roomPath('rt-html', '/content?format=html'))
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8')
-    for (const piece of ['<h1>Title</h1>', '<strong>bold</strong>', '<s>strike</s>', '<u>underline</u>', 'href="https://example.com/a?b=c"', 'target="_self"', '<ol start="3">', '<hr>', '&lt;not html&gt;']) {
+    for (const piece of ['<h1>Title</h1>', '<strong>bold</strong>', '<s>strike</s>', '<u>underline</u>', 'href="https://example.com/a?b=c"', 'target="_self"', '<ol start="3">', '<hr>', '&lt;not html&gt;', '<mark>marked</mark>', '<ul data-type="taskList"><li data-checked="true" data-type="taskItem">', '<input type="checkbox" checked="checked">', '<th colspan="1" rowspan="1"><p>Name</p></th>', '<td colspan="1" rowspan="1"><p>Ada</p></td>']) {
       expect(res.text, piece).toContain(piece)
     }
     const back = await request(s.url, roomPath('rt-html2', '/content'), { method: 'PUT', body: res.text, type: 'text/html' })
     expect(back.status).toBe(200)
     expect(sameDocument(await getJson(s.url, 'rt-html2'), everythingHtml)).toBe(true)
+  })
+
+  it('hand-written GitHub Markdown: task lists, a table, highlight become their nodes and marks', async () => {
+    const md = '- [ ] buy milk\n- [x] call Bob\n\n|a|b|\n|---|---|\n|1|==2==|\n'
+    expect((await request(s.url, roomPath('rt-gfm', '/content'), { method: 'PUT', body: md, type: 'text/markdown' })).status).toBe(200)
+    const item = (checked: boolean, text: string) => ({ type: 'taskItem', attrs: { checked }, content: [{ type: 'paragraph', content: [{ type: 'text', text }] }] })
+    const cell = (type: string, ...content: JSONContent[]) => ({ type, content: [{ type: 'paragraph', content }] })
+    const expected = {
+      type: 'doc',
+      content: [
+        { type: 'taskList', content: [item(false, 'buy milk'), item(true, 'call Bob')] },
+        {
+          type: 'table',
+          content: [
+            { type: 'tableRow', content: [cell('tableHeader', { type: 'text', text: 'a' }), cell('tableHeader', { type: 'text', text: 'b' })] },
+            { type: 'tableRow', content: [cell('tableCell', { type: 'text', text: '1' }), cell('tableCell', { type: 'text', text: '2', marks: [{ type: 'highlight' }] })] },
+          ],
+        },
+      ],
+    }
+    expect(sameDocument(await getJson(s.url, 'rt-gfm'), expected)).toBe(true)
   })
 
   it('plain text: the text of the blocks, a blank line between them', async () => {

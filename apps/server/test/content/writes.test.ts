@@ -79,7 +79,7 @@ describe('content writes', () => {
     const before = await rows('w-bad')
     const cases: Array<[unknown, RegExp]> = [
       [{ type: 'doc', content: [{ type: 'image', attrs: { src: 'x' } }] }, /image/],
-      [{ type: 'doc', content: [{ type: 'paragraph', content: [{ type: 'text', text: 'x', marks: [{ type: 'highlight' }] }] }] }, /highlight/],
+      [{ type: 'doc', content: [{ type: 'paragraph', content: [{ type: 'text', text: 'x', marks: [{ type: 'subscript' }] }] }] }, /subscript/],
       [{ type: 'doc', content: [{ type: 'listItem', content: [{ type: 'paragraph' }] }] }, /content/i],
       [{ type: 'doc', content: [{ type: 'codeBlock', content: [{ type: 'text', text: 'x', marks: [{ type: 'bold' }] }] }] }, /codeBlock/],
       [{ type: 'paragraph' }, /document/],

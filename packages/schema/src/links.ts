@@ -1,0 +1,35 @@
+/**
+ * Link targets a document may hold: web, mail and phone links, and relative ones. Anything else
+ * (`javascript:`, `data:`, `vbscript:` …) runs or loads something where the document is shown,
+ * and an app rendering the document's Markdown or JSON would trust it. One rule for the editor
+ * (which makes no other link: typed, pasted or autolinked) and the server's content API (which
+ * refuses any other link on the way in and unlinks it on the way out).
+ */
+const SAFE_SCHEME = /^(?:https?|mailto|tel):/i
+const SCHEME = /^[a-z][a-z0-9+.-]*:/i
+
+export function isSafeHref(href: unknown): boolean {
+  if (typeof href !== 'string') return false
+  // Browsers ignore control characters and whitespace inside a scheme (`java\tscript:`).
+  // eslint-disable-next-line no-control-regex -- stripping them is the point
+  const compact = href.replace(/[\u0000-\u0020\u007f-\u009f]/g, '')
+  return !SCHEME.test(compact) || SAFE_SCHEME.test(compact)
+}
+
+/** Just enough of Tiptap's JSONContent: the walk needs no more. */
+interface JsonNode {
+  type?: string
+  marks?: Array<{ type: string; attrs?: Record<string, unknown> }>
+  content?: JsonNode[]
+  [key: string]: unknown
+}
+
+/** The document's JSON with links to unsafe targets unlinked (their text stays). */
+export function withoutUnsafeLinks<T extends JsonNode>(json: T): T {
+  const marks = json.marks?.filter((m) => m.type !== 'link' || isSafeHref(m.attrs?.href))
+  return {
+    ...json,
+    ...(json.marks ? { marks } : {}),
+    ...(json.content ? { content: json.content.map(withoutUnsafeLinks) } : {}),
+  }
+}
