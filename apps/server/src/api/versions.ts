@@ -5,6 +5,7 @@ import type { VersionMeta } from '../store/versions.js'
 import { CONTENT_TYPE, FORMATS, type Format } from '../content/format-names.js'
 import { ApiError, etagList, mediaType, readBody, sendJson, utf8 } from './http.js'
 import { submitUpdate } from './writes.js'
+import type { RowEvent } from '../store/outbox.js'
 import type { ApiDeps } from './deps.js'
 
 /**
@@ -103,12 +104,12 @@ export async function versionRoutes(deps: ApiDeps, ctx: VersionRouteContext, req
       const before = await history.take(r, 'before-restore')
       const plan = await deps.converter.restore(await r.encodeState(), version.state)
       if (plan.invalid !== undefined) throw new ApiError(500, 'internal', plan.invalid)
-      const seq = plan.update ? await submitUpdate(r, plan.update) : undefined
+      // The row carries the webhook event `document.restored` (written with it, in its transaction).
+      const event: RowEvent = { type: 'document.restored', data: { version: id, before: before.id } }
+      const seq = plan.update ? await submitUpdate(r, plan.update, undefined, deps.writers.get(req), event) : undefined
       return { before, changed: seq !== undefined, etag: plan.etagAfter }
     }),
   )
-  // TODO(webhooks): emit `document.restored` here ({ room, version: id, before: result.before.id })
-  // once the webhook dispatcher lands (built in parallel; this is its call point).
   sendJson(res, 200, { room, restored: id, changed: result.changed, before: describe(result.before) })
   return true
 }

@@ -2,6 +2,7 @@ import { CloseCode, ProtocolError } from '@tandem/sync'
 import type { Room } from '../room/room.js'
 import { API_ORIGIN } from '../room/tx-origins.js'
 import type { UpdateSender } from '../update/commit.js'
+import type { RowEvent } from '../store/outbox.js'
 import { ApiError } from './http.js'
 
 /**
@@ -40,7 +41,7 @@ export type RoomLocks = ReturnType<typeof createRoomLocks>
  * (nothing stored), undefined when the update holds nothing to store. Rejects with an ApiError
  * when the update path refuses the update (what would close a connection).
  */
-export function submitUpdate(room: Room, update: Uint8Array, expect?: number, author?: string): Promise<number | undefined> {
+export function submitUpdate(room: Room, update: Uint8Array, expect?: number, author?: string, event?: RowEvent): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
     let settled = false
     const once = (fn: () => void) => {
@@ -59,7 +60,7 @@ export function submitUpdate(room: Room, update: Uint8Array, expect?: number, au
       close: (code, reason) => once(() => reject(refusal(code, reason, reason))),
     }
     try {
-      if (!room.submit(update, from, { expect, stored: (seq) => once(() => resolve(seq)) })) once(() => resolve(undefined))
+      if (!room.submit(update, from, { expect, stored: (seq) => once(() => resolve(seq)), event })) once(() => resolve(undefined))
     } catch (err) {
       once(() => reject(err instanceof ProtocolError ? refusal(err.closeCode, err.reason, err.message) : err instanceof Error ? err : new Error(String(err))))
     }

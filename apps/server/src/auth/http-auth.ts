@@ -7,6 +7,6 @@ import type { Access } from '../net/upgrade.js'
  * Refused: the HTTP status to answer with. `need` 'write' (a write route) refuses a read token with
  * 403 `read-only`; without it only reading is asked for.
  */
-export type HttpDecision = { ok: true; principal: string | undefined } | { ok: false; status: number; reason: string }
+type HttpDecision = { ok: true; principal: string | undefined } | { ok: false; status: number; reason: string }
 
 export type HttpAuthorizer = (req: IncomingMessage, url: URL, room: string, need?: Access) => Promise<HttpDecision>

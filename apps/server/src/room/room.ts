@@ -22,6 +22,7 @@ import { RoomDocument } from '../update/document.js'
 import { inspectUpdate } from '../update/inspect.js'
 import { relay } from '../update/relay.js'
 import type { Writer } from '../history/history.js'
+import type { RowEvent } from '../store/outbox.js'
 
 /** What a room needs from a connection. */
 export interface RoomPeer extends UpdateSender {
@@ -176,12 +177,12 @@ export class Room implements CommitRoom {
    * is told once its row is stored and relayed (0: `expect` no longer held). Returns false for an
    * update with nothing in it (nothing to store; `stored` is not called).
    */
-  submit(update: Uint8Array, from: UpdateSender, hooks: { expect?: number; stored: (seq: number) => void }): boolean {
+  submit(update: Uint8Array, from: UpdateSender, hooks: { expect?: number; stored: (seq: number) => void; event?: RowEvent }): boolean {
     if (this.shutWith) throw new ProtocolError('the room was deleted', this.shutWith.code, this.shutWith.reason)
     const info = inspectUpdate(update)
     if (!info.hasContent) return false
     this.document.reserve(info, update.length, () => this.compactor.soon())
-    this.ctx.committer.enqueue({ room: this, update, info, from, message: 0, frame: undefined, expect: hooks.expect, stored: hooks.stored })
+    this.ctx.committer.enqueue({ room: this, update, info, from, message: 0, frame: undefined, expect: hooks.expect, stored: hooks.stored, event: hooks.event })
     return true
   }
 

@@ -14,7 +14,13 @@ import { randomUUID } from 'node:crypto'
  * and `room.deleted` are written directly. A row is deleted once delivered, or kept as `dead`.
  */
 
-export type WebhookEventType = 'document.changed' | 'room.created' | 'room.deleted'
+/** What `AppendEntry.event` carries: the webhook event's type and its fields beyond room, time and seq. */
+export interface RowEvent {
+  type: 'document.restored'
+  data: Record<string, string | number | null>
+}
+
+export type WebhookEventType = 'document.changed' | 'room.created' | 'room.deleted' | 'document.restored'
 
 /** One delivery to make: an outbox row, claimed (leased) by this server. */
 export interface OutboxDelivery {
@@ -72,6 +78,15 @@ export interface RoomChange {
   authors: string[]
 }
 
+/** The events the append's stored rows carry (`AppendEntry.event`: a restore), with each row's seq and authors. */
+export function rowEventsOf(entries: readonly { room: string; authors?: string[]; event?: RowEvent }[], seqs: readonly number[]): Array<{ room: string; seq: number; authors: string[]; event: RowEvent }> {
+  const out: Array<{ room: string; seq: number; authors: string[]; event: RowEvent }> = []
+  entries.forEach((e, i) => {
+    if (e.event && seqs[i]) out.push({ room: e.room, seq: seqs[i], authors: (e.authors ?? []).slice(0, MAX_AUTHORS), event: e.event })
+  })
+  return out
+}
+
 /** The append's entries per room (refused conditional entries, seq 0, left out), in entry order. */
 export function changesOf(entries: readonly { room: string; authors?: string[] }[], seqs: readonly number[]): RoomChange[] {
   const byRoom = new Map<string, RoomChange>()
@@ -101,6 +116,7 @@ export function eventBody(
   room: string,
   at: number,
   change?: { firstSeq: number; lastSeq: number; authors: readonly string[] },
+  extra?: Record<string, string | number | null>,
 ): { eventId: string; body: string } {
   const eventId = randomUUID()
   const body = JSON.stringify({
@@ -109,6 +125,7 @@ export function eventBody(
     room,
     time: new Date(at).toISOString(),
     ...(change ? { seq: { from: change.firstSeq, to: change.lastSeq }, authors: change.authors } : {}),
+    ...extra,
   })
   return { eventId, body }
 }

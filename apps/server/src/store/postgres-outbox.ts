@@ -1,7 +1,7 @@
 import type pg from 'pg'
 import type { AppendEntry } from './types.js'
 import { transaction } from './postgres-pool.js'
-import { MAX_AUTHORS, changesOf, eventBody, type OutboxDelivery, type OutboxOptions, type WebhookOutbox } from './outbox.js'
+import { MAX_AUTHORS, changesOf, eventBody, rowEventsOf, type OutboxDelivery, type OutboxOptions, type WebhookOutbox } from './outbox.js'
 
 /**
  * The PostgreSQL store's webhook outbox (store/outbox.ts says what it is; the SQLite twin is
@@ -163,6 +163,13 @@ export function createPostgresOutbox(pool: pg.Pool, s: string, opts: OutboxOptio
     outbox,
     /** Inside the append's transaction, after its rows are inserted (the room locks are held): one statement. */
     async appended(c: pg.ClientBase, entries: readonly AppendEntry[], seqs: readonly number[], now: number): Promise<void> {
+      const rowEvents = rowEventsOf(entries, seqs)
+      if (rowEvents.length) {
+        await insertEvents(
+          c,
+          rowEvents.map((r) => ({ room: r.room, type: r.event.type, at: now, ...eventBody(r.event.type, r.room, now, { firstSeq: r.seq, lastSeq: r.seq, authors: r.authors }, r.event.data) })),
+        )
+      }
       const changes = changesOf(entries, seqs)
       if (changes.length === 0) return
       const created = changes.map((ch) => eventBody('room.created', ch.room, now, ch))

@@ -3,6 +3,7 @@ import type { AppendEntry } from './types.js'
 import {
   changesOf,
   eventBody,
+  rowEventsOf,
   MAX_AUTHORS,
   type OutboxDelivery,
   type OutboxOptions,
@@ -112,6 +113,10 @@ export function createSqliteOutbox(db: Database.Database, opts: OutboxOptions) {
      * written, and `room.created` when these are the room's first rows.
      */
     appended(entries: readonly AppendEntry[], seqs: readonly number[], now: number): void {
+      for (const r of rowEventsOf(entries, seqs)) {
+        const { eventId, body } = eventBody(r.event.type, r.room, now, { firstSeq: r.seq, lastSeq: r.seq, authors: r.authors }, r.event.data)
+        for (const url of urls) insertEvent.run(eventId, url, r.room, r.event.type, body, now, now)
+      }
       for (const c of changesOf(entries, seqs)) {
         if (updateChange.run({ room: c.room, seq: c.lastSeq, at: now, authors: JSON.stringify(c.authors) }).changes > 0) continue
         if (!storedBefore.get(c.room, c.firstSeq, c.room)) enqueue('room.created', c.room, now, c)

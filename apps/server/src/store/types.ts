@@ -1,4 +1,4 @@
-import type { WebhookOutbox } from './outbox.js'
+import type { RowEvent, WebhookOutbox } from './outbox.js'
 import type { VersionStore } from './versions.js'
 
 /**
@@ -27,7 +27,13 @@ export interface AppendEntry {
    * none is known). Stores may ignore it; change records (webhooks, version history) use it.
    */
   authors?: string[]
+  /**
+   * OPTIONAL: an event the row's write stands for beyond "the document changed" (a restore of a
+   * version): a store with a webhook outbox writes it in the append's transaction, with the row.
+   */
+  event?: RowEvent
 }
+
 
 /** One stored room, as `listRooms` describes it. */
 export interface RoomInfo {

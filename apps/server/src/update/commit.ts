@@ -1,4 +1,5 @@
 import type { AppendEntry, DocStore } from '../store/types.js'
+import type { RowEvent } from '../store/outbox.js'
 import type { Metrics } from '../metrics.js'
 import type { Logger } from '../log.js'
 import type { TxOrigin } from '../room/tx-origins.js'
@@ -54,13 +55,18 @@ export interface Arrival {
    * `from.close`, as it does for a connection.
    */
   stored?: (seq: number) => void
+  /** OPTIONAL (the HTTP API's restore): the event the stored row stands for (`AppendEntry.event`) */
+  event?: RowEvent
 }
 
 /** The store's row for one room's share: its update, who wrote it, and the API's condition. */
 function appendEntry(room: CommitRoom, c: RoomCommit): AppendEntry {
   const entry: AppendEntry = { room: room.name, update: c.update }
   let authors: Set<string> | undefined
-  for (const a of c.arrivals) if (a.from?.author !== undefined) (authors ??= new Set()).add(a.from.author)
+  for (const a of c.arrivals) {
+    if (a.from?.author !== undefined) (authors ??= new Set()).add(a.from.author)
+    if (a.event) entry.event = a.event
+  }
   if (authors) entry.authors = [...authors]
   if (c.expect !== undefined) entry.ifLastSeq = c.expect
   return entry

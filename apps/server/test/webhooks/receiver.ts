@@ -8,11 +8,14 @@ export const WEBHOOK_SECRET = 'webhook-test-secret-0123456789abcdef'
 
 export interface WebhookEvent {
   id: string
-  type: 'document.changed' | 'room.created' | 'room.deleted'
+  type: 'document.changed' | 'room.created' | 'room.deleted' | 'document.restored'
   room: string
   time: string
   seq?: { from: number; to: number }
   authors?: string[]
+  /** document.restored: the version restored, and the one taken just before the restore */
+  version?: number
+  before?: number
 }
 
 export interface Received {

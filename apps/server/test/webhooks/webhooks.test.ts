@@ -124,6 +124,25 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('webhooks on %s', (store) => {
     expect(changed('api-updates')?.authors).toEqual(['dave'])
   })
 
+  it('restoring a version sends document.restored (with the version restored, the version taken before, the row and who restored)', { timeout: 30_000 }, async () => {
+    const r = await receiver()
+    const s = await webhookServer(store, pgUrl, r.url, { AUTH_SECRET: SECRET, WEBHOOK_DEBOUNCE_MS: '50', WEBHOOK_MAX_WAIT_MS: '600000' }, cleanups)
+    const room = 'restored'
+    const auth = { Authorization: `Bearer ${await token({ sub: 'erin', room })}` }
+    const put = (body: string) => fetch(`${s.url}/api/rooms/${room}/content`, { method: 'PUT', headers: { 'Content-Type': 'text/markdown', ...auth }, body })
+    expect((await put('First draft')).status).toBe(200)
+    const named = await fetch(`${s.url}/api/rooms/${room}/versions`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...auth }, body: '{"name":"draft"}' })
+    expect(named.status).toBe(201)
+    const version = ((await named.json()) as { id: number }).id
+    expect((await put('Second draft')).status).toBe(200)
+    const restore = await fetch(`${s.url}/api/rooms/${room}/versions/${version}/restore`, { method: 'POST', headers: auth })
+    expect(restore.status).toBe(200)
+    const before = ((await restore.json()) as { before: { id: number } }).before.id
+    const events = await until(() => r.accepted().find((e) => e.event.type === 'document.restored')?.event, 'document.restored')
+    expect(events).toMatchObject({ room, version, before, authors: ['erin'] })
+    expect(events.seq!.from).toBeGreaterThan(0)
+  })
+
   it('debounce: changes closer together than WEBHOOK_DEBOUNCE_MS make one document.changed covering all their rows', { timeout: 30_000 }, async () => {
     const r = await receiver()
     const s = await webhookServer(store, pgUrl, r.url, { WEBHOOK_DEBOUNCE_MS: '2500', WEBHOOK_MAX_WAIT_MS: '600000' }, cleanups)
