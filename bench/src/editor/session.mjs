@@ -11,15 +11,21 @@ import { writeFileSync } from 'node:fs'
 /**
  * @param {import('@playwright/test').Browser} browser
  * @param {string} url
- * @param {(page: import('@playwright/test').Page) => Promise<void>} ready resolves once the page is live and synced
+ * @param {(page: import('@playwright/test').Page) => Promise<unknown>} ready resolves once the page is live and synced (its value: `readyValue`)
+ * @param {string} [addCss] an experiment: CSS added to the page once its DOM is loaded
  */
-export async function openSession (browser, url, ready) {
+export async function openSession (browser, url, ready, addCss = process.env.BENCH_ADD_CSS) {
   const context = await browser.newContext({ viewport: { width: 1000, height: 760 } })
   const page = await context.newPage()
+  if (addCss) {
+    await page.addInitScript((css) => {
+      addEventListener('DOMContentLoaded', () => { const s = document.createElement('style'); s.textContent = css; document.head.append(s) })
+    }, addCss)
+  }
   const cdp = await context.newCDPSession(page)
   await cdp.send('Performance.enable', { timeDomain: 'threadTicks' })
   await page.goto(url)
-  await ready(page)
+  const readyValue = await ready(page)
 
   /** @returns {Promise<Sample>} */
   const sample = async () => {
@@ -30,14 +36,23 @@ export async function openSession (browser, url, ready) {
 
   return {
     page,
+    readyValue,
     /**
      * Runs `work` and returns the main-thread time it cost, in ms. With `profileTo`, a CPU
      * profile of the window is written there (the profiler itself adds some cost: those
      * windows are for reading, not for the figures).
      * @param {() => Promise<void>} work
      * @param {string} [profileTo]
+     * @param {string} [traceTo] also a Chrome trace (devtools.timeline: native work by name) there
      */
-    async window (work, profileTo) {
+    async window (work, profileTo, traceTo) {
+      /** @type {any[]} */
+      const traceEvents = []
+      const onData = (/** @type {{ value: any[] }} */ d) => { traceEvents.push(...d.value) }
+      if (traceTo) {
+        cdp.on('Tracing.dataCollected', onData)
+        await cdp.send('Tracing.start', { traceConfig: { includedCategories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'v8.execute', '__metadata'] }, transferMode: 'ReportEvents' })
+      }
       if (profileTo) {
         await cdp.send('Profiler.enable')
         await cdp.send('Profiler.setSamplingInterval', { interval: 200 })
@@ -46,6 +61,13 @@ export async function openSession (browser, url, ready) {
       const a = await sample()
       await work()
       const b = await sample()
+      if (traceTo) {
+        const done = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve))
+        await cdp.send('Tracing.end')
+        await done
+        cdp.off('Tracing.dataCollected', onData)
+        writeFileSync(traceTo, JSON.stringify(traceEvents))
+      }
       if (profileTo) {
         const { profile } = await cdp.send('Profiler.stop')
         writeFileSync(profileTo, JSON.stringify(profile))
