@@ -72,6 +72,9 @@ function tokenAccess(token: MountEditorOptions['token']): 'read' | 'write' | und
   }
 }
 
+/** From this many top-level blocks on, a document is rendered as a long one (data-long). */
+const LONG_DOCUMENT_BLOCKS = 200
+
 const normalizeUser = (user: EditorUser): EditorUser => {
   const name = cleanName(user?.name) || 'Anonymous'
   return { name, color: isValidColor(user?.color) ? user.color : colorForName(name) }
@@ -153,7 +156,11 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
     cleanups.push(mountConnectionBadge(bar, provider, saveState), mountPresence(bar, awareness), () => bar.remove())
   }
 
-  const showEmpty = () => root.toggleAttribute('data-empty', editor.isEmpty)
+  const showEmpty = () => {
+    root.toggleAttribute('data-empty', editor.isEmpty)
+    // Long documents render only the blocks on screen (styles/editor.css, data-long).
+    root.toggleAttribute('data-long', editor.state.doc.childCount >= LONG_DOCUMENT_BLOCKS)
+  }
   // Only a change of the document can make it (non-)empty: caret and awareness transactions skip it.
   const syncEmpty = ({ transaction }: { transaction: Transaction }) => {
     if (transaction.docChanged) showEmpty()

@@ -11,7 +11,7 @@
 // fresh room, and reads CDP Performance.getMetrics (TaskDuration, ScriptDuration) around
 // (a) 10 s idle with one other client connected, (b) remote keystrokes, (c) 10 remote carets.
 // Then, each on a fresh page and room: (d) open a 1 MB document (3,000 paragraphs): navigation →
-// all its blocks in the DOM; (e) the observer's own keystrokes in the middle of that document:
+// the first paint with all its blocks in the DOM; (e) the observer's own keystrokes in the middle of that document:
 // keydown → DOM and keydown → next paint; (f) the observer's keystrokes while 10 Node peers type.
 import { chromium } from '@playwright/test'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs'
@@ -25,7 +25,7 @@ import { buildVanilla, serveVanilla } from './vanilla-page.mjs'
 import { connectPeer } from './clients.mjs'
 import { openSession } from './session.mjs'
 import { idle, typing, carets } from './scenarios.mjs'
-import { keysWhileOthersType, localKeys, waitForBlocks } from './local-scenarios.mjs'
+import { keysWhileOthersType, localKeys, shownAt, watchForBlocks } from './local-scenarios.mjs'
 import { report } from './report.mjs'
 
 const { values: o } = parseArgs({
@@ -170,7 +170,7 @@ try {
         const checker = await connectPeer(server.base, room, 'checker')
         await waitFor(() => checker.doc.getXmlFragment('default').length >= big.paragraphs, 60_000, 'seeded document on the server')
         checker.destroy()
-        const session = await openSession(browser, t.url(room), (page) => waitForBlocks(page, big.paragraphs))
+        const session = await openSession(browser, t.url(room), shownAt, watchForBlocks(big.paragraphs))
         try {
           const shownMs = /** @type {number} */ (session.readyValue)
           record('open', { perUnit: shownMs, unit: 'ms' })
@@ -194,8 +194,8 @@ try {
         seeder.seed(others.typists + 1, 40)
         const session = await openSession(browser, t.url(room), async (page) => {
           await t.ready(page)
-          await waitForBlocks(page, others.typists + 1)
-        })
+          await shownAt(page)
+        }, watchForBlocks(others.typists + 1))
         try {
           await new Promise((res) => setTimeout(res, 1500))
           const k = await keysWhileOthersType(session, server.base, room, others, prof('typists'), trace('typists'))

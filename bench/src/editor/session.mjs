@@ -1,3 +1,4 @@
+/* global document, addEventListener */
 // One measured page: its own browser context, CDP Performance metrics of its renderer main
 // thread, and (optionally) a CPU profile over a window.
 import { writeFileSync } from 'node:fs'
@@ -12,11 +13,13 @@ import { writeFileSync } from 'node:fs'
  * @param {import('@playwright/test').Browser} browser
  * @param {string} url
  * @param {(page: import('@playwright/test').Page) => Promise<unknown>} ready resolves once the page is live and synced (its value: `readyValue`)
+ * @param {(page: import('@playwright/test').Page) => Promise<void>} [init] before navigating (init scripts)
  * @param {string} [addCss] an experiment: CSS added to the page once its DOM is loaded
  */
-export async function openSession (browser, url, ready, addCss = process.env.BENCH_ADD_CSS) {
+export async function openSession (browser, url, ready, init, addCss = process.env.BENCH_ADD_CSS) {
   const context = await browser.newContext({ viewport: { width: 1000, height: 760 } })
   const page = await context.newPage()
+  if (init) await init(page)
   if (addCss) {
     await page.addInitScript((css) => {
       addEventListener('DOMContentLoaded', () => { const s = document.createElement('style'); s.textContent = css; document.head.append(s) })

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
  * @param {any[]} events trace events
  * @returns {Array<[string, number]>} [name, self ms] of the busiest renderer main thread, largest first
  */
-export function selfTimes (events) {
+function selfTimes (events) {
   const main = events.filter((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain')
   /** @type {Map<string, Map<string, number>>} per pid:tid */
   const byThread = new Map()
@@ -38,14 +38,12 @@ export function selfTimes (events) {
 
 const sum = (/** @type {Map<string, number>} */ m) => [...m.values()].reduce((a, b) => a + b, 0)
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const args = process.argv.slice(2)
-  const topAt = args.indexOf('--top')
-  const top = topAt >= 0 ? Number(args.splice(topAt, 2)[1]) : 20
-  for (const file of args) {
-    const rows = selfTimes(JSON.parse(readFileSync(file, 'utf8')))
-    const total = rows.reduce((a, [, ms]) => a + ms, 0)
-    console.log(`\n${file}: ${total.toFixed(0)} ms in trace events on the renderer main thread`)
-    for (const [name, ms] of rows.slice(0, top)) console.log(`${ms.toFixed(1).padStart(9)} ms ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${name}`)
-  }
+const args = process.argv.slice(2)
+const topAt = args.indexOf('--top')
+const top = topAt >= 0 ? Number(args.splice(topAt, 2)[1]) : 20
+for (const file of args) {
+  const rows = selfTimes(JSON.parse(readFileSync(file, 'utf8')))
+  const total = rows.reduce((a, [, ms]) => a + ms, 0)
+  console.log(`\n${file}: ${total.toFixed(0)} ms in trace events on the renderer main thread`)
+  for (const [name, ms] of rows.slice(0, top)) console.log(`${ms.toFixed(1).padStart(9)} ms ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${name}`)
 }
