@@ -9,6 +9,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { Editor } from '@tiptap/core'
 import Collaboration from '@tiptap/extension-collaboration'
+import CollaborationCaret from '@tiptap/extension-collaboration-caret'
+import { Awareness } from 'y-protocols/awareness'
 import { TextSelection, type Transaction } from '@tiptap/pm/state'
 import { ReplaceStep } from '@tiptap/pm/transform'
 import { ySyncPluginKey, yXmlFragmentToProseMirrorRootNode } from '@tiptap/y-tiptap'
@@ -235,6 +237,45 @@ describe('the patched binding (random edits, two editors and a raw Yjs client)',
     // the caret did not move in its text
     expect(editor.state.selection.head).toBe(caret + 1)
     expectBound(editor, docs[0]!)
+    for (const d of docs) d.destroy()
+  })
+
+  it('a focused editor republishes its cursor after remote block changes, not after every remote keystroke', () => {
+    const docs = [new Y.Doc(), new Y.Doc()]
+    const net = network(docs)
+    const awareness = new Awareness(docs[0]!)
+    const element = document.createElement('div')
+    document.body.append(element)
+    const editor = new Editor({
+      element,
+      extensions: [...documentExtensions(), Collaboration.configure({ document: docs[0]!, field: DOCUMENT_FIELD }), CollaborationCaret.configure({ provider: { awareness }, user: { name: 'me', color: '#1971c2' } })],
+    })
+    editors.push(editor)
+    editor.commands.setContent('<p>first</p><p>second</p><p>third</p>')
+    net.flush()
+    editor.view.focus() // (Tiptap's focus command waits for an animation frame)
+    expect(editor.view.hasFocus()).toBe(true)
+    editor.commands.setTextSelection(3) // in "first"
+    let published = 0
+    awareness.on('update', ({ updated }: { updated: number[] }) => {
+      if (updated.includes(docs[0]!.clientID)) published++
+    })
+    const remote = docs[1]!.getXmlFragment(DOCUMENT_FIELD)
+    const textOf = (i: number) => (remote.get(i) as Y.XmlElement).get(0) as Y.XmlText
+    for (let k = 0; k < 5; k++) {
+      textOf(2).insert(0, 'x') // typing in "third"
+      net.flush()
+    }
+    expect(editor.state.doc.child(2).textContent).toBe('xxxxxthird')
+    expect(published).toBe(0)
+    // a block added by someone else: republish (their plugin hid our caret until we do)
+    const p = new Y.XmlElement('paragraph')
+    p.insert(0, [new Y.XmlText('new')])
+    remote.insert(3, [p])
+    net.flush()
+    expect(editor.state.doc.childCount).toBe(4)
+    expect(published).toBe(1)
+    awareness.destroy()
     for (const d of docs) d.destroy()
   })
 })
