@@ -170,7 +170,7 @@ try {
         const checker = await connectPeer(server.base, room, 'checker')
         await waitFor(() => checker.doc.getXmlFragment('default').length >= big.paragraphs, 60_000, 'seeded document on the server')
         checker.destroy()
-        const session = await openSession(browser, t.url(room), shownAt, watchForBlocks(big.paragraphs))
+        const session = await openSession(browser, t.url(room), shownAt, watchForBlocks(big.paragraphs), prof('open'))
         try {
           const shownMs = /** @type {number} */ (session.readyValue)
           record('open', { perUnit: shownMs, unit: 'ms' })

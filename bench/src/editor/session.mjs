@@ -14,9 +14,10 @@ import { writeFileSync } from 'node:fs'
  * @param {string} url
  * @param {(page: import('@playwright/test').Page) => Promise<unknown>} ready resolves once the page is live and synced (its value: `readyValue`)
  * @param {(page: import('@playwright/test').Page) => Promise<void>} [init] before navigating (init scripts)
+ * @param {string} [profileLoadTo] a CPU profile of the load (navigation → ready) there
  * @param {string} [addCss] an experiment: CSS added to the page once its DOM is loaded
  */
-export async function openSession (browser, url, ready, init, addCss = process.env.BENCH_ADD_CSS) {
+export async function openSession (browser, url, ready, init, profileLoadTo, addCss = process.env.BENCH_ADD_CSS) {
   const context = await browser.newContext({ viewport: { width: 1000, height: 760 } })
   const page = await context.newPage()
   if (init) await init(page)
@@ -27,8 +28,18 @@ export async function openSession (browser, url, ready, init, addCss = process.e
   }
   const cdp = await context.newCDPSession(page)
   await cdp.send('Performance.enable', { timeDomain: 'threadTicks' })
+  if (profileLoadTo) {
+    await cdp.send('Profiler.enable')
+    await cdp.send('Profiler.setSamplingInterval', { interval: 200 })
+    await cdp.send('Profiler.start')
+  }
   await page.goto(url)
   const readyValue = await ready(page)
+  if (profileLoadTo) {
+    const { profile } = await cdp.send('Profiler.stop')
+    writeFileSync(profileLoadTo, JSON.stringify(profile))
+    await cdp.send('Profiler.disable')
+  }
 
   /** @returns {Promise<Sample>} */
   const sample = async () => {
