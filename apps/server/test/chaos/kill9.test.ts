@@ -11,6 +11,7 @@ import { text } from '../helpers/clients.js'
 import { spawnServer, tempDir, removeDir, type ChildServer } from '../helpers/server.js'
 import { dropSchema, requirePostgres, uniqueName, withPg } from '../helpers/services.js'
 import { until } from '../helpers/wait.js'
+import { PG_SCHEMA_VERSION } from '../../src/store/postgres-schema.js'
 import { moreSaved, typist, type Typist } from './harness.js'
 
 /**
@@ -194,10 +195,12 @@ describe('chaos: kill -9 mid-operation', () => {
     const acked = stopAll(typists)
     const before = await withPg((c) => c.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".updates`))
 
-    // Back to version 1's layout (migration 1's tables, without what migration 2 adds).
+    // Back to version 1's layout (migration 1's tables, without what migrations 2 and later add:
+    // the listing's times, the webhook outbox, the versions table).
     const q = `"${schema}"`
     await withPg((c) =>
       c.query(`ALTER TABLE ${q}.updates DROP COLUMN at; ALTER TABLE ${q}.snapshots DROP COLUMN created_at, DROP COLUMN updated_at;
+               DROP TABLE ${q}.webhook_changes, ${q}.webhook_outbox, ${q}.versions;
                DELETE FROM ${q}.schema_version WHERE version > 1`),
     )
     const locker = new pg.Client({ connectionString: pgUrl })
@@ -228,7 +231,7 @@ describe('chaos: kill -9 mid-operation', () => {
 
     const b = await start(env)
     const version = await withPg((c) => c.query(`SELECT max(version)::int AS v FROM ${q}.schema_version`))
-    expect(version.rows[0]).toEqual({ v: 2 })
+    expect(version.rows[0]).toEqual({ v: PG_SCHEMA_VERSION })
     await checkRestarted('kill -9 during a schema migration (PostgreSQL)', killedAt, b, typists, acked)
   }, 90_000)
 })
