@@ -192,7 +192,9 @@ export function createToolbar(editor: Editor, actions: ToolbarActions, { readOnl
   let current = buttons[0]?.[1]
   if (current) current.tabIndex = 0
 
-  const reachable = () => buttons.map(([, b]) => b).filter((b) => !b.disabled && !(b.parentElement as HTMLElement).hidden)
+  // From the DOM, in its order: buttons other parts add to the toolbar (the History panel's) take part too.
+  const reachable = () =>
+    [...element.querySelectorAll<HTMLButtonElement>('button.tandem-tool')].filter((b) => !b.disabled && !(b.parentElement as HTMLElement).hidden)
   const moveTo = (button: HTMLButtonElement | undefined) => {
     if (!button) return
     if (current && current !== button) current.tabIndex = -1

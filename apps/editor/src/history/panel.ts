@@ -52,7 +52,13 @@ export function mountHistoryPanel(o: HistoryPanelOptions): { destroy(): void } {
   button.setAttribute('aria-pressed', 'false')
   button.title = 'Version history'
   button.textContent = 'History'
-  o.toolbar.append(button)
+  // One of the toolbar's buttons: out of the tab order (the toolbar has one tab stop; the arrow
+  // keys reach it), in a group of its own before the last group (export stays the End of the row).
+  button.tabIndex = -1
+  const group = doc.createElement('div')
+  group.className = 'tandem-toolbar-group'
+  group.append(button)
+  o.toolbar.insertBefore(group, o.toolbar.lastElementChild)
 
   const panel = doc.createElement('aside')
   panel.className = 'tandem-history'
@@ -281,7 +287,7 @@ export function mountHistoryPanel(o: HistoryPanelOptions): { destroy(): void } {
       backButton.removeEventListener('click', onBack)
       viewer?.destroy()
       o.surface.hidden = false
-      button.remove()
+      group.remove()
       panel.remove()
       preview.remove()
     },
