@@ -46,6 +46,8 @@ test('keyboard: Alt+F10 reaches the toolbar, arrows move, Enter applies, Escape 
   await pm.click()
   await a.keyboard.type('word')
   await a.keyboard.press('Shift+Home')
+  // The editor has taken the keys (a loaded browser applies them later than Playwright sends them).
+  await expect.poll(() => a.evaluate(() => document.getSelection()?.toString())).toBe('word')
   await a.keyboard.press('Alt+F10')
   const bold = a.getByRole('button', { name: 'Bold' })
   await expect(bold).toBeFocused()

@@ -36,6 +36,8 @@ test('links: typed and pasted URLs become links; Ctrl/⌘ K adds and edits one; 
   await a.keyboard.press('Shift+ArrowLeft')
   await a.keyboard.press('Shift+ArrowLeft')
   await a.keyboard.press('Shift+ArrowLeft')
+  // The editor has taken the keys (a loaded browser applies them later than Playwright sends them).
+  await expect.poll(() => a.evaluate(() => document.getSelection()?.toString())).toBe('words')
   await a.keyboard.press('ControlOrMeta+k')
   const field = a.getByRole('textbox', { name: 'Link address' })
   await expect(field).toBeFocused()
