@@ -57,14 +57,8 @@ export function hookEvents(hooks: EventHooks, log: Logger): ServerEvents | undef
   return {
     committed: onChange
       ? (room, c) => {
-          const users = new Set<string>()
-          let viaApi = false
-          for (const a of c.arrivals) {
-            if (a.from?.txOrigin === API_ORIGIN) viaApi = true
-            const user = a.from?.author
-            if (user !== undefined) users.add(user)
-          }
-          run('onChange', onChange, room.name, { fromSeq: c.seq, toSeq: c.seq, users: [...users], viaApi, bytes: c.update.length })
+          const viaApi = c.arrivals.some((a) => a.from?.txOrigin === API_ORIGIN)
+          run('onChange', onChange, room.name, { fromSeq: c.seq, toSeq: c.seq, users: c.authors ?? [], viaApi, bytes: c.update.length })
         }
       : undefined,
     connected: onConnect && ((c) => run('onConnect', onConnect, c.room.name, connectionInfo(c))),

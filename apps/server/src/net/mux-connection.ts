@@ -90,6 +90,11 @@ export class MuxChannel implements RoomPeer {
     return this
   }
 
+  /** Who writes on this channel, for change records (update/commit.ts `UpdateSender.author`). */
+  get author(): string | undefined {
+    return this.principal
+  }
+
   send(frame: Uint8Array, syncReply = false): void {
     if (this.closed) return
     this.conn.sendOn(this.prefix, frame, syncReply)

@@ -74,21 +74,8 @@ function wireFor(frame: SharedFrame, deflate: Deflate | undefined): Buffer {
 
 /** RFC 6455 §5.2: FIN + binary opcode (+ RSV1 for a compressed message), unmasked, 7/16/64-bit payload length. */
 export function frameBinary(payload: Uint8Array, compressed = false): Buffer {
-  const n = payload.length
-  const headerLength = n < 126 ? 2 : n < 65536 ? 4 : 10
-  const out = Buffer.allocUnsafe(headerLength + n)
-  out[0] = compressed ? 0xc2 : 0x82
-  if (n < 126) {
-    out[1] = n
-  } else if (n < 65536) {
-    out[1] = 126
-    out.writeUInt16BE(n, 2)
-  } else {
-    out[1] = 127
-    out.writeUInt32BE(Math.floor(n / 2 ** 32), 2)
-    out.writeUInt32BE(n >>> 0, 6)
-  }
-  out.set(payload, headerLength)
+  const { out, at } = frameHeader(payload.length, compressed, payload.length)
+  out.set(payload, at)
   return out
 }
 

@@ -30,6 +30,8 @@ export interface RoomPeer extends UpdateSender {
   readonly access: 'write' | 'read'
   /** who the connection's token names (its `sub`): whose released awareness ids it may reclaim (presence/owners.ts) */
   readonly principal: string | undefined
+  /** who writes on it, for change records: its principal (required here, so no kind of peer leaves it out) */
+  readonly author: string | undefined
   /** `syncReply`: the initial state for this peer, allowed on top of the slow-consumer limit */
   send(frame: Uint8Array, syncReply?: boolean): void
   /** the same message for many peers: framed once, on first use; false when it was not sent (closing) */

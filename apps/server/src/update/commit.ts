@@ -59,7 +59,7 @@ export interface Arrival {
   event?: RowEvent
 }
 
-/** The store's row for one room's share: its update, who wrote it, and the API's condition. */
+/** The store's row for one room's share: its update, who wrote it (also kept on `c`), and the API's condition. */
 function appendEntry(room: CommitRoom, c: RoomCommit): AppendEntry {
   const entry: AppendEntry = { room: room.name, update: c.update }
   let authors: Set<string> | undefined
@@ -67,7 +67,7 @@ function appendEntry(room: CommitRoom, c: RoomCommit): AppendEntry {
     if (a.from?.author !== undefined) (authors ??= new Set()).add(a.from.author)
     if (a.event) entry.event = a.event
   }
-  if (authors) entry.authors = [...authors]
+  if (authors) entry.authors = c.authors = [...authors]
   if (c.expect !== undefined) entry.ifLastSeq = c.expect
   return entry
 }
@@ -86,6 +86,8 @@ export interface RoomCommit {
   seq: number
   /** the one arrival's `expect`: the row is stored only if the room is still at that seq */
   expect?: number
+  /** who wrote the row (its senders' `author`s, distinct), set with the store's entry: absent when none is known */
+  authors?: string[]
 }
 
 /** What the commit needs from a room (room/room.ts). */

@@ -29,6 +29,7 @@ function peer(id: number, log: string[], saved = false): RoomPeer & { closed: { 
     id,
     access: 'write' as const,
     principal: undefined,
+    author: undefined,
     txOrigin: Object.freeze({ kind: 'connection', id }) as TxOrigin,
     closed: undefined as { code: number; reason: string } | undefined,
     acks: saved
