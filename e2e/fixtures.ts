@@ -238,6 +238,24 @@ export async function expectTexts(page: Page, selector: string, expected: string
   await expect.poll(() => textsOf(page, selector), { timeout, intervals: [...POLL], message: `texts of ${selector}` }).toEqual(expected)
 }
 
+/**
+ * Waits until the editor's own state (not just the DOM) has `text` selected. ProseMirror reads
+ * the DOM selection on a later selectionchange event, so on a loaded machine the DOM can show
+ * the selection while a command run now would still act on the old one.
+ */
+export async function expectSelected(page: Page, text: string, root = editor(page), timeout = 20_000): Promise<void> {
+  await expect
+    .poll(
+      () =>
+        root.evaluate((el) => {
+          const state = (el as HTMLElement & { editor?: { state: { selection: { from: number; to: number }; doc: { textBetween(a: number, b: number): string } } } }).editor?.state
+          return state ? state.doc.textBetween(state.selection.from, state.selection.to) : null
+        }),
+      { timeout, intervals: [...POLL], message: 'the editor state holds the selection' },
+    )
+    .toBe(text)
+}
+
 /** Waits until every page shows exactly `text`. */
 export async function expectText(pages: Page | Page[], text: string | RegExp, timeout = 20_000): Promise<void> {
   for (const page of Array.isArray(pages) ? pages : [pages]) {

@@ -1,6 +1,6 @@
 import AxeBuilder from '@axe-core/playwright'
 import type { Page } from '@playwright/test'
-import { test, expect, editor, expectLive, expectTexts } from '../fixtures.js'
+import { test, expect, editor, expectLive, expectSelected, expectTexts } from '../fixtures.js'
 
 /** axe-core's serious and critical findings on the page as it is now, one line each. */
 async function seriousViolations(page: Page): Promise<string[]> {
@@ -47,7 +47,7 @@ test('keyboard: Alt+F10 reaches the toolbar, arrows move, Enter applies, Escape 
   await a.keyboard.type('word')
   await a.keyboard.press('Shift+Home')
   // The editor has taken the keys (a loaded browser applies them later than Playwright sends them).
-  await expect.poll(() => a.evaluate(() => document.getSelection()?.toString())).toBe('word')
+  await expectSelected(a, 'word')
   await a.keyboard.press('Alt+F10')
   const bold = a.getByRole('button', { name: 'Bold' })
   await expect(bold).toBeFocused()

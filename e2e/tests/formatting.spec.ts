@@ -1,4 +1,4 @@
-import { test, expect, editor, expectText, expectTexts } from '../fixtures.js'
+import { test, expect, editor, expectSelected, expectText, expectTexts } from '../fixtures.js'
 
 test('formatting made in one tab (bold, heading, list) shows in another', async ({ openEditor, room }) => {
   const a = await openEditor({ room, name: 'Ada' })
@@ -44,6 +44,7 @@ test('formatting made in one tab (bold, heading, list) shows in another', async 
   await expect(b.getByRole('button', { name: 'Heading 1' })).toHaveAttribute('aria-pressed', 'true')
   await b.keyboard.press('End')
   await b.keyboard.press('Shift+Home')
+  await expectSelected(b, 'Agenda')
   await b.getByRole('button', { name: 'Italic' }).click()
   await expectTexts(a, 'ol > li', ['first', 'second'])
   await expectTexts(a, 'h1 em', ['Agenda'])

@@ -1,5 +1,5 @@
 import type { Locator, Page } from '@playwright/test'
-import { test, expect, editor, expectTexts, POLL } from '../fixtures.js'
+import { test, expect, editor, expectSelected, expectTexts, POLL } from '../fixtures.js'
 
 /** href of every link in the editor, in document order. */
 const hrefs = (page: Page, root = '.ProseMirror') => page.locator(root).first().evaluate((el) => [...el.querySelectorAll('a')].map((a) => a.getAttribute('href')))
@@ -37,7 +37,7 @@ test('links: typed and pasted URLs become links; Ctrl/⌘ K adds and edits one; 
   await a.keyboard.press('Shift+ArrowLeft')
   await a.keyboard.press('Shift+ArrowLeft')
   // The editor has taken the keys (a loaded browser applies them later than Playwright sends them).
-  await expect.poll(() => a.evaluate(() => document.getSelection()?.toString())).toBe('words')
+  await expectSelected(a, 'words')
   await a.keyboard.press('ControlOrMeta+k')
   const field = a.getByRole('textbox', { name: 'Link address' })
   await expect(field).toBeFocused()
@@ -105,6 +105,7 @@ test('links in the embeddable editor: autolink and Ctrl/⌘ K in <collab-editor>
   await right.click()
   await embed.keyboard.type('Visit tandem.example now ')
   await embed.keyboard.press('Shift+Home')
+  await expectSelected(embed, 'Visit tandem.example now ', right)
   await embed.keyboard.press('ControlOrMeta+k')
   const field = embed.locator('collab-editor').getByRole('textbox', { name: 'Link address' })
   await expect(field).toBeFocused()
