@@ -27,7 +27,7 @@ test('/embed.html: both embedded editors sync with each other and with a normal 
   const right = embed.locator('collab-editor .ProseMirror')
   await expect(embed.locator('#left .tandem-badge')).toHaveAttribute('data-status', 'live')
   await expect(embed.locator('collab-editor .tandem-badge')).toHaveAttribute('data-status', 'live')
-  expect(openCount(sockets)).toBe(2) // independent connections
+  expect(openCount(sockets)).toBe(1) // both editors share one socket (tandem-mux-v1)
 
   const page = await openEditor({ room, name: 'Tab' })
   // left → right and tab
@@ -50,9 +50,12 @@ test('/embed.html: both embedded editors sync with each other and with a normal 
   await expect(page.locator('#presence .tandem-person-name')).toHaveText(['Tab', 'Ada (embed)', 'Grace (embed)'])
 
   // destroy() / removing the element leaves no socket behind, and the others see them leave.
+  // Removing one editor closes its room on the shared socket, not the socket.
   await embed.getByRole('button', { name: 'Remove' }).first().click()
-  await expect.poll(() => openCount(sockets), { intervals: [...POLL] }).toBe(1)
   await expect(page.locator('#presence .tandem-person-name')).toHaveText(['Tab', 'Grace (embed)'])
+  expect(openCount(sockets)).toBe(1)
+  await typeAtEnd(page, ' still')
+  await expect.poll(() => docText(embed, 'collab-editor .ProseMirror'), { intervals: [...POLL] }).toBe('from the left. from the right. from the tab. still')
   await embed.getByRole('button', { name: 'Remove' }).click()
   await expect.poll(() => openCount(sockets), { intervals: [...POLL] }).toBe(0)
   await expect(page.locator('#presence .tandem-person-name')).toHaveText(['Tab'])
@@ -60,7 +63,7 @@ test('/embed.html: both embedded editors sync with each other and with a normal 
 
   // Mounting again joins the same document.
   await embed.getByRole('button', { name: 'Add' }).first().click()
-  await expect.poll(() => docText(embed, '#left .ProseMirror'), { intervals: [...POLL] }).toBe('from the left. from the right. from the tab.')
+  await expect.poll(() => docText(embed, '#left .ProseMirror'), { intervals: [...POLL] }).toBe('from the left. from the right. from the tab. still')
   await context.close()
 })
 

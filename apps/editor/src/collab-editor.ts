@@ -3,7 +3,7 @@ import { colorForName, generateName } from './identity.js'
 import { serverUrl, toWebSocketUrl } from './location.js'
 
 /** Attributes that need a new connection when they change. */
-const CONNECTION_ATTRIBUTES = ['server', 'room', 'token', 'offline'] as const
+const CONNECTION_ATTRIBUTES = ['server', 'room', 'token', 'offline', 'separate-connection'] as const
 /** Attributes applied to the live editor in place. */
 const LIVE_ATTRIBUTES = ['user-name', 'user-color', 'readonly'] as const
 
@@ -91,6 +91,7 @@ export class CollabEditorElement extends Base {
       editable: !this.hasAttribute('readonly'),
       offline: this.hasAttribute('offline'),
       history: !this.hasAttribute('no-history'),
+      shareConnection: !this.hasAttribute('separate-connection'),
     })
     // `titlechange`: the document's first heading changed (detail: the title, '' for none).
     this.#offTitle = this.#mounted.onTitleChange((title) => this.dispatchEvent(new CustomEvent('titlechange', { detail: title })))

@@ -2,7 +2,7 @@ import { Editor } from '@tiptap/core'
 import type { Transaction } from '@tiptap/pm/state'
 import * as Y from 'yjs'
 import { Awareness, removeAwarenessStates } from 'y-protocols/awareness'
-import { SyncProvider, type WebSocketConstructor } from '@tandem/sync/provider'
+import { SyncProvider, sharedWebSocket, type WebSocketConstructor } from '@tandem/sync/provider'
 import { collabExtensions, type EditorHandlers } from './extensions.js'
 import { cleanName, colorForName, isValidColor, type EditorUser } from './identity.js'
 import { createToolbar } from './toolbar.js'
@@ -42,8 +42,28 @@ export interface MountEditorOptions {
   crossTab?: boolean
   /** Show the History panel's toolbar button (version history, with the toolbar). Default true. */
   history?: boolean
+  /**
+   * Share one WebSocket per server between every editor of this page (the `tandem-mux-v1`
+   * subprotocol, docs/protocol.md "Many rooms over one connection"), instead of one socket per
+   * editor. Default true; false for a server that does not speak it.
+   */
+  shareConnection?: boolean
   /** WebSocket implementation (tests, non-browser hosts). Default: globalThis.WebSocket. */
   WebSocket?: WebSocketConstructor
+}
+
+/**
+ * One shared-socket class per WebSocket implementation, for the whole page: every editor
+ * mounted with the same implementation (normally the browser's) joins the same socket per
+ * server. Weak: an implementation nobody uses any more takes its sockets with it.
+ */
+const sharedClasses = new WeakMap<WebSocketConstructor, WebSocketConstructor>()
+function webSocketFor(options: MountEditorOptions): WebSocketConstructor | undefined {
+  const Impl = options.WebSocket ?? globalThis.WebSocket
+  if (options.shareConnection === false || Impl === undefined) return Impl
+  let shared = sharedClasses.get(Impl)
+  if (!shared) sharedClasses.set(Impl, (shared = sharedWebSocket(Impl)))
+  return shared
 }
 
 export interface MountedEditor {
@@ -111,13 +131,14 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
   // Updates from the server are written in batches (local-copy.ts): `origin === provider`.
   let serverOrigin: unknown = Symbol('no provider yet')
   const localCopy = options.offline ? openLocalCopy(`tandem:${String(options.url)}:${options.room}`, doc, (origin) => origin === serverOrigin) : undefined
+  const webSocket = webSocketFor(options)
   const provider = new SyncProvider({
     url: options.url,
     room: options.room,
     doc,
     awareness,
     token: options.token,
-    ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
+    ...(webSocket ? { WebSocket: webSocket } : {}),
     ...(options.crossTab !== undefined ? { crossTab: options.crossTab } : {}),
   })
   serverOrigin = provider
