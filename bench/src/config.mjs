@@ -14,7 +14,8 @@ import { RESULTS_DIR, TMP_DIR } from './paths.mjs'
 const DEFAULTS = {
   A: { rooms: 50, clients: 10, writers: 2, window: 2, pool: 6000, warmupMs: 2000, durationMs: 10_000, concurrency: 100 },
   B: { rooms: 100, clients: 10, writers: 2, rate: 2000, warmupMs: 2000, durationMs: 10_000, concurrency: 100 },
-  C: { rooms: 500, clients: 10, concurrency: 100, settleMs: 1500 },
+  // roomsPerConn: rooms per socket for the multiplexing target (tandem-mux); 1 socket per room subscription for the others
+  C: { rooms: 500, clients: 10, roomsPerConn: 10, concurrency: 100, settleMs: 1500 },
   D: { ops: 100_000, authors: 5, chunks: 1000, seed: 42, clients: 20, waves: 10, settleMs: 3000 },
   E: { rooms: 20, clients: 10, hz: 10, warmupMs: 2000, durationMs: 10_000, concurrency: 100 },
   // A's and B's load, each room's clients split over two servers (and one server, to compare)
@@ -29,7 +30,7 @@ const DEFAULTS = {
 const QUICK = {
   A: { rooms: 5, clients: 4, pool: 12_000, warmupMs: 300, durationMs: 1000 },
   B: { rooms: 5, clients: 4, rate: 200, warmupMs: 300, durationMs: 1000 },
-  C: { rooms: 20, clients: 10, settleMs: 300 },
+  C: { rooms: 20, clients: 10, roomsPerConn: 10, settleMs: 300 },
   D: { ops: 10_000, chunks: 100, clients: 4, waves: 2, settleMs: 2200 },
   E: { rooms: 4, clients: 4, warmupMs: 300, durationMs: 1000 },
   F: { rooms: 5, clients: 4, pool: 12_000, rate: 200, warmupMs: 300, durationMs: 1000 },

@@ -123,6 +123,18 @@ export const TARGETS = [
     cleanup: (dir) => dropSchema(pgSchema(dir)),
   },
   {
+    // Scenario C with the same room subscriptions carried `roomsPerConn` (10) to a socket over
+    // tandem-mux-v1 (docs/protocol.md "Many rooms over one connection"), next to `tandem` with one
+    // socket per subscription: memory per room subscription.
+    id: 'tandem-mux',
+    label: 'Tandem (SQLite), 10 rooms per socket',
+    role: 'tandem',
+    proto: 'mux',
+    durable: true,
+    onlyIn: ['C'],
+    command: (dir) => ({ script: TANDEM_MAIN, env: { ...TANDEM_UNLIMITED, DATA_DIR: dir } }),
+  },
+  {
     // Scenario F: two Tandem servers on one PostgreSQL schema, fanning out over Redis
     // (BENCH_REDIS_URL, a key prefix of their own), each room's clients split between them.
     id: 'tandem-cluster',

@@ -8,6 +8,7 @@ import { HocuspocusProvider } from '@hocuspocus/provider'
 import { LightClient } from './loadgen/light-client.mjs'
 import { appendCharUpdate, syncFrame } from './wire/frames.mjs'
 import { SyncType, TEXT_NAME } from './wire/protocol.mjs'
+import { MuxLightClient } from './loadgen/mux-client.mjs'
 import { readStructIds } from './wire/parse.mjs'
 
 const LIGHT_ID = 777_777
@@ -61,7 +62,9 @@ export async function verifyTarget (target, bases) {
     owned.push(await realClient(target, base, room, docA))
     /** @type {Map<number, number>} highest clock + 1 the light client saw per Yjs client */
     const seen = new Map()
-    light = new LightClient(other, room, target.proto, {
+    // A multiplexing target is a Tandem server: its light clients speak y-websocket, and a mux
+    // client must sync the same room over `tandem-mux-v1` (below).
+    light = new LightClient(other, room, target.proto === 'mux' ? 'yws' : target.proto, {
       onSync (_lc, syncType, d) {
         readStructIds(d, { onRange (client, clock, len) { seen.set(client, Math.max(seen.get(client) ?? 0, clock + len)) } })
       },
@@ -78,6 +81,10 @@ export async function verifyTarget (target, bases) {
       owned.push(docB)
       owned.push(await realClient(target, other, room, docB))
       await until(() => docB.getText(TEXT_NAME).toString() === text, 5000, 'late real client to converge')
+    }
+    if (target.proto === 'mux') {
+      const mux = new MuxLightClient(other, [room, `${room}-second`])
+      try { await mux.connect(10_000) } finally { await mux.close() }
     }
     return { ok: true, ms: performance.now() - t0 }
   } catch (err) {

@@ -22,7 +22,7 @@ const NO_SINK = {}
 // field, instead of thousands behind one address. All of 127.0.0.0/8 is local on Linux.
 const SOURCE_ADDRESSES = 253
 let nextSource = 0
-const nextLocalAddress = () => `127.0.0.${2 + (nextSource++ % SOURCE_ADDRESSES)}`
+export const nextLocalAddress = () => `127.0.0.${2 + (nextSource++ % SOURCE_ADDRESSES)}`
 
 /**
  * URL a client of `proto` dials for `room`: the room is the path for y-websocket-style servers;

@@ -1,5 +1,5 @@
 // Writes results.{md,json,svg} (and bench/README.md for the committed results directory).
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { resultsMarkdown } from './markdown.mjs'
 import { resultsSvg } from './svg.mjs'
@@ -19,5 +19,16 @@ export function writeReports (r, outDir) {
     startedAt: r.startedAt, durationS: r.durationS, machine: r.machine, config: r.config, verified: r.verified, trace: r.traceInfo,
     labels: r.labels, summary: r.agg, scenarioF: r.store, goals: r.goals, runs: r.runs,
   }, null, 1))
-  if (outDir === RESULTS_DIR) writeFileSync(join(BENCH_DIR, 'README.md'), readme(r))
+  if (outDir === RESULTS_DIR) writeReadme(r)
+}
+
+/** Where bench/README.md's hand-written sections (compression, soak, editor, …) start: kept as they are. */
+const HAND_WRITTEN = '<!-- Sections below are written by hand; the bench runner keeps them when it rewrites the part above. -->'
+
+/** @param {Parameters<typeof readme>[0]} r */
+function writeReadme (r) {
+  const path = join(BENCH_DIR, 'README.md')
+  const old = existsSync(path) ? readFileSync(path, 'utf8') : ''
+  const at = old.indexOf(HAND_WRITTEN)
+  writeFileSync(path, `${readme(r)}\n${at >= 0 ? old.slice(at) : `${HAND_WRITTEN}\n`}`)
 }

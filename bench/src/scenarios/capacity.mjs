@@ -8,14 +8,17 @@ export async function runC (ctx) {
   return withRig(ctx, {}, async ({ server, lg }) => {
     await sleep(p.settleMs)
     const before = samplePair(server, lg)
-    const setup = await lg.call('capacitySetup', { ...baseArgs(ctx, server, 'c'), rooms: p.rooms, clientsPerRoom: p.clients, concurrency: p.concurrency })
+    const setup = await lg.call('capacitySetup', { ...baseArgs(ctx, server, 'c'), rooms: p.rooms, clientsPerRoom: p.clients, roomsPerConn: p.roomsPerConn ?? 1, concurrency: p.concurrency })
     const synced = samplePair(server, lg)
     await sleep(p.settleMs)
     const after = samplePair(server, lg)
     const dropped = await lg.call('capacityDropped')
     await lg.call('close')
-    const conns = p.rooms * p.clients - setup.failed
-    if (setup.failed > 0) throw new Error(`${setup.failed} of ${p.rooms * p.clients} connections failed: ${setup.firstError}`)
+    // Per room subscription (a client in a room): a multiplexing client holds roomsPerConn of them on one socket.
+    const perConn = ctx.target.proto === 'mux' ? p.roomsPerConn : 1
+    const subscriptions = p.rooms * p.clients
+    if (setup.failed > 0) throw new Error(`${setup.failed} of ${Math.ceil(subscriptions / perConn)} connections failed: ${setup.firstError}`)
+    const conns = subscriptions
     return {
       rssPerConnKiB: (after.server.rss - before.server.rss) / conns,
       connectSyncMs: setup.ms,
@@ -23,7 +26,7 @@ export async function runC (ctx) {
       rssBaselineMiB: before.server.rss / 1024,
       rssMiB: after.server.rss / 1024,
       otherLoadPct: otherLoad(before, synced) * 100,
-      connections: conns,
+      connections: Math.ceil(subscriptions / perConn),
       dropped,
     }
   })

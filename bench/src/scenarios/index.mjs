@@ -70,7 +70,7 @@ export const SCENARIOS = [
   {
     id: 'C',
     title: 'Capacity: idle synced connections',
-    describe: (p) => `${p.rooms * p.clients} connections in ${p.rooms} rooms (${p.concurrency} connecting at a time), each completing the sync handshake; RSS measured ${p.settleMs / 1000} s after the last one synced, minus the idle server's RSS.`,
+    describe: (p) => `${p.rooms * p.clients} connections in ${p.rooms} rooms (${p.concurrency} connecting at a time), each completing the sync handshake; RSS measured ${p.settleMs / 1000} s after the last one synced, minus the idle server's RSS. "Tandem, ${p.roomsPerConn} rooms per socket" holds the same room subscriptions ${p.roomsPerConn} to a socket (tandem-mux-v1, ${Math.ceil((p.rooms * p.clients) / p.roomsPerConn)} sockets): its "per conn" is per room subscription.`,
     run: runC,
     metrics: [
       { key: 'rssPerConnKiB', label: 'RSS KiB / conn', better: 'lower', ratio: true, digits: 1 },

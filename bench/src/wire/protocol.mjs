@@ -18,7 +18,8 @@ export const HP_PROVIDER_VERSION = '4.7.0'
  * - 'yws':   y-websocket protocol, room in the URL path, server sends sync step 1 on connect.
  * - 'hp':    Hocuspocus: every frame prefixed with the document name, auth message first.
  * - 'relay': y-websocket framing over a stateless relay; no handshake (open = synced).
- * @typedef {'yws' | 'hp' | 'relay'} Proto
+ * - 'mux':   Tandem's tandem-mux-v1: one socket to `/`, several rooms on it as channels (scenario C).
+ * @typedef {'yws' | 'hp' | 'relay' | 'mux'} Proto
  */
 
 /** Name of the shared Y.Text every workload edits. */
