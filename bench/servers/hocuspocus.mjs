@@ -1,5 +1,7 @@
 // Hocuspocus 4.7.0 with its defaults; SQLITE_PATH set = its SQLite extension stores there;
-// REDIS_URL set = its Redis extension (scale-out), keys under REDIS_PREFIX.
+// REDIS_URL set = its Redis extension (scale-out), keys under REDIS_PREFIX; HP_DEFLATE=1 = its
+// compression option (`websocketOptions`, handed to its ws server: permessage-deflate with ws'
+// defaults, context takeover included).
 import { Server } from '@hocuspocus/server'
 import { SQLite } from '@hocuspocus/extension-sqlite'
 import { Redis } from '@hocuspocus/extension-redis'
@@ -20,6 +22,7 @@ const server = new Server({
   address: host,
   quiet: true,
   extensions,
+  ...(process.env.HP_DEFLATE === '1' ? { websocketOptions: { perMessageDeflate: true } } : {}),
 })
 await server.listen()
 console.log(`listening on http://${host}:${server.address.port}`)

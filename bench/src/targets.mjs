@@ -101,6 +101,16 @@ export const TARGETS = [
     command: (dir) => ({ script: TANDEM_MAIN, env: { ...TANDEM_UNLIMITED, DATA_DIR: dir, WS_COMPRESSION: 'on' } }),
   },
   {
+    // Hocuspocus with its compression option, next to tandem-deflate (only when named).
+    id: 'hocuspocus-deflate',
+    label: 'Hocuspocus 4.7.0 (memory), permessage-deflate',
+    role: 'peer',
+    proto: 'hp',
+    durable: false,
+    optIn: true,
+    command: () => ({ script: join(BENCH_DIR, 'servers/hocuspocus.mjs'), env: { HP_DEFLATE: '1' } }),
+  },
+  {
     // Another build of Tandem, to measure a change against what it replaces in the same run:
     // BENCH_BASELINE=/path/to/another/checkout (built) pnpm bench --targets tandem,tandem-baseline
     id: 'tandem-baseline',
