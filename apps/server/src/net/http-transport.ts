@@ -161,5 +161,3 @@ export function createHttpTransport(deps: HttpTransportDeps) {
     },
   }
 }
-
-export type HttpTransport = ReturnType<typeof createHttpTransport>

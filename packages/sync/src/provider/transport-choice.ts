@@ -15,6 +15,8 @@
 import { type Timer, closeQuietly, detach } from './socket.js'
 import type { TransportName, WebSocketLike } from './types.js'
 
+const ignore = (): void => {}
+
 /** WebSocket attempts in a row that must fail before opening before 'auto' tries HTTP. */
 const FALLBACK_AFTER = 2
 
@@ -97,7 +99,8 @@ export class TransportChoice {
       // Bounded like an attempt: a proxy that swallows the upgrade never answers.
       this.handshakeTimer = setTimeout(failed, this.timing.handshakeTimeoutMs)
       ws.onclose = failed
-      ws.onerror = null
+      // Heard, not acted on: the close follows. `ws` rethrows an 'error' nobody listens to.
+      ws.onerror = ignore
       ws.onopen = () => {
         this.endProbe()
         this.current = 'websocket'

@@ -27,7 +27,7 @@ export interface HttpTarget {
 }
 
 /** The Engine.IO endpoint for a base URL: same host, http(s), the base's path + HTTP_TRANSPORT_PATH. */
-export function httpEndpoint(base: string): { uri: string; path: string } {
+function httpEndpoint(base: string): { uri: string; path: string } {
   const url = new URL(normalizeBase(base))
   const protocol = url.protocol === 'wss:' || url.protocol === 'https:' ? 'https:' : 'http:'
   return { uri: `${protocol}//${url.host}`, path: `${url.pathname.replace(/\/+$/, '')}${HTTP_TRANSPORT_PATH}` }
