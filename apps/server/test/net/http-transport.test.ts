@@ -68,7 +68,25 @@ describe('HTTP transport', () => {
     const ok = await fetch(handshakeUrl(s, `room=doc&token=${good}`), { headers: { Origin: 'https://good.example' } })
     expect(ok.status).toBe(200)
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://good.example')
+    // Later requests of the session answer only to the Origin that passed the handshake.
+    const sid = (JSON.parse((await ok.text()).slice(1)) as { sid: string }).sid
+    const poll = (origin: string) => fetch(handshakeUrl(s, `room=doc&token=${good}&sid=${sid}`), { headers: { Origin: origin } })
+    const foreign = await poll('https://evil.example')
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull()
+    await foreign.text()
     await until(() => s.server.connectionCount === 1, 'the admitted session is a connection')
+  })
+
+  it('a read-only token: the first write is refused with the permission-denied message, as on a WebSocket', async () => {
+    const s = await startServer({ AUTH_SECRET: SECRET })
+    cleanup.push(() => s.close())
+    const t = await token({ room: 'doc', access: 'read' })
+    const { doc, provider } = httpProvider(s, 'doc', { token: t })
+    const reasons: string[] = []
+    provider.on('status', (e) => e.reason !== undefined && reasons.push(e.reason))
+    await synced(provider)
+    doc.getText('t').insert(0, 'not allowed')
+    await until(() => reasons.some((r) => r.startsWith('read-only')), 'permission denied over http')
   })
 
   it('limits handshakes per address like upgrades (429)', async () => {
