@@ -2,7 +2,7 @@ import type { StatusEvent, SyncProvider } from '@tandem/sync/provider'
 import { saveIndicator, saveIndicatorText, type SaveIndicator, type SaveState } from './save-state.js'
 
 /** What the badge reads from the provider. */
-export type BadgeSource = Pick<SyncProvider, 'status' | 'synced' | 'savedState' | 'on' | 'off'>
+export type BadgeSource = Pick<SyncProvider, 'status' | 'synced' | 'savedState' | 'on' | 'off'> & Partial<Pick<SyncProvider, 'transport'>>
 
 export type BadgeState = 'connecting' | 'live' | 'offline' | 'denied'
 
@@ -86,7 +86,10 @@ export function mountConnectionBadge(container: HTMLElement, provider: BadgeSour
     // Without acknowledgements from the server we cannot know, so we claim nothing.
     if (saveState.known) badge.dataset.saved = String(!saveState.pending)
     else delete badge.dataset.saved
-    badge.title = TITLE[indicator === 'none' ? state : indicator]
+    // The transport (a proxy that refuses WebSockets leaves HTTP long-polling): told, never shouted.
+    const via = provider.transport === 'http' ? ' Connection: HTTP long-polling.' : provider.transport === 'websocket' ? ' Connection: WebSocket.' : ''
+    badge.title = TITLE[indicator === 'none' ? state : indicator] + via
+    if (provider.transport) badge.dataset.transport = provider.transport
   }
   const onStatus = (e: StatusEvent) => {
     permanent = e.permanent === true
@@ -94,6 +97,7 @@ export function mountConnectionBadge(container: HTMLElement, provider: BadgeSour
   }
   provider.on('status', onStatus)
   provider.on('synced', render)
+  provider.on('transport', render)
   const offChange = saveState.onChange(render)
   const win = typeof window === 'undefined' ? undefined : window
   win?.addEventListener('online', render)
@@ -104,6 +108,7 @@ export function mountConnectionBadge(container: HTMLElement, provider: BadgeSour
     win?.removeEventListener('offline', render)
     provider.off('status', onStatus)
     provider.off('synced', render)
+    provider.off('transport', render)
     offChange()
     badge.remove()
   }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { HTTP_TRANSPORT_PATH } from '@tandem/sync'
 import { ConfigError, MIN_AUTH_SECRET_BYTES, type Config } from './config.js'
 import { createLogger, type Logger } from './log.js'
 import { createMetrics } from './metrics.js'
@@ -104,7 +105,8 @@ export async function createTandemServer(options: TandemServerOptions = {}): Pro
     authorizeHttp: hooked ? hooked.authorizeHttp : undefined,
     events: hookEvents({ onChange, onConnect, onDisconnect }, log),
   })
-  const ours = (path: string) => config.editorDir !== '' || path === '/healthz' || path === '/metrics' || path === '/api' || path.startsWith('/api/')
+  const ours = (path: string) =>
+    config.editorDir !== '' || path === '/healthz' || path === '/metrics' || path === '/api' || path.startsWith('/api/') || path === HTTP_TRANSPORT_PATH
 
   let closing: Promise<void> | undefined
   return {

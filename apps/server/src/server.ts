@@ -1,7 +1,14 @@
-import { STATUS_CODES, createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerOptions } from 'node:http'
+import {
+  STATUS_CODES,
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerOptions,
+  type ServerResponse,
+} from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { AddressInfo, Socket } from 'node:net'
-import { WebSocketServer } from 'ws'
+import { WebSocketServer, type WebSocket } from 'ws'
 import { CloseCode, MUX_PROTOCOL, SAVED_ACK_PROTOCOL, writeAwareness } from '@tandem/sync'
 import type { Config } from './config.js'
 import type { DocStore } from './store/types.js'
@@ -12,7 +19,7 @@ import { createCommitter, type CommitRoom, type RoomCommit } from './update/comm
 import { createRoomRegistry } from './room/registry.js'
 import type { Room } from './room/room.js'
 import { Connection, type ConnectionDeps } from './net/connection.js'
-import { decideUpgrade, type Authorizer } from './net/upgrade.js'
+import { decideUpgrade, type Authorizer, type UpgradeDecision } from './net/upgrade.js'
 import { wsDeflateOptions } from './net/compression.js'
 import { MuxConnection, type MuxChannel, type MuxDeps } from './net/mux-connection.js'
 import { createMuxOpener } from './net/mux-open.js'
@@ -23,6 +30,8 @@ import { ExpiryQueue } from './limits/expiry-queue.js'
 import { createHalfOpenGuard } from './limits/half-open.js'
 import { createAddressRateLimiter } from './limits/address-rate.js'
 import { createHttpHandler } from './net/http-routes.js'
+import { createHttpTransport } from './net/http-transport.js'
+import type { HttpSocket } from './net/http-socket.js'
 import { createApiRoutes } from './api/routes.js'
 import { startWebhookDispatcher } from './webhooks/dispatcher.js'
 import { createServerHistory } from './history/server-history.js'
@@ -173,7 +182,27 @@ export function createTandemServer(deps: ServerDeps) {
     // https only: a TLS handshake is part of getting to the headers.
     handshakeTimeout: config.headersTimeoutMs,
   }
-  const http = deps.createServer ? deps.createServer(httpHandler, httpOptions) : createHttpServer(httpOptions, httpHandler)
+  // The HTTP transport (net/http-transport.ts): the same connections over Engine.IO long-polling,
+  // on its own path; every other request is the pages' and the API's.
+  const httpTransport = createHttpTransport({
+    log,
+    maxPayloadBytes: config.maxPayloadBytes,
+    pingIntervalMs: config.pingIntervalMs,
+    draining: () => draining,
+    takeHandshake: (req) => !handshakeRate || handshakeRate.take(clientAddress(req, config.trustProxy)).ok,
+    authorize,
+    admit: (req, room) => admission.admit(() => clientAddress(req, config.trustProxy), room),
+    acquire: (room) => registry.acquire(room),
+    release: (room) => registry.release(room),
+    refused: (reason) => metrics.rejectedUpgrades.labels(reason).inc(),
+    start: (socket: HttpSocket, room, decision, slot) => start(socket.asWebSocket(), socket, room, decision, slot),
+  })
+  const requestHandler = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    if (httpTransport.matches(url.pathname)) httpTransport.handle(req, res, url)
+    else httpHandler(req, res)
+  }
+  const http = deps.createServer ? deps.createServer(requestHandler, httpOptions) : createHttpServer(httpOptions, requestHandler)
   // Sockets still in the HTTP stage: capped per address, and destroyed when their headers are late.
   const halfOpen = createHalfOpenGuard({
     perAddress: config.maxHalfOpenPerIp,
@@ -312,16 +341,27 @@ export function createTandemServer(deps: ServerDeps) {
       socket.off('close', onEarlyClose)
       socket.off('error', onError) // ws has its own error handling on an upgraded socket
       halfOpen.upgraded(socket) // from now on a connection, counted by admission
-      const conn = new Connection(ws, socket as Socket, joined, decision.access, decision.subject, connectionDeps)
-      conn.admission = admitted
-      connections.add(conn)
-      metrics.connections.inc()
-      if (decision.expiresAt !== undefined) expiry.add(conn, decision.expiresAt)
-      access.admitted(conn, decision)
-      conn.acks?.hello()
-      joined.join(conn)
-      deps.events?.connected?.(conn)
+      start(ws, socket as Socket, joined, decision, admitted)
     })
+  }
+
+  /** An admitted socket (a WebSocket, or an HTTP session dressed as one) becomes a connection in its room. */
+  function start(
+    ws: WebSocket,
+    bytes: { readonly bytesRead: number },
+    joined: Room,
+    decision: Extract<UpgradeDecision, { ok: true }>,
+    admitted: { release(): void },
+  ): void {
+    const conn = new Connection(ws, bytes, joined, decision.access, decision.subject, connectionDeps)
+    conn.admission = admitted
+    connections.add(conn)
+    metrics.connections.inc()
+    if (decision.expiresAt !== undefined) expiry.add(conn, decision.expiresAt)
+    access.admitted(conn, decision)
+    conn.acks?.hello()
+    joined.join(conn)
+    deps.events?.connected?.(conn)
   }
 
   // One sweep for all sockets (not a timer per connection). Every half ping interval:
@@ -356,7 +396,7 @@ export function createTandemServer(deps: ServerDeps) {
     http,
     /** for an app's own server: its 'upgrade' and 'request' events (index.ts) */
     handleUpgrade: onUpgrade,
-    handleRequest: httpHandler,
+    handleRequest: requestHandler,
     metrics,
     registry,
     committer,
@@ -401,6 +441,7 @@ export function createTandemServer(deps: ServerDeps) {
       halfOpen.close()
       await httpClosed
       wss.close()
+      httpTransport.close()
       await access.close()
       await api.close()
       // After the last commits: their events are in the outbox, delivered by whoever runs next.

@@ -206,4 +206,25 @@ describe('nginx in front of two servers (docs/deployment.md)', () => {
     expect(text(a.doc)).toContain('<1>')
     await until(async () => (await health(survivor)).rooms === rooms.length, 'every room now on the survivor', 20_000)
   })
+
+  it('the HTTP transport through nginx: every request of a session reaches one server, the one its room hashes to', async () => {
+    const cluster = await createCluster({ pg: pgUrl, redis: redisUrl }, cleanups)
+    const [s1, s2] = await Promise.all([cluster.start({ TRUST_PROXY: '1' }), cluster.start({ TRUST_PROXY: '1' })])
+    const nginx = await startNginx([s1.port, s2.port])
+    const lb = `ws://127.0.0.1:${nginx.port}`
+    for (const [i, room] of ['http a', 'http ☕ b', 'http-c'].entries()) {
+      const before = await Promise.all([health(s1), health(s2)])
+      const ws = client(lb, room, `ws${i}`)
+      const doc = new Y.Doc()
+      const http = new SyncProvider({ url: lb, room, doc, WebSocket, transport: 'http', params: { user: `http${i}` }, initialBackoffMs: 50, maxBackoffMs: 500 })
+      cleanups.push(() => http.destroy())
+      await until(() => ws.provider.synced && http.synced, `${room}: both synced through nginx`)
+      const after = await Promise.all([health(s1), health(s2)])
+      expect(after.map((h, k) => h.connections - before[k]!.connections).sort(), `${room}: HTTP and WebSocket clients on one server`).toEqual([0, 2])
+      doc.getText('t').insert(0, `over http ${i}`)
+      await until(() => text(ws.doc) === `over http ${i}`, `${room}: edit over http arrives`)
+      ws.insert('!')
+      await until(() => text(doc) === `over http ${i}!`, `${room}: edit over ws arrives`)
+    }
+  })
 })

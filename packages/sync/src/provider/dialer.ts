@@ -6,7 +6,8 @@
 import { SAVED_ACK_PROTOCOL } from '../protocol/message-type.js'
 import type { LinkConfig } from './link-options.js'
 import { connectionUrl, normalizeBase } from './socket.js'
-import type { WebSocketLike } from './types.js'
+import { HttpSocket } from './transport-http.js'
+import type { TransportName, WebSocketLike } from './types.js'
 
 /** One attempt's server and token; a token function may answer with a promise. */
 export interface Target {
@@ -28,12 +29,20 @@ export class Dialer {
     return { base, token: typeof source === 'function' ? source() : source }
   }
 
-  /** Opens a socket to the room on `base`. Throws what the WebSocket constructor throws. */
-  dial(base: string, token: string | undefined): { ws: WebSocketLike; offered: boolean } {
+  /** Opens a socket to the room on `base` over `transport`. Throws what the WebSocket constructor throws. */
+  dial(base: string, token: string | undefined, transport: TransportName = 'websocket'): { ws: WebSocketLike; offered: boolean } {
     const offered = this.config.offerAcks && !this.offerRejected.has(normalizeBase(base))
+    if (transport === 'http') {
+      return { ws: new HttpSocket({ base, room: this.config.room, params: this.config.params, token, acks: offered }), offered }
+    }
     const url = connectionUrl(base, this.config.room, this.config.params, token)
     const ws = offered ? new this.config.WebSocket(url, SAVED_ACK_PROTOCOL) : new this.config.WebSocket(url)
     return { ws, offered }
+  }
+
+  /** A bare WebSocket to the room (transport-choice.ts probes with it whether WebSocket works). */
+  probe(base: string, token: string | undefined): WebSocketLike {
+    return new this.config.WebSocket(connectionUrl(base, this.config.room, this.config.params, token))
   }
 
   /** The server at `base` failed the handshake over our offer (a server without the extension). */

@@ -2,7 +2,7 @@
  * The Link's only way to reach its owner (SyncProvider): callbacks passed at construction.
  */
 import type { Frame } from '../protocol/frame.js'
-import type { CloseInfo, StatusEvent } from './types.js'
+import type { CloseInfo, StatusEvent, TransportName } from './types.js'
 
 /**
  * What the Link reports. Each is called synchronously, state changes first and reports last,
@@ -35,6 +35,8 @@ export interface LinkEvents {
   error(error: unknown): void
   /** A socket closed: the server's close, or null when the Link closed it itself. */
   closed(close: CloseInfo | null): void
+  /** A socket opened over another transport than the last one that opened (the first opens too). */
+  transport(transport: TransportName): void
   /** An application listener threw inside a socket, timer or token callback. Must not throw. */
   listenerFailed(error: unknown): void
 }

@@ -5,12 +5,25 @@
 import { validateRoomName } from '../protocol/room-name.js'
 import type { BackoffOptions } from './backoff.js'
 import { defaultWebSocket } from './runtime.js'
+import type { TransportMode, TransportTiming } from './transport-choice.js'
 import type { SyncProviderOptions, TokenSource, UrlSource, WebSocketConstructor } from './types.js'
 
 /** The options of SyncProvider the Link reads; documented there (types.ts). */
 export type LinkOptions = Pick<
   SyncProviderOptions,
-  'url' | 'room' | 'token' | 'params' | 'WebSocket' | 'initialBackoffMs' | 'maxBackoffMs' | 'deadLinkTimeoutMs' | 'savedAcks' | 'connect'
+  | 'url'
+  | 'room'
+  | 'token'
+  | 'params'
+  | 'WebSocket'
+  | 'initialBackoffMs'
+  | 'maxBackoffMs'
+  | 'deadLinkTimeoutMs'
+  | 'savedAcks'
+  | 'connect'
+  | 'transport'
+  | 'handshakeTimeoutMs'
+  | 'upgradeProbeMs'
 >
 
 /** LinkOptions checked, defaults filled in, and copied (a caller's later change to them does nothing). */
@@ -28,6 +41,8 @@ export interface LinkConfig {
   readonly offerAcks: boolean
   /** Connect at once; the owner calls connect(). */
   readonly connect: boolean
+  readonly transport: TransportMode
+  readonly transportTiming: TransportTiming
 }
 
 function checkMs(name: string, value: number, allowInfinity: boolean): number {
@@ -58,6 +73,14 @@ export function linkConfig(options: LinkOptions): LinkConfig {
   }
   const deadLinkTimeoutMs = checkMs('deadLinkTimeoutMs', options.deadLinkTimeoutMs ?? 30_000, true)
   if (deadLinkTimeoutMs === 0) throw new RangeError('SyncProvider: deadLinkTimeoutMs must be > 0')
+  const transport = options.transport ?? 'auto'
+  if (transport !== 'auto' && transport !== 'websocket' && transport !== 'http') {
+    throw new RangeError(`SyncProvider: transport must be 'auto', 'websocket' or 'http', got ${String(transport)}`)
+  }
+  const transportTiming: TransportTiming = {
+    handshakeTimeoutMs: checkMs('handshakeTimeoutMs', options.handshakeTimeoutMs ?? 5_000, false),
+    probeMs: checkMs('upgradeProbeMs', options.upgradeProbeMs ?? 30_000, false),
+  }
   return {
     room,
     urls,
@@ -68,5 +91,7 @@ export function linkConfig(options: LinkOptions): LinkConfig {
     deadLinkTimeoutMs,
     offerAcks: options.savedAcks ?? true,
     connect: options.connect ?? true,
+    transport,
+    transportTiming,
   }
 }

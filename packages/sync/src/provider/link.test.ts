@@ -27,6 +27,7 @@ function recorder(overrides: Partial<LinkEvents> = {}): { events: LinkEvents; lo
     synced: (synced) => log.push(`synced ${synced}`),
     error: (error) => log.push(`error ${(error as Error).message}`),
     closed: (close) => log.push(`closed ${close === null ? 'by the link' : close.code}`),
+    transport: () => {},
     listenerFailed: (error) => log.push(`listenerFailed ${(error as Error).message}`),
     ...overrides,
   }
@@ -34,7 +35,7 @@ function recorder(overrides: Partial<LinkEvents> = {}): { events: LinkEvents; lo
 }
 
 function makeLink(events: LinkEvents): Link {
-  const link = new Link({ url: 'ws://server.test', room: 'room', WebSocket: FakeWebSocket, initialBackoffMs: 100 }, events)
+  const link = new Link({ url: 'ws://server.test', room: 'room', WebSocket: FakeWebSocket, transport: 'websocket', initialBackoffMs: 100 }, events)
   links.push(link)
   return link
 }

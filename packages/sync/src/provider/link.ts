@@ -5,7 +5,7 @@
  * business: the Link hands it well-formed frames, sends what it is given, and reports what
  * happened through the LinkEvents passed at construction. It holds no reference to its owner.
  */
-import { isPermanentClose } from '../protocol/errors.js'
+import { CloseCode, isPermanentClose } from '../protocol/errors.js'
 import { type Frame, readFrame } from '../protocol/frame.js'
 import { SAVED_ACK_PROTOCOL } from '../protocol/message-type.js'
 import { DeadLinkWatch } from './dead-link.js'
@@ -16,7 +16,8 @@ import { type LinkOptions, linkConfig } from './link-options.js'
 import { RetryPolicy } from './retry.js'
 import { type OnlineTarget, onlineTarget } from './runtime.js'
 import { MAX_TIMER_MS, OPEN, type Timer, closeQuietly, detach, isSubprotocolRejection, toBytes } from './socket.js'
-import type { CloseInfo, ProviderStatus, StatusEvent, WebSocketLike } from './types.js'
+import { TransportChoice } from './transport-choice.js'
+import type { CloseInfo, ProviderStatus, StatusEvent, TransportName, WebSocketLike } from './types.js'
 
 export type { LinkEvents }
 
@@ -31,6 +32,8 @@ interface Loss {
   badInput?: boolean
   /** Do not retry until connect(), as after a 4400-4499 close. */
   permanent?: boolean
+  /** The handshake took too long (transport-choice.ts: a network-looking failure). */
+  timedOut?: boolean
 }
 
 export class Link {
@@ -41,6 +44,10 @@ export class Link {
   private readonly retry: RetryPolicy
   private readonly deadLink: DeadLinkWatch
   private readonly online: OnlineTarget | null
+  private readonly choice: TransportChoice
+  /** the transport of the current socket, and of the last one that opened */
+  private socketTransport: TransportName = 'websocket'
+  private _transport: TransportName | undefined
 
   private socket: WebSocketLike | null = null
   /** The current socket's attempt: what openSocket needs to redo it without the offer. */
@@ -70,6 +77,7 @@ export class Link {
     this.dialer = new Dialer(config)
     this.retry = new RetryPolicy(config.backoff)
     this.deadLink = new DeadLinkWatch(config.deadLinkTimeoutMs, this.onDeadLink)
+    this.choice = new TransportChoice(config.transport, config.transportTiming)
     this.shouldConnect = config.connect
     this.online = onlineTarget()
     this.online?.addEventListener('online', this.onOnline)
@@ -78,6 +86,11 @@ export class Link {
   /** Connection state; see the 'status' event. */
   get status(): ProviderStatus {
     return this._status
+  }
+
+  /** The transport of the last connection that opened (undefined before the first). */
+  get transport(): TransportName | undefined {
+    return this._transport
   }
 
   /** True once markSynced() was called on the current connection. */
@@ -123,6 +136,7 @@ export class Link {
     } finally {
       this.clearRetryTimer()
       this.deadLink.stop()
+      this.choice.destroy()
       this.online?.removeEventListener('online', this.onOnline)
     }
   }
@@ -225,8 +239,9 @@ export class Link {
   private openSocket(base: string, token: string | undefined): void {
     let ws: WebSocketLike
     let offered: boolean
+    const transport = this.choice.next
     try {
-      ;({ ws, offered } = this.dialer.dial(base, token))
+      ;({ ws, offered } = this.dialer.dial(base, token, transport))
     } catch (error) {
       this.connectionLost({ close: null, reason: 'WebSocket constructor threw', error })
       return
@@ -236,7 +251,9 @@ export class Link {
     this.socketBase = base
     this.socketToken = token
     this.socketOffered = offered
+    this.socketTransport = transport
     this.handshakeDone = false
+    this.choice.dialing(transport, this.onHandshakeTimeout)
     ws.binaryType = 'arraybuffer'
     ws.onopen = this.onSocketOpen
     ws.onmessage = this.onSocketMessage
@@ -253,6 +270,13 @@ export class Link {
     if (ws === null) return
     this.handshakeDone = true
     this.deadLink.touch()
+    const transport = this.socketTransport
+    this.choice.opened(transport, () => this.dialer.probe(this.socketBase, this.socketToken), this.onUpgrade)
+    if (transport !== this._transport) {
+      this._transport = transport
+      this.events.transport(transport)
+      if (this.socket !== ws) return // a listener disconnected us
+    }
     // A server that selected no subprotocol ('') will never acknowledge; one that selected ours
     // may merely echo it, which the owner learns from the hello (or its absence).
     const mayAck = this.socketOffered && (ws.protocol === undefined || ws.protocol === SAVED_ACK_PROTOCOL)
@@ -320,6 +344,8 @@ export class Link {
     this.attemptId++
     this.deadLink.stop()
     if (ws !== null) {
+      const network = !this.handshakeDone && (loss.timedOut === true || loss.close?.code === CloseCode.AbnormalClosure)
+      this.choice.ended(this.socketTransport, network)
       detach(ws)
       if (loss.close === null) closeQuietly(ws, loss.reason ?? '')
     }
@@ -360,6 +386,20 @@ export class Link {
   private readonly onOnline = this.guarded((): void => {
     // The network is back: waiting out the backoff would only delay the user.
     if (this.retryTimer === undefined || !this.shouldConnect || this.destroyed) return
+    this.clearRetryTimer()
+    this.startAttempt()
+  })
+
+  private readonly onHandshakeTimeout = this.guarded((): void => {
+    if (this.socket === null || this.handshakeDone) return
+    this.connectionLost({ close: null, reason: 'WebSocket handshake timed out', timedOut: true })
+  })
+
+  /** A probe found WebSocket working while connected over HTTP: reconnect over it now (transport-choice.ts). */
+  private readonly onUpgrade = this.guarded((): void => {
+    if (this.socket === null || !this.handshakeDone) return
+    this.connectionLost({ close: null, reason: 'moving to WebSocket' })
+    if (!this.shouldConnect || this.destroyed || this.socket !== null || this.resolving) return
     this.clearRetryTimer()
     this.startAttempt()
   })

@@ -9,7 +9,7 @@ import { Link } from './link.js'
 import { broadcastChannelFor } from './runtime.js'
 import { SavedTracker, type SavedState, type UpdateMessage } from './saved-tracker.js'
 import { TabChannel, tabChannelName } from './tabs.js'
-import type { CloseInfo, ProviderStatus, StatusEvent, SyncProviderOptions } from './types.js'
+import type { CloseInfo, ProviderStatus, StatusEvent, SyncProviderOptions, TransportName } from './types.js'
 
 export * from './types.js'
 
@@ -64,6 +64,8 @@ export interface SyncProviderEvents {
   saved: () => void
   /** `savedState` changed. */
   'saved-state': (state: SavedState) => void
+  /** A connection opened over another transport than the last one (`transport`): 'websocket' or 'http'. */
+  transport: (transport: TransportName) => void
 }
 
 /**
@@ -122,6 +124,7 @@ export class SyncProvider extends ObservableV2<SyncProviderEvents> {
       synced: (synced) => this.emit('synced', [synced]),
       error: (error) => this.emit('connection-error', [error, this]),
       closed: (close) => this.emit('connection-close', [close, this]),
+      transport: (transport) => this.emit('transport', [transport]),
       listenerFailed: (error) => this.listenerFailed(error),
     })
     this.room = this.link.room
@@ -149,6 +152,11 @@ export class SyncProvider extends ObservableV2<SyncProviderEvents> {
   /** Connection state; see the 'status' event. */
   get status(): ProviderStatus {
     return this.link.status
+  }
+
+  /** The transport of the last connection that opened ('websocket' or 'http'; undefined before the first); see the 'transport' event. */
+  get transport(): TransportName | undefined {
+    return this.link.transport
   }
 
   /** True once the server's state has been applied on the current connection. */

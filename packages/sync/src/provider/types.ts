@@ -52,6 +52,9 @@ export type UrlSource = string | readonly string[] | (() => string)
 /** A token, or a function called before EVERY connection attempt so a reconnect carries a fresh one. */
 export type TokenSource = string | (() => string | PromiseLike<string>)
 
+/** How a connection reaches the server: a WebSocket, or HTTP long-polling (Engine.IO; docs/protocol.md "HTTP transport"). */
+export type TransportName = 'websocket' | 'http'
+
 /** Connection state as a UI would show it. */
 export type ProviderStatus = 'connecting' | 'connected' | 'disconnected'
 
@@ -122,4 +125,14 @@ export interface SyncProviderOptions {
   crossTab?: boolean
   /** BroadcastChannel implementation for `crossTab`. Defaults to `globalThis.BroadcastChannel`. */
   BroadcastChannel?: BroadcastChannelConstructor
+  /**
+   * 'websocket' or 'http' (Engine.IO long-polling to a Tandem server's `/tandem/http/`) only;
+   * 'auto' starts on WebSocket, moves to HTTP when WebSocket fails the way a proxy that refuses
+   * upgrades makes it fail, and moves back once a probe finds WebSocket working. Default 'auto'.
+   */
+  transport?: 'auto' | TransportName
+  /** 'auto': a WebSocket handshake not done after this long counts as failed, ms. Default 5 000. */
+  handshakeTimeoutMs?: number
+  /** 'auto' on HTTP: how often to probe whether WebSocket works again, ms. Default 30 000. */
+  upgradeProbeMs?: number
 }

@@ -88,6 +88,8 @@ export function makeProvider(options: Partial<SyncProviderOptions> = {}): SyncPr
     room: 'room',
     doc: new Y.Doc(),
     WebSocket: FakeWebSocket,
+    // These tests are about one transport's attempts (transport.test.ts is about moving between them).
+    transport: 'websocket',
     initialBackoffMs: 100,
     maxBackoffMs: 1000,
     ...options,
