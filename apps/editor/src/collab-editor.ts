@@ -3,7 +3,7 @@ import { colorForName, generateName } from './identity.js'
 import { serverUrl, toWebSocketUrl } from './location.js'
 
 /** Attributes that need a new connection when they change. */
-const CONNECTION_ATTRIBUTES = ['server', 'room', 'token', 'offline', 'separate-connection'] as const
+const CONNECTION_ATTRIBUTES = ['server', 'room', 'token', 'offline', 'separate-connection', 'transport'] as const
 /** Attributes applied to the live editor in place. */
 const LIVE_ATTRIBUTES = ['user-name', 'user-color', 'readonly'] as const
 
@@ -92,6 +92,7 @@ export class CollabEditorElement extends Base {
       offline: this.hasAttribute('offline'),
       history: !this.hasAttribute('no-history'),
       shareConnection: !this.hasAttribute('separate-connection'),
+      transport: transportOf(this.getAttribute('transport')),
     })
     // `titlechange`: the document's first heading changed (detail: the title, '' for none).
     this.#offTitle = this.#mounted.onTitleChange((title) => this.dispatchEvent(new CustomEvent('titlechange', { detail: title })))
@@ -104,6 +105,11 @@ export class CollabEditorElement extends Base {
     this.#mounted?.destroy()
     this.#mounted = undefined
   }
+}
+
+/** The `transport` attribute: one of the provider's modes; anything else is the default ('auto'). */
+function transportOf(value: string | null): 'auto' | 'websocket' | 'http' {
+  return value === 'websocket' || value === 'http' ? value : 'auto'
 }
 
 /** Registers the element (idempotent). Returns the constructor registered under `tag`. */

@@ -48,6 +48,12 @@ export interface MountEditorOptions {
    * editor. Default true; false for a server that does not speak it.
    */
   shareConnection?: boolean
+  /**
+   * 'auto' (default): WebSocket, falling back to HTTP long-polling where a proxy or network
+   * blocks WebSockets and moving back when they work (docs/protocol.md "HTTP transport");
+   * 'websocket' or 'http' forces one.
+   */
+  transport?: 'auto' | 'websocket' | 'http'
   /** WebSocket implementation (tests, non-browser hosts). Default: globalThis.WebSocket. */
   WebSocket?: WebSocketConstructor
 }
@@ -139,6 +145,7 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
     awareness,
     token: options.token,
     ...(webSocket ? { WebSocket: webSocket } : {}),
+    ...(options.transport ? { transport: options.transport } : {}),
     ...(options.crossTab !== undefined ? { crossTab: options.crossTab } : {}),
   })
   serverOrigin = provider
