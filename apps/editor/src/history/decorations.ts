@@ -14,8 +14,11 @@ import type { DiffResult } from './diff.js'
 
 export const NEUTRAL = '#868e96'
 
+/** The custom properties the marks' CSS (history.css) takes the colour from. */
+export const diffStyle = (color: string) => `--tandem-diff-color: ${color}; --tandem-diff-tint: ${tint(color)}`
+
 export function diffPlugin(doc: PMNode, diff: DiffResult, color: string): Plugin {
-  const style = `--tandem-diff-color: ${color}; --tandem-diff-tint: ${tint(color)}`
+  const style = diffStyle(color)
   const decorations: Decoration[] = []
   const say = (pos: number, text: string) =>
     decorations.push(Decoration.widget(pos, (view) => hidden(view.dom.ownerDocument, text), { side: -1, ignoreSelection: true, key: `sr-${text}-${pos}` }))

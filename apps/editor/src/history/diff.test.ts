@@ -90,7 +90,7 @@ describe('diffDocs: what the newer document changed, word by word', () => {
 })
 
 describe('diffDocs: bounded work', () => {
-  it('a huge single block rewritten entirely: falls back to highlighting the block, quickly', () => {
+  it('a huge single block rewritten entirely: falls back to highlighting the block', () => {
     // One changed block (the same first 500 words), too different after them to diff in budget.
     const words = (prefix: string) => Array.from({ length: 200_000 }, (_, i) => (i < 500 ? `w${i}` : `${prefix}${i}`)).join(' ')
     const older = docOf(p(words('a')))
@@ -131,5 +131,25 @@ describe('diffDocs: bounded work', () => {
     const d = diffDocs(older, newer, { work: 10_000 })
     expect(d.coarse).toBe(true)
     expect(d.changedBlocks).toHaveLength(3000)
+  })
+})
+
+describe('diffDocs: long documents', () => {
+  it('scattered edits in 20,000 paragraphs are still shown word by word (anchors split the alignment)', () => {
+    const n = 20_000
+    const older = docOf(...Array.from({ length: n }, (_, i) => p(`paragraph ${i} says something`)))
+    const newer = docOf(...Array.from({ length: n }, (_, i) => p(i % 100 === 0 ? `paragraph ${i} says nothing` : `paragraph ${i} says something`)))
+    const d = diffDocs(older, newer)
+    expect(d.coarse).toBe(false)
+    expect(d.inserted.map((r) => newer.textBetween(r.from, r.to))).toEqual(Array.from({ length: n / 100 }, () => 'nothing'))
+    expect(d.deleted).toHaveLength(n / 100)
+  })
+
+  it('a moved paragraph is one deletion and one insertion, the rest untouched', () => {
+    const older = docOf(p('One.'), p('Two.'), p('Three.'), p('Four.'))
+    const newer = docOf(p('One.'), p('Three.'), p('Four.'), p('Two.'))
+    const d = diffDocs(older, newer)
+    expect(d.deletedBlocks.map((x) => x.text)).toEqual(['Two.'])
+    expect(d.insertedBlocks.map((r) => newer.nodeAt(r.from)!.textContent)).toEqual(['Two.'])
   })
 })

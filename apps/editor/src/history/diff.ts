@@ -5,21 +5,23 @@ import { diffArrays } from 'diff'
  * What changed from one document to another, word by word, as ranges of the NEWER one (the
  * History panel draws it as decorations: decorations.ts).
  *
- * 1. The top-level blocks are aligned (Myers, `diff`'s diffArrays, on the blocks' JSON interned
- *    to numbers): equal blocks are kept; between two equal runs, removed and added blocks are
- *    paired when they look alike (same type, shared words), else shown as a deleted or an
- *    inserted block.
+ * 1. The top-level blocks are aligned (alignBlocks: on the blocks' JSON interned to numbers,
+ *    blocks unique in both documents anchor a patience-style split, and `diff`'s diffArrays, i.e.
+ *    Myers, aligns each segment between anchors): equal blocks are kept; between two equal runs,
+ *    removed and added blocks are paired when they look alike (same type, shared words), else
+ *    shown as a deleted or an inserted block.
  * 2. A pair is diffed as tokens (words, spaces, punctuation, inline nodes; a word's marks are
  *    part of it, so "bold added" shows as the word deleted and inserted), again with diffArrays.
  *
- * BOUND: Myers costs about (n + m) × d for n and m tokens (after the common prefix and suffix,
- * trimmed in linear time) and d edits. Every diff runs with `maxEditLength` = what is left of a
- * budget of WORK_BUDGET cells divided by its n + m, and is charged (n + m) × the edits it used; a
- * diff that would need more (or starts with no budget) gives up, and its blocks are highlighted
- * whole instead (`changedBlocks`, `coarse`). So a whole comparison costs O(document size +
- * WORK_BUDGET) whatever the input: a single paragraph of a million changed words is tokenised
- * once, tries a few edits and falls back. At most MAX_MARKS ranges and widgets come out; a
- * deleted text is cut at MAX_DELETED_CHARS.
+ * BOUND: Myers costs at most about (n + m) × d for n and m tokens (after the common prefix and
+ * suffix, trimmed in linear time) and d edits. Every diff runs with `maxEditLength` = what is left
+ * of a budget of WORK_BUDGET cells divided by its n + m, and is charged (n + m) × the edits it
+ * used; a diff that would need more (or starts with no budget) gives up, and its blocks are
+ * highlighted whole instead (`changedBlocks`, `coarse`). The block alignment and the word diffs
+ * have a budget each, so a comparison costs O(document size + 2 × WORK_BUDGET) whatever the
+ * input: a single paragraph of 200,000 changed words is tokenised once, tries a few edits and
+ * falls back. At most MAX_MARKS ranges and widgets come out; a deleted text is cut at
+ * MAX_DELETED_CHARS.
  */
 
 const WORK_BUDGET = 4_000_000
@@ -64,6 +66,7 @@ const TOKEN = /[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}\p{N}]+)*|\s+|[^\s\p{L}\p{M
 export function diffDocs(older: PMNode, newer: PMNode, budget: Partial<Budget> = {}): DiffResult {
   const out: DiffResult = { inserted: [], deleted: [], insertedBlocks: [], deletedBlocks: [], changedBlocks: [], coarse: false }
   const left: Budget = { work: budget.work ?? WORK_BUDGET, marks: budget.marks ?? MAX_MARKS }
+  const blockBudget: Budget = { work: budget.work ?? WORK_BUDGET, marks: 0 }
   const intern = new Map<string, number>()
   const id = (s: string) => {
     let n = intern.get(s)
@@ -76,18 +79,19 @@ export function diffDocs(older: PMNode, newer: PMNode, budget: Partial<Budget> =
   const newKeys = newBlocks.map((b) => id(JSON.stringify(b.node.toJSON())))
   const end = newer.content.size
 
-  const changes = diffTrimmed(oldKeys, newKeys, left)
-  if (!changes) {
-    // The blocks could not even be aligned within the budget: every block that is not in the
-    // common prefix or suffix is highlighted whole.
-    out.coarse = true
-    const [pre, suf] = commonEnds(oldKeys, newKeys)
-    for (const b of newBlocks.slice(pre, newBlocks.length - suf)) out.changedBlocks.push({ from: b.pos, to: b.pos + b.node.nodeSize })
-    return out
-  }
+  const changes = alignBlocks(oldKeys, newKeys, blockBudget)
   let i = 0
   let j = 0
   for (let k = 0; k < changes.length; ) {
+    const step = changes[k]!
+    if (step.kind === 'unaligned') {
+      // Blocks that could not be aligned within the budget: highlighted whole.
+      for (const b of newBlocks.slice(j, j + step.count)) changed(b)
+      i += step.oldCount ?? 0
+      j += step.count
+      k++
+      continue
+    }
     if (changes[k]!.kind === 'same') {
       i += changes[k]!.count
       j += changes[k]!.count
@@ -97,7 +101,7 @@ export function diffDocs(older: PMNode, newer: PMNode, budget: Partial<Budget> =
     // A region of removed and added blocks between two equal runs.
     let removed = 0
     let added = 0
-    for (; k < changes.length && changes[k]!.kind !== 'same'; k++) {
+    for (; k < changes.length && (changes[k]!.kind === 'removed' || changes[k]!.kind === 'added'); k++) {
       if (changes[k]!.kind === 'removed') removed += changes[k]!.count
       else added += changes[k]!.count
     }
@@ -251,7 +255,70 @@ function alike(a: string, b: string): boolean {
   return common * 3 >= Math.min(wa.size, wb.size)
 }
 
-type Step = { kind: 'same' | 'removed' | 'added'; count: number }
+type Step = { kind: 'same' | 'removed' | 'added'; count: number } | { kind: 'unaligned'; count: number; oldCount: number }
+
+/**
+ * The top-level blocks aligned as patience diff does: blocks whose key occurs once in each
+ * document are anchors; the longest run of anchors in the same order (O(n log n)) splits both
+ * documents into segments, each aligned by Myers (diffTrimmed) on its own. Scattered edits in a
+ * long document then cost little (small segments) instead of (all blocks) × (all edits); a segment
+ * that does not fit in what is left of the budget is `unaligned` (its blocks highlighted whole),
+ * the others are still shown word by word.
+ */
+function alignBlocks(a: number[], b: number[], budget: Budget): Step[] {
+  const countA = new Map<number, number>()
+  const countB = new Map<number, number>()
+  const atA = new Map<number, number>()
+  a.forEach((k, i) => {
+    countA.set(k, (countA.get(k) ?? 0) + 1)
+    atA.set(k, i)
+  })
+  for (const k of b) countB.set(k, (countB.get(k) ?? 0) + 1)
+  const candidates: Array<[number, number]> = []
+  b.forEach((k, j) => {
+    if (countA.get(k) === 1 && countB.get(k) === 1) candidates.push([atA.get(k)!, j])
+  })
+  const anchors = longestIncreasing(candidates)
+  const steps: Step[] = []
+  const push = (st: Step) => {
+    const last = steps[steps.length - 1]
+    if (last && last.kind === st.kind && st.kind !== 'unaligned') last.count += st.count
+    else steps.push(st)
+  }
+  let i = 0
+  let j = 0
+  for (const [ai, bj] of [...anchors, [a.length, b.length] as [number, number]]) {
+    const segA = a.slice(i, ai)
+    const segB = b.slice(j, bj)
+    const seg = diffTrimmed(segA, segB, budget)
+    if (seg) seg.forEach(push)
+    else steps.push({ kind: 'unaligned', count: segB.length, oldCount: segA.length })
+    if (ai < a.length) push({ kind: 'same', count: 1 })
+    i = ai + 1
+    j = bj + 1
+  }
+  return steps
+}
+
+/** The longest subsequence of `pairs` (in order of their second item) whose first items increase. */
+function longestIncreasing(pairs: Array<[number, number]>): Array<[number, number]> {
+  const tails: number[] = [] // index into pairs of the smallest tail of a run of each length
+  const prev: number[] = new Array<number>(pairs.length)
+  for (let p = 0; p < pairs.length; p++) {
+    let lo = 0
+    let hi = tails.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (pairs[tails[mid]!]![0] < pairs[p]![0]) lo = mid + 1
+      else hi = mid
+    }
+    prev[p] = lo > 0 ? tails[lo - 1]! : -1
+    tails[lo] = p
+  }
+  const out: Array<[number, number]> = []
+  for (let p = tails.length > 0 ? tails[tails.length - 1]! : -1; p !== -1; p = prev[p]!) out.push(pairs[p]!)
+  return out.reverse()
+}
 
 function commonEnds(a: number[], b: number[]): [number, number] {
   let pre = 0
@@ -286,7 +353,7 @@ function diffTrimmed(a: number[], b: number[], budget: Budget): Step[] | undefin
     }
     let edits = 0
     for (const c of result) {
-      const kind = c.added ? 'added' : c.removed ? 'removed' : 'same'
+      const kind: 'added' | 'removed' | 'same' = c.added ? 'added' : c.removed ? 'removed' : 'same'
       if (kind !== 'same') edits += c.count
       steps.push({ kind, count: c.count })
     }

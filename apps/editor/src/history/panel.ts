@@ -4,7 +4,7 @@ import { colorForName } from '../identity.js'
 import css from './history.css?inline'
 import { createVersionsClient, roomApiUrl, type TokenSource, type Version, type VersionAuthor } from './api.js'
 import { diffDocs, type DiffResult } from './diff.js'
-import { diffPlugin, NEUTRAL } from './decorations.js'
+import { diffPlugin, diffStyle, NEUTRAL } from './decorations.js'
 
 /**
  * The History panel: a toolbar button (`data-testid="history-button"`) opens a list of the room's
@@ -239,7 +239,7 @@ export function mountHistoryPanel(o: HistoryPanelOptions): { destroy(): void } {
       legend.textContent = `No changes to the text since the version of ${new Date(older.time).toLocaleString()}.`
       return
     }
-    const style = `--tandem-diff-color: ${color ?? NEUTRAL}`
+    const style = diffStyle(color ?? NEUTRAL)
     const ins = doc.createElement('ins')
     ins.className = 'tandem-diff-ins'
     ins.setAttribute('style', style)
