@@ -15,6 +15,7 @@ import { saveStateOf, type SaveState } from './save-state.js'
 import { openLocalCopy } from './local-copy.js'
 import { injectStyles } from './styles.js'
 import { mountHistoryPanel } from './history/panel.js'
+import { forgetUndoOnRestore } from './history/restore-undo.js'
 
 export interface MountEditorOptions {
   /** WebSocket base URL of the Tandem server, e.g. `wss://docs.example.com` (several = failover). */
@@ -180,7 +181,7 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
     },
   })
 
-  const cleanups: Array<() => void> = []
+  const cleanups: Array<() => void> = [forgetUndoOnRestore(editor, doc)]
   let title = ''
   const titleListeners = new Set<(title: string) => void>()
   cleanups.push(

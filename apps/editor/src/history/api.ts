@@ -2,7 +2,7 @@ import type { JSONContent } from '@tiptap/core'
 
 /** The server's versions API (README "API") as the History panel uses it. */
 
-interface VersionAuthor {
+export interface VersionAuthor {
   id?: string
   name?: string
 }
@@ -14,6 +14,16 @@ export interface Version {
   kind: 'auto' | 'named' | 'before-restore' | 'before-replace'
   authors: VersionAuthor[]
   size: number
+  /** `authors` are exactly who changed the document since the version listed after this one */
+  authorsExact: boolean
+}
+
+export interface VersionPage {
+  versions: Version[]
+  /** cursor of the next (older) page */
+  next: string | null
+  /** automatic versions come this long after edits pause (null: none) */
+  autoAfterMs: number | null
 }
 
 export type TokenSource = string | (() => string | Promise<string>) | undefined
@@ -31,7 +41,7 @@ export function createVersionsClient(base: string, token: TokenSource) {
     const headers = new Headers(init.headers)
     if (t) headers.set('Authorization', `Bearer ${t}`)
     const res = await fetch(base + path, { ...init, headers })
-    if (!res.ok) {
+    if (!res.ok && res.status !== 304) {
       let message = `${res.status}`
       try {
         message = ((await res.json()) as { message?: string }).message ?? message
@@ -44,7 +54,18 @@ export function createVersionsClient(base: string, token: TokenSource) {
   }
   const json = { 'Content-Type': 'application/json' }
   return {
-    list: async (): Promise<Version[]> => ((await (await call('/versions?limit=100')).json()) as { versions: Version[] }).versions,
+    /**
+     * A page of versions, newest first; undefined when it is the page whose ETag is `etag` (304:
+     * nothing changed). The ETag is handled here, not by the browser's cache (`no-store`), so a
+     * 304 is seen as one and the panel skips re-rendering.
+     */
+    list: async (q: { limit: number; cursor?: string | null; etag?: string }): Promise<{ page: VersionPage; etag: string | null } | undefined> => {
+      const params = new URLSearchParams({ limit: String(q.limit) })
+      if (q.cursor) params.set('cursor', q.cursor)
+      const res = await call(`/versions?${params}`, { cache: 'no-store', headers: q.etag ? { 'If-None-Match': q.etag } : {} })
+      if (res.status === 304) return undefined
+      return { page: (await res.json()) as VersionPage, etag: res.headers.get('ETag') }
+    },
     content: async (id: number): Promise<JSONContent> => (await (await call(`/versions/${id}/content?format=json`)).json()) as JSONContent,
     restore: async (id: number): Promise<void> => void (await call(`/versions/${id}/restore`, { method: 'POST' })),
     name: async (id: number, name: string): Promise<Version> =>

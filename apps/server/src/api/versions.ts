@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Access } from '../net/upgrade.js'
 import type { Room } from '../room/room.js'
@@ -5,13 +6,14 @@ import type { VersionMeta } from '../store/versions.js'
 import { CONTENT_TYPE, FORMATS, type Format } from '../content/format-names.js'
 import { ApiError, etagList, mediaType, readBody, sendJson, utf8 } from './http.js'
 import { submitUpdate } from './writes.js'
+import { withRestoreMarker } from '../history/restore-marker.js'
 import type { RowEvent } from '../store/outbox.js'
 import type { ApiDeps } from './deps.js'
 
 /**
  * Version history over HTTP (history/history.ts takes the versions, the store keeps them):
  *
- *   GET   /api/rooms/<room>/versions?limit=&cursor=          newest first
+ *   GET   /api/rooms/<room>/versions?limit=&cursor=          newest first (ETag; 304 if unchanged)
  *   POST  /api/rooms/<room>/versions            {"name"}     a named version of the document now (201)
  *   PATCH /api/rooms/<room>/versions/<id>       {"name"}     name (or, with null, unname) a version
  *   GET   /api/rooms/<room>/versions/<id>/content?format=     json | markdown | html | text
@@ -55,9 +57,30 @@ export async function versionRoutes(deps: ApiDeps, ctx: VersionRouteContext, req
     if (beforeId !== undefined && !(Number.isSafeInteger(beforeId) && beforeId > 0 && Buffer.from(String(beforeId)).toString('base64url') === cursor)) {
       throw new ApiError(400, 'bad-cursor', 'cursor is not one this API returned')
     }
-    const page = await versions.list(room, { beforeId, limit })
-    const last = page.length === limit ? page[page.length - 1] : undefined
-    sendJson(res, 200, { room, versions: page.map(describe), next: last ? Buffer.from(String(last.id)).toString('base64url') : null })
+    // One more than asked: whether the page's last version has an older one (authorsExact, next).
+    const rows = await versions.list(room, { beforeId, limit: limit + 1 })
+    const page = rows.slice(0, limit)
+    const keptAllSince = history.now() - history.retention.keepAllMs
+    const body = JSON.stringify({
+      room,
+      versions: page.map((v, i) => ({ ...describe(v), authorsExact: authorsExact(rows[i + 1], keptAllSince) })),
+      next: rows.length > limit ? Buffer.from(String(page[page.length - 1]!.id)).toString('base64url') : null,
+      autoAfterMs: history.quietMs ?? null,
+    })
+    // Polled by every open History panel: a 304 when the page did not change costs no JSON parse
+    // or render on the client, and little on the wire.
+    const etag = `W/"${createHash('sha1').update(body).digest('base64url')}"`
+    const match = etagList(req.headers['if-none-match'])
+    res.setHeader('ETag', etag)
+    res.setHeader('Cache-Control', 'private, no-cache')
+    if (match === '*' || match?.some((t) => t.replace(/^W\//, '') === etag.slice(2))) {
+      res.statusCode = 304
+      res.end()
+      return true
+    }
+    res.statusCode = 200
+    res.setHeader('Content-Type', 'application/json; charset=utf-8')
+    res.end(body)
     return true
   }
   if (id === undefined) {
@@ -106,7 +129,9 @@ export async function versionRoutes(deps: ApiDeps, ctx: VersionRouteContext, req
       if (plan.invalid !== undefined) throw new ApiError(500, 'internal', plan.invalid)
       // The row carries the webhook event `document.restored` (written with it, in its transaction).
       const event: RowEvent = { type: 'document.restored', data: { version: id, before: before.id } }
-      const seq = plan.update ? await submitUpdate(r, plan.update, undefined, deps.writers.get(req), event) : undefined
+      // With the marker that makes editors drop their undo stacks (history/restore-marker.ts).
+      const update = plan.update ? withRestoreMarker(plan.update, { version: id, before: before.id, at: before.at }) : undefined
+      const seq = update ? await submitUpdate(r, update, undefined, deps.writers.get(req), event) : undefined
       return { before, changed: seq !== undefined, etag: plan.etagAfter }
     }),
   )
@@ -149,6 +174,13 @@ function intParam(url: URL, name: string, fallback: number, max: number): number
   if (!Number.isInteger(n) || n < 1 || n > max) throw new ApiError(400, `bad-${name}`, `${name} must be an integer from 1 to ${max}`)
   return n
 }
+
+/**
+ * Whether a version's authors are exactly who changed the document since `older`, the version
+ * listed before it: retention only removes versions older than `keepAllMs`, so when `older` is
+ * younger than that, no version between the two was removed (whose authors would be missing).
+ */
+const authorsExact = (older: VersionMeta | undefined, keptAllSince: number) => older !== undefined && older.at >= keptAllSince
 
 const notFound = (id: number) => new ApiError(404, 'no-such-version', `version ${id} does not exist (or retention removed it)`)
 

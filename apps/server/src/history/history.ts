@@ -164,6 +164,11 @@ export function createHistory(opts: HistoryOptions) {
   }
 
   return {
+    /** the clock versions are stamped with */
+    now,
+    retention: opts.retention,
+    /** automatic versions come this long after a burst of edits ends (undefined: none) */
+    quietMs: auto ? opts.quietMs : undefined,
     /** A commit stored `seq` for `room` with these writers' changes (room/room.ts). */
     edited(room: string, seq: number, writers: readonly Writer[]): void {
       if (closed) return

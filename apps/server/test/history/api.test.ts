@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
 import { startServer, type RunningServer } from '../helpers/server.js'
 import { dropSchema, requirePostgres, uniqueName } from '../helpers/services.js'
 import { SECRET, token } from '../helpers/auth.js'
@@ -64,6 +65,61 @@ describe.each(stores)('versions API on %s', (_label, setup) => {
     expect((await restore(s.url, room, before.id)).status).toBe(200)
     expect(await liveText(s.url, room)).toBe('vandalised\n\nkept paragraph')
   })
+
+  it('the list has an ETag: 304 while it is unchanged, 200 once a version is added or renamed; it says whose authors are exact and when automatic versions come', async () => {
+    const room = 'etag'
+    await putJson(s.url, room, paragraphs('one'))
+    const v1 = (await nameVersion(s.url, room, 'v1')).json<VersionJson>()
+    const first = await request(s.url, roomPath(room, '/versions'))
+    const etag = first.headers.get('etag')!
+    expect(etag).toMatch(/^W\/"[\w-]+"$/)
+    const again = await request(s.url, roomPath(room, '/versions'), { headers: { 'If-None-Match': etag } })
+    expect(again.status).toBe(304)
+    expect(again.text).toBe('')
+    expect((await request(s.url, roomPath(room, '/versions'), { headers: { 'If-None-Match': '"other", ' + etag } })).status).toBe(304)
+    // autoAfterMs: null (HISTORY_QUIET_MS=0 here); the oldest version has nothing to be exact against.
+    expect(first.json()).toMatchObject({ autoAfterMs: null, versions: [{ id: v1.id, authorsExact: false }], next: null })
+
+    await putJson(s.url, room, paragraphs('two'))
+    const v2 = (await nameVersion(s.url, room, 'v2')).json<VersionJson>()
+    const second = await request(s.url, roomPath(room, '/versions'), { headers: { 'If-None-Match': etag } })
+    expect(second.status).toBe(200)
+    const list = second.json<{ versions: Array<VersionJson & { authorsExact: boolean }> }>().versions
+    // v2's predecessor (the version before the PUT) is minutes old: nothing between was thinned.
+    expect(list.find((v) => v.id === v2.id)?.authorsExact).toBe(true)
+    const etag2 = second.headers.get('etag')!
+    expect((await request(s.url, roomPath(room, `/versions/${v1.id}`), { method: 'PATCH', body: JSON.stringify({ name: 'renamed' }), type: 'application/json' })).status).toBe(200)
+    expect((await request(s.url, roomPath(room, '/versions'), { headers: { 'If-None-Match': etag2 } })).status).toBe(200)
+    // The page's last version is exact when an older one exists beyond the page.
+    const page = await request(s.url, roomPath(room, '/versions?limit=1'))
+    expect(page.json()).toMatchObject({ versions: [{ id: v2.id, authorsExact: true }] })
+    expect(page.json<{ next: string | null }>().next).not.toBeNull()
+  })
+
+  it('a restore marks itself in the document (map tandem-history, key restored), so editors drop their undo stacks; the mark stays one key', async () => {
+    const room = 'restore-mark'
+    await putJson(s.url, room, paragraphs('the version'))
+    const v1 = (await nameVersion(s.url, room, 'v1')).json<VersionJson>()
+    await putJson(s.url, room, paragraphs('something else'))
+    const first = (await restore(s.url, room, v1.id)).json<{ before: VersionJson }>()
+    let marks = await restoredMarks(room)
+    expect(marks).toEqual({ restored: { version: v1.id, before: first.before.id, at: Date.parse(first.before.time) } })
+    await putJson(s.url, room, paragraphs('again something else'))
+    const second = (await restore(s.url, room, v1.id)).json<{ before: VersionJson }>()
+    marks = await restoredMarks(room)
+    expect(Object.keys(marks)).toEqual(['restored'])
+    expect(await liveText(s.url, room)).toBe('the version')
+    expect([first.before.id, second.before.id]).toContain((marks.restored as { before: number }).before)
+  })
+
+  async function restoredMarks(room: string): Promise<Record<string, unknown>> {
+    const res = await fetch(s.url + roomPath(room, '/state'))
+    const doc = new Y.Doc()
+    Y.applyUpdate(doc, new Uint8Array(await res.arrayBuffer()))
+    const json = doc.getMap('tandem-history').toJSON()
+    doc.destroy()
+    return json
+  }
 
   it('a version in every format; Markdown and HTML as the content API writes them', async () => {
     const room = 'formats'
