@@ -52,6 +52,15 @@ const OrderedListLinear = OrderedList.extend({ markdownTokenizer: guarded(Ordere
 export const DOCUMENT_FIELD = 'default'
 
 /**
+ * Where a restore marks itself inside the document (the server writes the key in the restore's
+ * update, editors drop their undo stacks when it changes remotely): the map and its key, here so
+ * the two sides cannot drift apart (apps/server/src/history/restore-marker.ts,
+ * apps/editor/src/history/restore-undo.ts).
+ */
+export const HISTORY_MAP = 'tandem-history'
+export const RESTORED_KEY = 'restored'
+
+/**
  * The document's schema as Tiptap extensions: every node and mark the editor offers, configured
  * as the editor uses them. The editor adds its collaboration extensions on top (they add no node
  * or mark); the server builds the same ProseMirror schema from this list (`getSchema`) to read

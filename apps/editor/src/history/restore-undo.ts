@@ -1,6 +1,7 @@
 import type { Editor } from '@tiptap/core'
 import { yUndoPluginKey } from '@tiptap/y-tiptap'
 import type * as Y from 'yjs'
+import { HISTORY_MAP } from '@tandem/schema'
 
 /**
  * After a restore, this editor's undo stack is dropped (and its redo stack).
@@ -13,11 +14,9 @@ import type * as Y from 'yjs'
  * (e2e "after a restore, undo in another tab …"). Everything before a restore is undone by
  * restoring the version taken before it instead.
  *
- * The server marks a restore in the same update (apps/server/src/history/restore-marker.ts: the
- * names below must match): the map `tandem-history` changes in a remote transaction.
+ * The server marks a restore in the same update (apps/server/src/history/restore-marker.ts; the
+ * names are shared from @tandem/schema): the map `tandem-history` changes in a remote transaction.
  */
-const HISTORY_MAP = 'tandem-history'
-
 export function forgetUndoOnRestore(editor: Editor, doc: Y.Doc): () => void {
   const map = doc.getMap(HISTORY_MAP)
   const onChange = (event: Y.YMapEvent<unknown>) => {

@@ -1,4 +1,5 @@
 import * as Y from 'yjs'
+import { HISTORY_MAP, RESTORED_KEY } from '@tandem/schema'
 
 /**
  * A restore says so inside the document: the update it submits also sets
@@ -10,11 +11,9 @@ import * as Y from 'yjs'
  * others and inserts copies of what they held. Undoing an edit from before the restore would then
  * delete text the restore kept or put back a paragraph beside the copy the restore re-inserted:
  * the document would no longer be the restored version, for everyone. Editors clear their undo
- * stack when they see this key change remotely (apps/editor/src/history/restore-undo.ts, which
- * must use the same names). One key, overwritten: the document grows by nothing that stays.
+ * stack when they see this key change remotely (apps/editor/src/history/restore-undo.ts; the
+ * names are shared from @tandem/schema). One key, overwritten: the document grows by nothing that stays.
  */
-const HISTORY_MAP = 'tandem-history'
-const RESTORED_KEY = 'restored'
 
 export interface RestoreMark {
   version: number
