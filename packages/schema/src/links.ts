@@ -1,3 +1,5 @@
+import { isSafeImageSrc } from './images.js'
+
 /**
  * Link targets a document may hold: web, mail and phone links, and relative ones. Anything else
  * (`javascript:`, `data:`, `vbscript:` …) runs or loads something where the document is shown,
@@ -24,12 +26,25 @@ interface JsonNode {
   [key: string]: unknown
 }
 
-/** The document's JSON with links to unsafe targets unlinked (their text stays). */
+/**
+ * The document's JSON with links to unsafe targets unlinked (their text stays), and images of
+ * anything but an upload of this server (images.ts) left out: what the document serves to apps
+ * never points elsewhere, even when a Yjs client wrote it so. A paragraph's or heading's
+ * `textAlign: null` (the default) is left out: JSON reads as it did before alignment existed.
+ */
 export function withoutUnsafeLinks<T extends JsonNode>(json: T): T {
   const marks = json.marks?.filter((m) => m.type !== 'link' || isSafeHref(m.attrs?.href))
   return {
-    ...json,
+    ...withoutDefaultAlignment(json),
     ...(json.marks ? { marks } : {}),
-    ...(json.content ? { content: json.content.map(withoutUnsafeLinks) } : {}),
+    ...(json.content ? { content: json.content.filter((n) => n.type !== 'image' || isSafeImageSrc((n.attrs as { src?: unknown } | undefined)?.src)).map(withoutUnsafeLinks) } : {}),
   }
+}
+
+function withoutDefaultAlignment<T extends JsonNode>(json: T): T {
+  const attrs = json.attrs as Record<string, unknown> | undefined
+  if (!attrs || !('textAlign' in attrs) || attrs.textAlign !== null) return json
+  const { textAlign: _, ...rest } = attrs
+  const { attrs: __, ...node } = json
+  return (Object.keys(rest).length ? { ...node, attrs: rest } : node) as T
 }
