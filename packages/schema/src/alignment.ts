@@ -20,7 +20,7 @@ export const DocumentTextAlign = TextAlign.extend({
       attributes: Object.fromEntries(
         Object.entries(global.attributes).map(([name, spec]) => [
           name,
-          { ...spec, renderHTML: (attrs: Record<string, unknown>) => (isValidAlignment(attrs[name]) && attrs[name] ? { style: `text-align: ${String(attrs[name])}` } : {}) },
+          { ...spec, renderHTML: (attrs: Record<string, unknown>) => (isValidAlignment(attrs[name]) && attrs[name] ? { style: `text-align: ${attrs[name] as string}` } : {}) },
         ]),
       ),
     }))

@@ -78,15 +78,16 @@ export const DocumentImage = Image.extend({
   // `![alt](src)`; another source becomes its alt text (as HTML drops it, Markdown keeps the words).
   parseMarkdown: (token, helpers) => {
     const src = (token as { href?: unknown }).href
-    const alt = String((token as { text?: unknown }).text ?? '').slice(0, MAX_ALT_CHARS)
+    const text = (token as { text?: unknown }).text
+    const alt = (typeof text === 'string' ? text : '').slice(0, MAX_ALT_CHARS)
     if (!isSafeImageSrc(src)) return alt ? helpers.createTextNode(alt) : []
     return helpers.createNode('image', { src, alt })
   },
   renderMarkdown: (node) => {
-    const src = node.attrs?.src
-    if (!isSafeImageSrc(src)) return ''
+    const attrs = (node.attrs ?? {}) as Record<string, unknown>
+    if (!isSafeImageSrc(attrs.src)) return ''
     // Brackets and backslashes in the alt text would end it early.
-    const alt = String(node.attrs?.alt ?? '').replace(/([\\[\]])/g, '\\$1')
-    return `![${alt}](${src})`
+    const alt = (typeof attrs.alt === 'string' ? attrs.alt : '').replace(/([\\[\]])/g, '\\$1')
+    return `![${alt}](${attrs.src})`
   },
 }).configure({ inline: true, allowBase64: false })
