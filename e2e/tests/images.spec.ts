@@ -29,7 +29,7 @@ function png(width: number, height: number, rgb: [number, number, number]): Buff
 }
 
 /** Width in pixels of every image under `root`, once loaded (0 while loading or broken). */
-const loadedWidths = (root: Locator) => root.evaluate((el) => [...el.querySelectorAll('img.tandem-image')].map((img) => (img.complete ? img.naturalWidth : 0)))
+const loadedWidths = (root: Locator) => root.evaluate((el) => [...el.querySelectorAll<HTMLImageElement>('img.tandem-image')].map((img) => (img.complete ? img.naturalWidth : 0)))
 
 /** Picks `file` through the toolbar's Image button under `scope`. */
 async function pick(page: Page, scope: Locator, file: { name: string; mimeType: string; buffer: Buffer }): Promise<void> {

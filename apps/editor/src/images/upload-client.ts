@@ -23,7 +23,7 @@ export class UploadRefused extends Error {
 }
 
 /** `ws(s)://host[/prefix]` (the first, with several) → `http(s)://host[/prefix]`. */
-export function httpBase(url: string | string[]): string {
+function httpBase(url: string | string[]): string {
   const first = Array.isArray(url) ? url[0]! : url
   return first.replace(/^ws(s?):\/\//i, 'http$1://').replace(/\/+$/, '')
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { uploadPath } from '@tandem/schema'
 import type { Access } from '../net/upgrade.js'
-import { ApiError, etagList, readBody, sendJson } from './http.js'
+import { ApiError, etagList, mediaType, readBody, sendJson } from './http.js'
 import { sniffImage } from './image-sniff.js'
 import type { ApiDeps } from './deps.js'
 
@@ -44,6 +44,13 @@ export async function uploadRoutes(deps: ApiDeps, ctx: UploadRouteContext, req: 
 
   if (id === undefined) {
     if (deps.maxRoomUploadBytes === 0) throw new ApiError(403, 'uploads-disabled', 'uploads are turned off on this server (MAX_ROOM_UPLOAD_BYTES=0)')
+    // Only types a page on another site cannot send without a CORS preflight (which this server
+    // never grants): not text/plain, form encodings or multipart, so no cross-site form can upload
+    // with the browser's credentials (a library hook's cookie). What the bytes are is sniffed below.
+    const declared = mediaType(req)
+    if (declared !== 'application/octet-stream' && !declared.startsWith('image/')) {
+      throw new ApiError(415, 'unsupported-media-type', 'Content-Type must be image/* or application/octet-stream (the raw bytes of the image)', { Accept: ACCEPTED })
+    }
     const body = await readBody(req, res, deps.maxUploadBytes, 'MAX_UPLOAD_BYTES')
     const sniffed = sniffImage(body)
     if (!sniffed.ok) {

@@ -97,6 +97,10 @@ describe.each(stores)('uploads on %s', (_label, setup) => {
       ['SVG', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'), 'image/svg+xml', 415, 'svg-not-allowed'],
       ['truncated PNG', png(30, 30).subarray(0, 60), 'image/png', 400, 'invalid-image'],
       ['empty', new Uint8Array(0), 'image/png', 415, 'not-an-image'],
+      // Types a cross-site form can send without a preflight: refused whatever the bytes.
+      ['a PNG as text/plain', png(2, 2), 'text/plain', 415, 'unsupported-media-type'],
+      ['a PNG as a form', png(2, 2), 'multipart/form-data; boundary=x', 415, 'unsupported-media-type'],
+      ['a PNG without a type', png(2, 2), '', 415, 'unsupported-media-type'],
     ]
     for (const [name, body, type, status, error] of cases) {
       const res = await upload(s.url, 'refusals', body, type)
