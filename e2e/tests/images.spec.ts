@@ -50,7 +50,7 @@ async function serverImages(server: TandemServer, room: string): Promise<Array<{
   return found
 }
 
-test('images: picked and pasted images upload and show in both tabs; alt text and width sync; a file that is not an image is refused with a message', async ({ openEditor, room, server }) => {
+test('images: picked, pasted and dropped images upload and show in both tabs; alt text and width sync; a file that is not an image is refused with a message', async ({ openEditor, room, server }) => {
   test.slow()
   const a = await openEditor({ room, name: 'Ada' })
   const b = await openEditor({ room, name: 'Brian' })
@@ -73,6 +73,16 @@ test('images: picked and pasted images upload and show in both tabs; alt text an
   }, blue)
   await expect.poll(() => loadedWidths(pmB)).toEqual([40, 30])
 
+  // A drop of an image file from the desktop, on the text after the images.
+  const green = [...png(16, 16, [30, 160, 60])]
+  await pmA.evaluate((el, bytes) => {
+    const dt = new DataTransfer()
+    dt.items.add(new File([new Uint8Array(bytes)], 'green.png', { type: 'image/png' }))
+    const r = el.querySelector('p')!.getBoundingClientRect()
+    el.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, clientX: r.right - 2, clientY: r.top + r.height / 2, bubbles: true, cancelable: true }))
+  }, green)
+  await expect.poll(() => loadedWidths(pmB)).toEqual([40, 30, 16])
+
   // Alt text: select the image, type it in the box, Enter.
   await pmA.locator('img.tandem-image').first().click()
   const box = a.getByTestId('image-popover')
@@ -92,7 +102,7 @@ test('images: picked and pasted images upload and show in both tabs; alt text an
 
   // The document holds the path of the upload, never a token; the content API keeps both images.
   const images = await serverImages(server, room)
-  expect(images.map((i) => [i.alt, i.width])).toEqual([['A red rectangle', 50], ['', null]])
+  expect(images.map((i) => [i.alt, i.width])).toEqual([['A red rectangle', 50], ['', null], ['', null]])
   for (const i of images) expect(i.src).toMatch(/^\/api\/rooms\/[^/]+\/uploads\/[0-9a-f]{64}$/)
 
   // Not an image, although named and typed as one: the server refuses it, the editor says so.
@@ -101,7 +111,7 @@ test('images: picked and pasted images upload and show in both tabs; alt text an
   await expect(a.getByTestId('image-notice')).toContainText('not an image')
   await expect(a.getByRole('alert').filter({ hasText: 'not an image' })).toBeVisible()
   await expect(a.locator('.tandem-image-uploading')).toHaveCount(0)
-  expect(await loadedWidths(pmB)).toEqual([40, 30])
+  expect(await loadedWidths(pmB)).toEqual([40, 30, 16])
 })
 
 test('images on a phone (375 px): an image wider than the screen fits the column', async ({ browser, server, room }) => {
