@@ -1,6 +1,7 @@
+import { createHmac } from 'node:crypto'
 import { crc32, deflateSync } from 'node:zlib'
 import type { Locator, Page } from '@playwright/test'
-import { test, expect, editor, type TandemServer } from '../fixtures.js'
+import { test, expect, editor, TandemServer } from '../fixtures.js'
 
 /**
  * Images: picked with the toolbar's Image button, pasted or refused, uploaded to the server
@@ -139,4 +140,42 @@ test('/embed.html: an image picked in mountEditor shows in <collab-editor>', asy
   await expect.poll(() => loadedWidths(embed.locator('collab-editor .ProseMirror'))).toEqual([24])
   await expect.poll(() => loadedWidths(embed.locator('#left .ProseMirror'))).toEqual([24])
   await context.close()
+})
+
+test('with AUTH_SECRET: a read-only viewer sees an image the writer added (the editor adds its token when it shows it); the document holds no token', async ({ browser, room }) => {
+  const SECRET = 'e2e-images-secret-0123456789abcdef-0123456789'
+  const jwt = (claims: Record<string, unknown>) => {
+    const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
+    const body = `${enc({ alg: 'HS256', typ: 'JWT' })}.${enc({ exp: Math.floor(Date.now() / 1000) + 3600, ...claims })}`
+    return `${body}.${createHmac('sha256', SECRET).update(body).digest('base64url')}`
+  }
+  const server = new TandemServer({ AUTH_SECRET: SECRET })
+  await server.start()
+  const contexts = [await browser.newContext(), await browser.newContext()]
+  try {
+    const open = async (i: number, name: string, access: 'read' | 'write') => {
+      const page = await contexts[i]!.newPage()
+      await page.goto(`${server.url}/?${new URLSearchParams({ room, name, token: jwt({ room, access }) })}`)
+      await expect(page.locator('.tandem-badge').first()).toHaveAttribute('data-status', 'live')
+      return page
+    }
+    const writer = await open(0, 'Writer', 'write')
+    const viewer = await open(1, 'Viewer', 'read')
+    await editor(writer).click()
+    await pick(writer, writer.locator('.tandem-toolbar'), { name: 'red.png', mimeType: 'image/png', buffer: png(12, 34, [200, 0, 0]) })
+    await expect.poll(() => loadedWidths(editor(viewer))).toEqual([12])
+    const src = await editor(viewer).locator('img.tandem-image').getAttribute('src')
+    expect(new URL(src!).searchParams.get('token')).toBeTruthy()
+    // The path alone is refused: the token is what lets the image load.
+    expect((await fetch(src!.split('?')[0]!)).status).toBe(401)
+    const content = await fetch(`${server.url}/api/rooms/${room}/content`, { headers: { Authorization: `Bearer ${jwt({ room, access: 'read' })}` } })
+    const text = await content.text()
+    expect(text).toMatch(/"src":"\/api\/rooms\/[^"]+\/uploads\/[0-9a-f]{64}"/)
+    expect(text).not.toContain('token')
+    // A viewer's toolbar has no Image button.
+    await expect(viewer.getByRole('button', { name: 'Insert image' })).toHaveCount(0)
+  } finally {
+    for (const c of contexts) await c.close()
+    await server.dispose()
+  }
 })
