@@ -93,7 +93,8 @@ export function createImagePopover(editor: Editor, root: HTMLElement): { destroy
     // Replacing a leaf node's attributes maps a selection of it to a caret: select it again, so the box stays.
     chain.setNodeSelection(at).updateAttributes('image', attrs).setNodeSelection(at).run()
   }
-  const setWidth = (w: number | null) => update({ width: w }, !box.contains(doc.activeElement) || doc.activeElement === null)
+  // A click keeps the editor's focus (onMouseDown); a key press on a button keeps focus on it.
+  const setWidth = (w: number | null) => update({ width: w }, !box.contains(doc.activeElement))
   const onSubmit = (ev: SubmitEvent) => {
     ev.preventDefault()
     update({ alt: input.value.trim().slice(0, MAX_ALT_CHARS) }, true)

@@ -9,9 +9,10 @@ import { gif, jpeg, noisyPng, png, webp } from './images.js'
 
 /**
  * POST / GET /api/rooms/<room>/uploads on both stores (a real SQLite file in a temp dir, the real
- * PostgreSQL with a schema of the test's own), against a real server on PORT=0, with hostile
- * bodies: too large (declared and streamed), not an image under an image's name, SVG, truncated,
- * past the room's quota; and the serving headers.
+ * PostgreSQL with a schema of the test's own) and the memory store (same rules), against a real
+ * server on PORT=0, with hostile bodies: too large (declared and streamed), not an image under an
+ * image's name, SVG, truncated, past the room's quota, a type a cross-site form could send; and
+ * the serving headers.
  */
 
 const MAX_UPLOAD = 64 * 1024
@@ -19,6 +20,7 @@ const QUOTA = 160 * 1024
 
 const stores: Array<[string, () => Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }>]> = [
   ['SQLite', async () => ({ env: {}, cleanup: async () => {} })],
+  ['memory (STORE=memory)', async () => ({ env: { STORE: 'memory' }, cleanup: async () => {} })],
   [
     'PostgreSQL',
     async () => {
@@ -218,5 +220,19 @@ describe('uploads with AUTH_SECRET', () => {
     expect((await fetch(s.url + url, { headers: { authorization: `Bearer ${read}` } })).status).toBe(200)
     // A conditional GET is authorized too: a 304 tells whether the room holds the file.
     expect((await fetch(s.url + url, { headers: { 'if-none-match': `"${url.slice(-64)}"` } })).status).toBe(401)
+  })
+})
+
+describe('uploads turned off (MAX_ROOM_UPLOAD_BYTES=0)', () => {
+  let s: RunningServer
+  beforeAll(async () => {
+    s = await startServer({ MAX_ROOM_UPLOAD_BYTES: '0' })
+  })
+  afterAll(() => s?.close())
+
+  it('every upload is 403 uploads-disabled, before its body is read', async () => {
+    const res = await upload(s.url, 'off', png(2, 2))
+    expect(res.status).toBe(403)
+    expect(res.json()).toMatchObject({ error: 'uploads-disabled' })
   })
 })
