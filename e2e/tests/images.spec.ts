@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto'
 import { crc32, deflateSync } from 'node:zlib'
+import AxeBuilder from '@axe-core/playwright'
 import type { Locator, Page } from '@playwright/test'
 import { test, expect, editor, TandemServer } from '../fixtures.js'
 
@@ -115,7 +116,7 @@ test('images: picked, pasted and dropped images upload and show in both tabs; al
   expect(await loadedWidths(pmB)).toEqual([40, 30, 16])
 })
 
-test('images on a phone (375 px): an image wider than the screen fits the column', async ({ browser, server, room }) => {
+test('images on a phone (375 px): an image wider than the screen fits the column; the image box and a refusal fit too, light and dark, with no serious axe findings', async ({ browser, server, room }) => {
   const context = await browser.newContext({ viewport: { width: 375, height: 700 } })
   const page = await context.newPage()
   await page.goto(`${server.url}/?room=${room}&name=Phone`)
@@ -126,6 +127,23 @@ test('images on a phone (375 px): an image wider than the screen fits the column
   const { img, column } = await editor(page).evaluate((el) => ({ img: el.querySelector('img.tandem-image')!.getBoundingClientRect().width, column: el.querySelector('p')!.getBoundingClientRect().width }))
   expect(img).toBeLessThanOrEqual(column + 0.5)
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375)
+
+  // The image box and a refusal notice, light and dark: fit the screen, no serious axe findings.
+  await editor(page).locator('img.tandem-image').click()
+  const box = page.getByTestId('image-popover')
+  await expect(box).toBeVisible()
+  await pick(page, page.locator('.tandem-toolbar'), { name: 'x.png', mimeType: 'image/png', buffer: Buffer.from('not a picture') })
+  await expect(page.getByTestId('image-notice')).toBeVisible()
+  await editor(page).locator('img.tandem-image').click()
+  await expect(box).toBeVisible()
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme })
+    const { violations } = await new AxeBuilder({ page }).include('.tandem').analyze()
+    const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
+    expect(serious, colorScheme).toEqual([])
+    const right = await box.evaluate((el) => el.getBoundingClientRect().right)
+    expect(right).toBeLessThanOrEqual(375)
+  }
   await context.close()
 })
 

@@ -41,7 +41,7 @@ export function createImagePopover(editor: Editor, root: HTMLElement): { destroy
     b.type = 'button'
     b.className = 'tandem-link-button'
     b.textContent = w === null ? 'Auto' : `${w}%`
-    b.setAttribute('aria-label', w === null ? 'Width: its own size' : `Width: ${w}% of the column`)
+    b.setAttribute('aria-label', w === null ? 'Width: Auto (its own size, at most the column)' : `Width: ${w}% of the column`)
     b.setAttribute('aria-pressed', 'false')
     b.dataset.width = w === null ? 'auto' : String(w)
     b.addEventListener('click', () => setWidth(w))
