@@ -8,6 +8,8 @@ import type * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
 import { whiteReadsOn, type EditorUser } from './identity.js'
 import { MarkdownPaste } from './markdown.js'
+import { editableImage } from './images/image-extension.js'
+import type { ImageHooks } from './images/uploads-plugin.js'
 
 // The schema (nodes, marks, their configuration) lives in @tandem/schema, shared with the
 // server's content API; this file adds what only a live editor needs.
@@ -26,6 +28,8 @@ export interface CollabExtensionOptions {
   awareness: Awareness
   user: EditorUser
   handlers: EditorHandlers
+  /** uploads (paste, drop) and how images show (images/) */
+  images: ImageHooks
 }
 
 /** The editor's own shortcuts. (Built per editor: Tiptap copies options, so handlers go by closure.) */
@@ -70,9 +74,9 @@ function renderCaret(user: { name?: string; color?: string }): HTMLElement {
   return caret
 }
 
-export function collabExtensions({ doc, awareness, user, handlers }: CollabExtensionOptions): AnyExtension[] {
+export function collabExtensions({ doc, awareness, user, handlers, images }: CollabExtensionOptions): AnyExtension[] {
   return [
-    ...documentExtensions(),
+    ...documentExtensions().map((e) => (e.name === 'image' ? editableImage(e, images) : e)),
     shortcuts(handlers),
     RemoteNoAutolink,
     MarkdownPaste,

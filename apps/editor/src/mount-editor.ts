@@ -16,6 +16,9 @@ import { openLocalCopy } from './local-copy.js'
 import { injectStyles } from './styles.js'
 import { mountHistoryPanel } from './history/panel.js'
 import { forgetUndoOnRestore } from './history/restore-undo.js'
+import { createUploadClient } from './images/upload-client.js'
+import { mountImages } from './images/mount-images.js'
+import type { ImageHooks } from './images/uploads-plugin.js'
 
 export interface MountEditorOptions {
   /** WebSocket base URL of the Tandem server, e.g. `wss://docs.example.com` (several = failover). */
@@ -170,10 +173,12 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
 
   // The shortcuts' targets exist only once the editor does: filled in below.
   const handlers: EditorHandlers = { editLink: () => false, focusToolbar: () => false }
+  // Images go to (and come from) the server's upload endpoint; the notice is wired in below.
+  const imageHooks: ImageHooks = { client: createUploadClient(options.url, options.room, options.token), refused: () => {} }
   const editor = new Editor({
     element: surface,
     editable: options.editable !== false && !readOnly,
-    extensions: collabExtensions({ doc, awareness, user, handlers }),
+    extensions: collabExtensions({ doc, awareness, user, handlers, images: imageHooks }),
     editorProps: {
       // Read-only stays focusable (Tiptap drops tabindex when not editable): the caret plugin
       // shares a selection only while the view has focus, and viewers' carets must still show.
@@ -196,12 +201,15 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
   const linkPopover = createLinkPopover(editor, root)
   cleanups.push(() => linkPopover.destroy())
   handlers.editLink = () => linkPopover.edit()
+  const images = mountImages(editor, root, imageHooks)
+  cleanups.push(() => images.destroy())
 
   if (options.toolbar !== false) {
     const bar = createToolbar(
       editor,
       {
         editLink: () => linkPopover.edit(),
+        pickImage: () => images.pick(),
         downloadMarkdown: () => downloadMarkdown(editor, exportTitle()),
         downloadHtml: () => downloadHtml(editor, exportTitle()),
         print: () => ownerDocument.defaultView?.print(),

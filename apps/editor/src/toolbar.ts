@@ -25,6 +25,8 @@ interface ToolbarGroup {
 /** What the toolbar does beyond editor commands: the link box, export, print. */
 interface ToolbarActions {
   editLink(): boolean
+  /** the file picker: the chosen images are uploaded and inserted (images/mount-images.ts) */
+  pickImage(): void
   downloadMarkdown(): void
   downloadHtml(): void
   print(): void
@@ -48,6 +50,9 @@ const hasSteps = (e: Editor, stack: 'undoStack' | 'redoStack'): boolean => {
   const undoManager = (yUndoPluginKey.getState(e.state) as { undoManager?: { undoStack: unknown[]; redoStack: unknown[] } } | undefined)?.undoManager
   return undoManager ? undoManager[stack].length > 0 : stack === 'undoStack' ? e.can().undo() : e.can().redo()
 }
+
+/** The alignment of the block holding the caret (a paragraph or heading). */
+const isAligned = (e: Editor, align: 'center' | 'right') => e.isActive('paragraph', { textAlign: align }) || e.isActive('heading', { textAlign: align })
 
 const GROUPS: ToolbarGroup[] = [
   {
@@ -82,6 +87,16 @@ const GROUPS: ToolbarGroup[] = [
       { id: 'codeBlock', label: 'Code block', icon: 'M8 8l-4 4 4 4M16 8l4 4-4 4M13.5 6l-3 12', keys: 'Mod-Alt-C', run: (e) => chain(e).toggleCodeBlock().run(), active: (e) => e.isActive('codeBlock') },
       { id: 'horizontalRule', label: 'Divider', icon: 'M3 12h18M8 7h8M8 17h8', keys: '', run: (e) => chain(e).setHorizontalRule().run() },
       { id: 'table', label: 'Insert table', icon: 'M4 5h16v14H4zM4 10h16M4 15h16M10 5v14', keys: '', run: (e) => chain(e).insertTable({ rows: 3, cols: 3, withHeaderRow: true }).run() },
+      { id: 'image', label: 'Insert image', icon: 'M4 5h16v14H4zM4 16l5-5 4 4 2-2 5 5M15.5 9.5h.01', keys: '', run: (_e, a) => a.pickImage() },
+    ],
+  },
+  {
+    id: 'align',
+    label: 'Alignment',
+    items: [
+      { id: 'alignLeft', label: 'Align left', icon: 'M4 6h16M4 10h10M4 14h16M4 18h10', keys: 'Mod-Shift-L', run: (e) => chain(e).unsetTextAlign().run(), active: (e) => !isAligned(e, 'center') && !isAligned(e, 'right') },
+      { id: 'alignCenter', label: 'Align center', icon: 'M4 6h16M7 10h10M4 14h16M7 18h10', keys: 'Mod-Shift-E', run: (e) => chain(e).setTextAlign('center').run(), active: (e) => isAligned(e, 'center') },
+      { id: 'alignRight', label: 'Align right', icon: 'M4 6h16M10 10h10M4 14h16M10 18h10', keys: 'Mod-Shift-R', run: (e) => chain(e).setTextAlign('right').run(), active: (e) => isAligned(e, 'right') },
     ],
   },
   {

@@ -26,6 +26,10 @@ export interface Config {
   logLevel: string
   /** ws maxPayload: larger frames close the socket with 1009 */
   maxPayloadBytes: number
+  /** MAX_UPLOAD_BYTES: the largest image upload (api/uploads.ts); larger is 413 */
+  maxUploadBytes: number
+  /** MAX_ROOM_UPLOAD_BYTES: all uploads of one room together; past it an upload is 507 */
+  maxRoomUploadBytes: number
   /** WS_COMPRESSION: negotiate permessage-deflate with clients that offer it (net/compression.ts) */
   wsCompression: boolean
   /** WS_COMPRESSION_THRESHOLD: messages shorter than this many bytes are sent uncompressed */
@@ -315,6 +319,11 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
     throw new ConfigError('RATE_LIMIT_BYTE_BURST', `must be at least MAX_PAYLOAD_BYTES (${maxPayloadBytes}), or no frame of that size could ever pass`)
   }
   const trustProxy = int(env, 'TRUST_PROXY', 0, 0, 10)
+  const maxUploadBytes = int(env, 'MAX_UPLOAD_BYTES', 5 * 1024 * 1024, 1024, 256 * 1024 * 1024)
+  const maxRoomUploadBytes = int(env, 'MAX_ROOM_UPLOAD_BYTES', 100 * 1024 * 1024, 0, 2 ** 40)
+  if (maxRoomUploadBytes > 0 && maxRoomUploadBytes < maxUploadBytes) {
+    throw new ConfigError('MAX_ROOM_UPLOAD_BYTES', `must be 0 (no uploads) or at least MAX_UPLOAD_BYTES (${maxUploadBytes})`)
+  }
   const webhooks = webhookConfig(env, store)
   return Object.freeze({
     port,
@@ -328,6 +337,8 @@ export function loadConfig(env: Env = process.env, defaults: { editorDir: string
     allowedOrigins: allowedOrigins && Object.freeze(allowedOrigins),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     maxPayloadBytes,
+    maxUploadBytes,
+    maxRoomUploadBytes,
     wsCompression: oneOf(env, 'WS_COMPRESSION', ['off', 'on'] as const, 'off') === 'on',
     wsCompressionThreshold: int(env, 'WS_COMPRESSION_THRESHOLD', 1024, 0, 1024 * 1024 * 1024),
     maxBufferedBytes: int(env, 'MAX_BUFFERED_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

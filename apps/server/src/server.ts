@@ -151,6 +151,8 @@ export function createTandemServer(deps: ServerDeps) {
     log,
     authorizeHttp: countedAuthorizeHttp,
     maxPayloadBytes: config.maxPayloadBytes,
+    maxUploadBytes: config.maxUploadBytes,
+    maxRoomUploadBytes: config.maxRoomUploadBytes,
     maxNestingDepth: config.maxNestingDepth,
     history,
   })

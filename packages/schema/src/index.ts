@@ -5,8 +5,13 @@ import { ORDERED_LIST_MARKER_PATTERN, OrderedList, TaskItem, TaskList } from '@t
 import { Table, TableCell, TableHeader, TableRow } from '@tiptap/extension-table'
 import Highlight from '@tiptap/extension-highlight'
 import { isSafeHref, withoutUnsafeLinks } from './links.js'
+import { DocumentImage } from './images.js'
+import { DocumentTextAlign } from './alignment.js'
 
 export { isSafeHref, withoutUnsafeLinks }
+export { IMAGE_WIDTHS, MAX_ALT_CHARS, isSafeImageSrc, isValidImageWidth, uploadPath } from './images.js'
+export { ALIGNMENTS } from './alignment.js'
+export { checkNode } from './checks.js'
 
 /*
  * Markdown parsing, kept linear. @tiptap/markdown asks every block tokenizer at every block of
@@ -100,5 +105,9 @@ export function documentExtensions(): AnyExtension[] {
     TableCell,
     // One colour (`<mark>`, Markdown `==text==`).
     Highlight,
+    // Uploaded images, inline, with alt text and a width (images.ts).
+    DocumentImage,
+    // Left / center / right on paragraphs and headings (alignment.ts).
+    DocumentTextAlign,
   ]
 }

@@ -17,6 +17,10 @@ export interface ApiDeps {
   authorizeHttp: HttpAuthorizer
   /** MAX_PAYLOAD_BYTES: the largest body, as the largest frame */
   maxPayloadBytes: number
+  /** MAX_UPLOAD_BYTES: the largest image upload */
+  maxUploadBytes: number
+  /** MAX_ROOM_UPLOAD_BYTES: a room's uploads together (0: uploads off) */
+  maxRoomUploadBytes: number
   maxNestingDepth: number
   locks: RoomLocks
   /** the content conversions, off the event loop */

@@ -37,11 +37,11 @@ export function sendError(res: ServerResponse, err: ApiError): void {
  * far), without buffering the rest; the connection is then closed, since the unread remainder
  * would otherwise be taken for the next request.
  */
-export async function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer> {
+export async function readBody(req: IncomingMessage, res: ServerResponse, limit: number, setting = 'MAX_PAYLOAD_BYTES'): Promise<Buffer> {
   const tooLarge = () => {
     res.setHeader('Connection', 'close')
     req.pause()
-    return new ApiError(413, 'too-large', `the body is larger than ${limit} bytes (MAX_PAYLOAD_BYTES)`)
+    return new ApiError(413, 'too-large', `the body is larger than ${limit} bytes (${setting})`)
   }
   const declared = Number(req.headers['content-length'] ?? NaN)
   if (declared > limit) throw tooLarge()

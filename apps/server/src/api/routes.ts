@@ -9,6 +9,7 @@ import { deleteRoom, listRooms, postUpdate } from './rooms.js'
 import { createRoomLocks, refusal } from './writes.js'
 import type { ApiDeps } from './deps.js'
 import { versionRoutes } from './versions.js'
+import { uploadRoutes } from './uploads.js'
 
 /**
  * The HTTP API beyond /state (README "API"):
@@ -20,6 +21,7 @@ import { versionRoutes } from './versions.js'
  *   POST   /api/rooms/<room>/content           append to it
  *   POST   /api/rooms/<room>/updates           a Yjs update
  *   …      /api/rooms/<room>/versions…         version history (versions.ts)
+ *   …      /api/rooms/<room>/uploads…          images of the document (uploads.ts)
  *
  * Same token and Origin rules as the WebSocket upgrade; writes need `access: "write"`. Errors
  * are JSON `{ error, message }`.
@@ -54,6 +56,7 @@ export function createApiRoutes(deps: Omit<ApiDeps, 'locks' | 'converter' | 'wri
       return true
     }
     if (await versionRoutes(api, { authorize, roomName }, req, res, url)) return true
+    if (await uploadRoutes(api, { authorize, roomName }, req, res, url)) return true
     const m = ROOM_PATH.exec(path)
     if (!m) return false
     const room = roomName(m[1]!)
@@ -136,6 +139,7 @@ export function routeLabel(path: string): string {
   if (path === '/api/revocations') return 'revocations'
   if (path.startsWith('/api/')) {
     if (/^\/api\/rooms\/[^/]+\/versions(?:\/|$)/.test(path)) return 'versions'
+    if (/^\/api\/rooms\/[^/]+\/uploads(?:\/|$)/.test(path)) return 'uploads'
     const m = /^\/api\/rooms\/[^/]+(?:\/(content|updates|state))?$/.exec(path)
     return m ? (m[1] ?? 'room') : 'api-other'
   }

@@ -1,4 +1,5 @@
 import type { DocStore, RoomInfo, StoredRow } from './types.js'
+import { createMemoryUploads } from './uploads.js'
 
 /**
  * Non-durable store (STORE=memory): for benchmarks that price durability and for tests.
@@ -10,6 +11,7 @@ export function createMemoryStore(): DocStore {
   /** first and latest append per room (ms), for listRooms */
   const times = new Map<string, { createdAt: number; updatedAt: number }>()
   let seq = 0
+  const uploads = createMemoryUploads()
   const lastSeq = (room: string): number => {
     const log = logs.get(room)
     return Math.max(log?.length ? log[log.length - 1]!.seq : 0, snapshots.get(room)?.seq ?? 0)
@@ -49,7 +51,9 @@ export function createMemoryStore(): DocStore {
         return { room, bytes, createdAt: t?.createdAt, updatedAt: t?.updatedAt }
       })
     },
+    uploads,
     deleteRoom: async (room) => {
+      uploads.deleteRoom(room)
       logs.delete(room)
       snapshots.delete(room)
       times.delete(room)

@@ -56,7 +56,7 @@ export function roomQueries(s: string) {
          SET created_at = LEAST(sn.created_at, r.first), updated_at = GREATEST(sn.updated_at, r.last)
         FROM (SELECT min(at) AS first, max(at) AS last FROM ${s}.updates WHERE room = $1 AND seq <= $2) r
        WHERE sn.room = $1`,
-    deletes: ['updates', 'snapshots', 'quarantine', 'versions'].map((t) => `DELETE FROM ${s}.${t} WHERE room = $1`),
+    deletes: ['updates', 'snapshots', 'quarantine', 'versions', 'uploads'].map((t) => `DELETE FROM ${s}.${t} WHERE room = $1`),
     toInfos: (rows: ListRow[]): RoomInfo[] =>
       rows.map((r) => ({
         room: r.room,

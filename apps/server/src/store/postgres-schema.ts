@@ -3,6 +3,7 @@ import { ROOM_TIMES_MIGRATION } from './postgres-rooms.js'
 import { VERSIONS_MIGRATION } from './postgres-versions.js'
 import { transaction } from './postgres-pool.js'
 import { WEBHOOK_OUTBOX_MIGRATION } from './postgres-outbox.js'
+import { UPLOADS_MIGRATION } from './postgres-uploads.js'
 
 /**
  * The PostgreSQL store's schema (postgres.ts): its migrations, applied in order on start under a
@@ -37,6 +38,8 @@ const MIGRATIONS: readonly ((s: string) => string)[] = [
   WEBHOOK_OUTBOX_MIGRATION,
   // 4: version history (postgres-versions.ts)
   VERSIONS_MIGRATION,
+  // 5: uploaded images (postgres-uploads.ts)
+  UPLOADS_MIGRATION,
 ]
 
 /** The version a schema is at once migrated: one per migration. */

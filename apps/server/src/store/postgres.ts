@@ -10,6 +10,7 @@ import { hash32, migrate } from './postgres-schema.js'
 import { createPostgresOutbox } from './postgres-outbox.js'
 import type { OutboxOptions, WebhookOutbox } from './outbox.js'
 import { createPostgresVersions } from './postgres-versions.js'
+import { createPostgresUploads } from './postgres-uploads.js'
 
 /**
  * Shared store (DATABASE_URL): PostgreSQL via node-postgres, same semantics as the SQLite store,
@@ -297,6 +298,8 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
     },
 
     versions: createPostgresVersions({ pool, s, tx, lockRoom: (c, room) => lockRooms(c, [room]) }),
+
+    uploads: createPostgresUploads({ pool, s, tx, lockRoom: (c, room) => lockRooms(c, [room]) }),
 
     quarantine: async (room, seqs, reason) => {
       if (seqs.length === 0) return

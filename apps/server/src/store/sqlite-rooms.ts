@@ -45,7 +45,7 @@ export function prepareRoomQueries(db: Database.Database) {
                           updated_at = coalesce(max(updated_at, @last), updated_at, @last)
       WHERE room = @room`,
   )
-  const deletes = ['updates', 'snapshots', 'quarantine', 'versions'].map((t) => db.prepare<[string]>(`DELETE FROM ${t} WHERE room = ?`))
+  const deletes = ['updates', 'snapshots', 'quarantine', 'versions', 'uploads'].map((t) => db.prepare<[string]>(`DELETE FROM ${t} WHERE room = ?`))
   const deleteTx = db.transaction((room: string) => {
     for (const d of deletes) d.run(room)
   })

@@ -1,10 +1,11 @@
 import type Database from 'better-sqlite3'
 import { VERSIONS_TABLE } from './sqlite-versions.js'
+import { UPLOADS_TABLE } from './sqlite-uploads.js'
 
 /**
  * The SQLite store's tables, and the migrations so far. `PRAGMA user_version` says which
  * layout a file has: 0 = created before versioning (or brand new), 2 = the (room, seq) log, 3 =
- * times, 4 = this one.
+ * times, 4 = the webhook outbox, 5 = versions, 6 = this one.
  *
  * Version 2 keys the update log by (room, seq) in a WITHOUT ROWID table, with seqs assigned by
  * the store: a commit then writes one b-tree leaf instead of a table leaf, an index leaf and
@@ -24,11 +25,12 @@ import { VERSIONS_TABLE } from './sqlite-versions.js'
  * commits), numbers in docs/architecture.md "Webhooks".
  * Version 5 adds the versions table (version history, store/sqlite-versions.ts): created if
  * missing, so a file of version 3 or 4 gains it on open; nothing else changes.
+ * Version 6 adds the uploads table (uploaded images, store/sqlite-uploads.ts), the same way.
  *
  * health_probe came later without a version bump: it holds no document data, is created if
  * missing on every open, and a server that does not know it ignores it.
  */
-export const SCHEMA_VERSION = 5
+export const SCHEMA_VERSION = 6
 
 const TABLES = `
   CREATE TABLE IF NOT EXISTS updates (
@@ -115,6 +117,7 @@ export function openSchema(db: Database.Database): number {
       db.exec(TABLES)
     }
     db.exec(VERSIONS_TABLE)
+    db.exec(UPLOADS_TABLE)
     // Version 3's columns, on tables an older version created (CREATE IF NOT EXISTS kept them).
     addColumn(db, 'updates', 'at', 'INTEGER')
     addColumn(db, 'snapshots', 'created_at', 'INTEGER')

@@ -7,6 +7,7 @@ import { highestSeq, openSchema } from './sqlite-schema.js'
 import { createSqliteOutbox } from './sqlite-outbox.js'
 import type { OutboxOptions, WebhookOutbox } from './outbox.js'
 import { createSqliteVersions } from './sqlite-versions.js'
+import { createSqliteUploads } from './sqlite-uploads.js'
 import { createWriteHealth } from '../health/write-health.js'
 import { StoreReason, describeError, type ComponentHealth } from '../health/model.js'
 
@@ -212,6 +213,7 @@ export function createSqliteStore(opts: {
     listRooms: async (query) => rooms.list(query),
     deleteRoom: async (room) => deleteTx.immediate(room),
     versions: createSqliteVersions(db, written),
+    uploads: createSqliteUploads(db, written),
     compact: async (room, snapshot, throughSeq) => {
       written(snapshot.byteLength, () => compactTx(room, snapshot, throughSeq))
     },

@@ -1,5 +1,6 @@
 import type { RowEvent, WebhookOutbox } from './outbox.js'
 import type { VersionStore } from './versions.js'
+import type { UploadStore } from './uploads.js'
 
 /**
  * DocStore: where every accepted update lives before any peer sees it.
@@ -89,7 +90,7 @@ export interface DocStore {
    */
   listRooms(query: ListRoomsQuery): Promise<RoomInfo[]>
   /**
-   * Removes everything stored for the room (log, snapshot, quarantined rows) in one transaction,
+   * Removes everything stored for the room (log, snapshot, quarantined rows, versions, uploads) in one transaction,
    * under the room's write lock; a later load finds it empty.
    */
   deleteRoom(room: string): Promise<void>
@@ -104,6 +105,8 @@ export interface DocStore {
   readonly outbox?: WebhookOutbox | undefined
   /** OPTIONAL: version history (store/versions.ts); without it the versions API answers 501. */
   readonly versions?: VersionStore
+  /** OPTIONAL: uploaded images (store/uploads.ts); without it the uploads API answers 501. */
+  readonly uploads?: UploadStore
   /** Cheap liveness probe for /healthz. */
   health(): Promise<{ ok: boolean; detail?: string }>
   close(): Promise<void>

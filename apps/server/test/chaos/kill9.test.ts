@@ -196,11 +196,11 @@ describe('chaos: kill -9 mid-operation', () => {
     const before = await withPg((c) => c.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".updates`))
 
     // Back to version 1's layout (migration 1's tables, without what migrations 2 and later add:
-    // the listing's times, the webhook outbox, the versions table).
+    // the listing's times, the webhook outbox, the versions table, the uploads table).
     const q = `"${schema}"`
     await withPg((c) =>
       c.query(`ALTER TABLE ${q}.updates DROP COLUMN at; ALTER TABLE ${q}.snapshots DROP COLUMN created_at, DROP COLUMN updated_at;
-               DROP TABLE ${q}.webhook_changes, ${q}.webhook_outbox, ${q}.versions;
+               DROP TABLE ${q}.webhook_changes, ${q}.webhook_outbox, ${q}.versions, ${q}.uploads;
                DELETE FROM ${q}.schema_version WHERE version > 1`),
     )
     const locker = new pg.Client({ connectionString: pgUrl })

@@ -96,12 +96,17 @@ export const everything: JSONContent = {
       ],
     },
     p(t('Special characters: *not emphasis*, <not html>, & # [x]')),
+    p(t('A picture: '), { type: 'image', attrs: { src: `/api/rooms/pictures/uploads/${'ab'.repeat(32)}`, alt: 'a [red] square' } }),
   ],
 }
 
-/** `everything` with the attributes only HTML carries. */
+/** `everything` with the attributes only HTML carries (a link's target…, an image's width, alignment). */
 export const everythingHtml = JSON.parse(
-  JSON.stringify(everything).replace('"title":"Example"', '"title":"Example","target":"_self","rel":"noopener","class":"external"'),
+  JSON.stringify(everything)
+    .replace('"title":"Example"', '"title":"Example","target":"_self","rel":"noopener","class":"external"')
+    .replace('"alt":"a [red] square"', '"alt":"a [red] square","width":50')
+    .replace('{"type":"heading","attrs":{"level":3}', '{"type":"heading","attrs":{"level":3,"textAlign":"center"}')
+    .replace('{"type":"paragraph","content":[{"type":"text","text":"A picture: "}', '{"type":"paragraph","attrs":{"textAlign":"right"},"content":[{"type":"text","text":"A picture: "}'),
 ) as JSONContent
 
 /** The node and mark types a document uses. */
