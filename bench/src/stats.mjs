@@ -17,3 +17,9 @@ export function median (xs) {
   const m = v.length >> 1
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2
 }
+
+/** The q-quantile (0..1, nearest rank) of the finite numbers in `xs`, NaN if none. @param {Array<number | null | undefined>} xs @param {number} q */
+export function quantile (xs, q) {
+  const v = /** @type {number[]} */ (xs.filter((x) => typeof x === 'number' && Number.isFinite(x))).sort((a, b) => a - b)
+  return quantileSorted(v, q)
+}

@@ -1,5 +1,5 @@
 import { Editor } from '@tiptap/core'
-import type { Transaction } from '@tiptap/pm/state'
+import type { EditorState, Transaction } from '@tiptap/pm/state'
 import * as Y from 'yjs'
 import { Awareness, removeAwarenessStates } from 'y-protocols/awareness'
 import { SyncProvider, sharedWebSocket, type WebSocketConstructor } from '@tandem/sync/provider'
@@ -111,6 +111,9 @@ function tokenAccess(token: MountEditorOptions['token']): 'read' | 'write' | und
     return undefined
   }
 }
+
+/** From this many top-level blocks on, a document is rendered as a long one (data-long). */
+const LONG_DOCUMENT_BLOCKS = 200
 
 const normalizeUser = (user: EditorUser): EditorUser => {
   const name = cleanName(user?.name) || 'Anonymous'
@@ -239,9 +242,19 @@ export function mountEditor(element: HTMLElement, options: MountEditorOptions): 
   const syncEmpty = ({ transaction }: { transaction: Transaction }) => {
     if (transaction.docChanged) showEmpty()
   }
+  // Long documents render only the blocks on screen (styles/editor.css, data-long). Set before
+  // the view renders the new state, so that opening a long document is already such a render.
+  const markLong = ({ nextState }: { nextState: EditorState }) => {
+    root.toggleAttribute('data-long', nextState.doc.childCount >= LONG_DOCUMENT_BLOCKS)
+  }
   editor.on('transaction', syncEmpty)
+  editor.on('beforeTransaction', markLong)
   showEmpty()
-  cleanups.push(() => editor.off('transaction', syncEmpty))
+  markLong({ nextState: editor.state })
+  cleanups.push(() => {
+    editor.off('transaction', syncEmpty)
+    editor.off('beforeTransaction', markLong)
+  })
 
   // Leave the room visibly when the tab goes away instead of lingering until the awareness
   // timeout (30 s) on servers that do not clear a closed socket's state.

@@ -38,6 +38,30 @@ export async function connectPeer (wsBase, room, name, color = COLORS[0]) {
     type (/** @type {string} */ ch) {
       doc.transact(() => { const t = text(); t.insert(t.length, ch) })
     },
+    /**
+     * Replaces nothing: appends `paragraphs` paragraphs of `chars` characters each in one
+     * transaction (the 1 MB document: 3,000 × 333).
+     */
+    seed (/** @type {number} */ paragraphs, /** @type {number} */ chars) {
+      const words = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor '
+      doc.transact(() => {
+        const ps = []
+        for (let i = 0; i < paragraphs; i++) {
+          const line = `${i} ${words.repeat(Math.ceil(chars / words.length))}`.slice(0, chars)
+          const p = new Y.XmlElement('paragraph')
+          p.insert(0, [new Y.XmlText(line)])
+          ps.push(p)
+        }
+        fragment.insert(fragment.length, ps)
+      })
+    },
+    /** One keystroke at the end of paragraph `index` (which must exist), one transaction. */
+    typeAt (/** @type {number} */ index, /** @type {string} */ ch) {
+      doc.transact(() => {
+        const t = /** @type {Y.XmlText} */ (/** @type {Y.XmlElement} */ (fragment.get(index)).get(0))
+        t.insert(t.length, ch)
+      })
+    },
     /** Moves this peer's caret to `index` in the paragraph's text (a collapsed selection). */
     moveCaret (/** @type {number} */ index) {
       const t = text()
