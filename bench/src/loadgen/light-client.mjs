@@ -117,13 +117,7 @@ export class LightClient {
   }
 
   close () {
-    const ws = this.ws
-    if (ws === null || ws.readyState === WebSocket.CLOSED) return Promise.resolve()
-    return new Promise((resolve) => {
-      ws.once('close', () => resolve(undefined))
-      ws.close()
-      setTimeout(() => { ws.terminate(); resolve(undefined) }, 2000).unref()
-    })
+    return closeSocket(this.ws)
   }
 
   /** @param {Buffer} data */
@@ -151,6 +145,20 @@ export class LightClient {
       this.ws?.close()
     }
   }
+}
+
+/**
+ * Closes a load client's socket with the close handshake, or terminates it after 2 s.
+ * @param {WebSocket | null} ws
+ * @returns {Promise<void>}
+ */
+export function closeSocket (ws) {
+  if (ws === null || ws.readyState === WebSocket.CLOSED) return Promise.resolve()
+  return new Promise((resolve) => {
+    ws.once('close', () => resolve(undefined))
+    ws.close()
+    setTimeout(() => { ws.terminate(); resolve(undefined) }, 2000).unref()
+  })
 }
 
 /**

@@ -8,6 +8,7 @@ import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import { Msg, SyncType } from '../wire/protocol.mjs'
 import { emptyStep1, emptyStep2 } from '../wire/frames.mjs'
+import { closeSocket } from './light-client.mjs'
 
 const MUX_PROTOCOL = 'tandem-mux-v1'
 /** Control messages on channel 0 (packages/sync/src/protocol/mux.ts). */
@@ -105,12 +106,6 @@ export class MuxLightClient {
   }
 
   close () {
-    const ws = this.ws
-    if (ws === null || ws.readyState === WebSocket.CLOSED) return Promise.resolve()
-    return new Promise((resolve) => {
-      ws.once('close', () => resolve(undefined))
-      ws.close()
-      setTimeout(() => { ws.terminate(); resolve(undefined) }, 2000).unref()
-    })
+    return closeSocket(this.ws)
   }
 }
